@@ -1,0 +1,73 @@
+package components
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// TypePrefix is the type token prefix of every component resource.
+const TypePrefix = "rhesis:components:"
+
+// ServiceArgs are what the program hands every service component: settings
+// from the typed config and the wiring it computed.
+type ServiceArgs struct {
+	Namespace pulumi.StringInput
+	Settings  config.Component
+	// Env is the component's wiring: Secret and ConfigMap references and literals.
+	Env []Env
+	// PodAnnotations roll the pods when the shared ConfigMap or Secret changes.
+	PodAnnotations map[string]string
+}
+
+// StoreArgs add a volume to ServiceArgs.
+type StoreArgs struct {
+	ServiceArgs
+	Persistence config.Persistence
+}
+
+// Service is the part every service component shares: its workload and where
+// to reach it inside the cluster.
+type Service struct {
+	pulumi.ResourceState
+
+	Deployment *appsv1.Deployment
+	// ServiceName is the Kubernetes Service name.
+	ServiceName pulumi.StringOutput
+	// Address is host:port inside the cluster.
+	Address pulumi.StringOutput
+}
+
+// registerService registers c as a component of kind typ, lets build describe
+// (and create any extra children of) the workload, then creates it.
+func registerService(ctx *pulumi.Context, typ, name string, c *Service, args ServiceArgs,
+	opts []pulumi.ResourceOption, build func() (WorkloadArgs, error)) error {
+	if err := ctx.RegisterComponentResource(TypePrefix+typ, name, c, opts...); err != nil {
+		return err
+	}
+	wa, err := build()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	wa.Name, wa.Namespace, wa.Settings, wa.PodAnnotations = name, args.Namespace, args.Settings, args.PodAnnotations
+	wa.Env = append(wa.Env, args.Env...)
+	w, err := NewWorkload(ctx, c, wa)
+	if err != nil {
+		return err
+	}
+	c.Deployment = w.Deployment
+	c.ServiceName = w.Service.Metadata.Name().Elem()
+	c.Address = pulumi.Sprintf("%s.%s.svc.cluster.local:%d", c.ServiceName, w.Service.Metadata.Namespace().Elem(), wa.Port)
+	return ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"serviceName": c.ServiceName,
+		"address":     c.Address,
+	})
+}
+
+// httpURL is the in-cluster http URL of a service plus path.
+func httpURL(address pulumi.StringOutput, path string) pulumi.StringOutput {
+	return pulumi.Sprintf("http://%s%s", address, path)
+}

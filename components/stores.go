@@ -1,0 +1,138 @@
+package components
+
+import (
+	"strconv"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Ports, identities and volume names of the data stores.
+const (
+	PostgresPort  = 5432
+	RedisPort     = 6379
+	PostgresClaim = "postgres-pvc"
+	RedisClaim    = "redis-pvc"
+	// The pgvector image is Debian based: user and group postgres are 999.
+	postgresUID = 999
+	// redis:7-alpine runs as user redis (999) in group redis (1000).
+	redisUID = 999
+	redisGID = 1000
+	// PGDATA is a subdirectory of the mount: a fresh volume's root may hold
+	// lost+found, which initdb refuses.
+	postgresMount = "/var/lib/postgresql/data"
+	postgresData  = postgresMount + "/pgdata"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Postgres is PostgreSQL with pgvector.
+type Postgres struct {
+	Service
+	// Claim is the data volume claim; nil when persistence is off.
+	Claim *corev1.PersistentVolumeClaim
+}
+
+// NewPostgres deploys PostgreSQL on the claim postgres-pvc, or on an emptyDir
+// when persistence is off. It uses the Recreate strategy: two pods must never
+// share one data directory.
+func NewPostgres(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulumi.ResourceOption) (*Postgres, error) {
+	c := &Postgres{}
+	err := registerService(ctx, "Postgres", name, &c.Service, args.ServiceArgs, opts, func() (WorkloadArgs, error) {
+		claim, err := newClaim(ctx, &c.Service, PostgresClaim, name, "database", args)
+		c.Claim = claim
+		wa := WorkloadArgs{
+			Role: "database", PortName: "postgres", Port: PostgresPort, Recreate: true,
+			Env: []Env{
+				FromConfigMap("POSTGRES_DB", "DB_NAME"),
+				FromConfigMap("POSTGRES_USER", "APP_DB_USER"),
+				FromSecret("POSTGRES_PASSWORD", "APP_DB_PASS"),
+				Literal("PGDATA", postgresData),
+			},
+			RunAs:     RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID},
+			Startup:   &Probe{PeriodSeconds: 5, FailureThreshold: 60},
+			Readiness: Probe{PeriodSeconds: 10, FailureThreshold: 3},
+			Liveness:  Probe{PeriodSeconds: 20, FailureThreshold: 3},
+		}
+		dataVolume(&wa, claim, PostgresClaim, postgresMount)
+		return wa, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Redis is the cache and Celery broker, with password authentication.
+type Redis struct {
+	Service
+	Claim *corev1.PersistentVolumeClaim
+}
+
+// NewRedis deploys Redis. The password comes from the Secret through the
+// environment; Kubernetes expands $(REDIS_PASSWORD) in the arguments.
+// With persistence on, Redis keeps an append-only file on redis-pvc.
+func NewRedis(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulumi.ResourceOption) (*Redis, error) {
+	c := &Redis{}
+	err := registerService(ctx, "Redis", name, &c.Service, args.ServiceArgs, opts, func() (WorkloadArgs, error) {
+		claim, err := newClaim(ctx, &c.Service, RedisClaim, name, "cache", args)
+		c.Claim = claim
+		appendOnly := "no"
+		if args.Persistence.Enabled {
+			appendOnly = "yes"
+		}
+		wa := WorkloadArgs{
+			Role: "cache", PortName: "redis", Port: RedisPort, Recreate: true,
+			Command:   []string{"redis-server"},
+			Args:      []string{"--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data", "--appendonly", appendOnly},
+			Env:       []Env{FromSecret("REDIS_PASSWORD", "REDIS_PASSWORD")},
+			RunAs:     RunAs{User: redisUID, Group: redisGID, FSGroup: redisGID},
+			Readiness: Probe{PeriodSeconds: 10, FailureThreshold: 3},
+			Liveness:  Probe{PeriodSeconds: 20, FailureThreshold: 3},
+		}
+		dataVolume(&wa, claim, RedisClaim, "/data")
+		return wa, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newClaim creates the store's claim when persistence is on; otherwise nothing.
+func newClaim(ctx *pulumi.Context, parent pulumi.Resource, claim, component, role string, args StoreArgs) (*corev1.PersistentVolumeClaim, error) {
+	p := args.Persistence
+	if !p.Enabled {
+		return nil, nil
+	}
+	spec := corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.ToStringArray([]string{"ReadWriteOnce"}),
+		Resources:   corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(p.Size.String())}},
+	}
+	if p.StorageClass != "" {
+		spec.StorageClassName = pulumi.String(p.StorageClass)
+	}
+	return corev1.NewPersistentVolumeClaim(ctx, claim, &corev1.PersistentVolumeClaimArgs{
+		Metadata: metav1.ObjectMetaArgs{
+			Name:      pulumi.String(claim),
+			Namespace: args.Namespace,
+			Labels:    pulumi.ToStringMap(Labels(component, role)),
+			// Binding waits for the first pod on WaitForFirstConsumer classes,
+			// and that pod is created after the claim: do not wait for Bound.
+			Annotations: pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")},
+		},
+		Spec: spec,
+	}, pulumi.Parent(parent))
+}
+
+// dataVolume mounts claim at mountPath, or an emptyDir when there is no claim,
+// and makes the workload wait for the claim it uses.
+func dataVolume(wa *WorkloadArgs, claim *corev1.PersistentVolumeClaim, claimName, mountPath string) {
+	v := Volume{Name: "data", MountPath: mountPath}
+	if claim != nil {
+		v.ClaimName = claimName
+		wa.DependsOn = append(wa.DependsOn, claim)
+	}
+	wa.Volumes = append(wa.Volumes, v)
+}

@@ -1,0 +1,81 @@
+package config
+
+// Component names, as the seed names their Deployments and Services.
+const (
+	FrontendName = "frontend"
+	BackendName  = "backend"
+	WorkerName   = "worker"
+	PostgresName = "postgres"
+	RedisName    = "redis"
+)
+
+var (
+	componentNames = []string{FrontendName, BackendName, WorkerName, PostgresName, RedisName}
+	storeNames     = []string{PostgresName, RedisName}
+)
+
+// profile holds a component's per-environment defaults.
+type profile struct {
+	repository, tag                                  map[Environment]string
+	replicas                                         map[Environment]string
+	requestCPU, requestMemory, limitCPU, limitMemory map[Environment]string
+	persistence, storage                             map[Environment]string
+}
+
+// profiles are the seed README's tables. Local is its "Local Development
+// Configuration", prod its "Production Configuration". Staging takes the seed's
+// staging scenario replicas and storage (2 frontend, 2 backend, 3 workers, 10Gi
+// database, 1Gi Redis) with production's per-pod sizes, so staging behaves like
+// prod at a smaller scale.
+var profiles = map[string]profile{
+	FrontendName: {
+		repository:    perEnv("rhesis-frontend", "ghcr.io/rhesis-ai/frontend", "ghcr.io/rhesis-ai/frontend"),
+		tag:           same("latest"),
+		replicas:      perEnv("1", "2", "2"),
+		requestCPU:    perEnv("1000m", "500m", "500m"),
+		limitCPU:      perEnv("2000m", "1000m", "1000m"),
+		requestMemory: perEnv("2Gi", "1Gi", "1Gi"),
+		limitMemory:   perEnv("4Gi", "2Gi", "2Gi"),
+	},
+	BackendName: {
+		repository:    perEnv("rhesis-backend", "ghcr.io/rhesis-ai/backend", "ghcr.io/rhesis-ai/backend"),
+		tag:           same("latest"),
+		replicas:      perEnv("1", "2", "3"),
+		requestCPU:    perEnv("500m", "1000m", "1000m"),
+		limitCPU:      perEnv("1000m", "2000m", "2000m"),
+		requestMemory: perEnv("1Gi", "2Gi", "2Gi"),
+		limitMemory:   perEnv("2Gi", "4Gi", "4Gi"),
+	},
+	WorkerName: {
+		repository:    perEnv("rhesis-worker", "ghcr.io/rhesis-ai/worker", "ghcr.io/rhesis-ai/worker"),
+		tag:           same("latest"),
+		replicas:      perEnv("1", "3", "5"),
+		requestCPU:    same("500m"),
+		limitCPU:      same("1000m"),
+		requestMemory: same("1Gi"),
+		limitMemory:   same("2Gi"),
+	},
+	PostgresName: {
+		// The backend's migrations run CREATE EXTENSION vector: the image must ship pgvector.
+		repository:    same("pgvector/pgvector"),
+		tag:           same("pg16"),
+		replicas:      same("1"),
+		requestCPU:    perEnv("250m", "1000m", "1000m"),
+		limitCPU:      perEnv("500m", "2000m", "2000m"),
+		requestMemory: perEnv("512Mi", "2Gi", "2Gi"),
+		limitMemory:   perEnv("1Gi", "4Gi", "4Gi"),
+		persistence:   same("true"),
+		storage:       perEnv("1Gi", "10Gi", "100Gi"),
+	},
+	RedisName: {
+		repository:    same("redis"),
+		tag:           same("7-alpine"),
+		replicas:      same("1"),
+		requestCPU:    perEnv("100m", "500m", "500m"),
+		limitCPU:      perEnv("200m", "1000m", "1000m"),
+		requestMemory: perEnv("128Mi", "1Gi", "1Gi"),
+		limitMemory:   perEnv("256Mi", "2Gi", "2Gi"),
+		persistence:   perEnv("false", "true", "true"),
+		storage:       perEnv("1Gi", "1Gi", "10Gi"),
+	},
+}

@@ -1,0 +1,185 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Kind is a key's type as Pulumi.yaml declares it.
+type Kind string
+
+// The Pulumi.yaml config types this program uses.
+const (
+	KindString  Kind = "string"
+	KindInteger Kind = "integer"
+	KindBoolean Kind = "boolean"
+	KindObject  Kind = "object"
+)
+
+// Key declares one config key. Pulumi.yaml carries the same declarations (a test
+// keeps them equal), so `pulumi config` and the CLI's own checks know every key.
+type Key struct {
+	Name        string
+	Kind        Kind
+	Description string
+	// Default is the Pulumi.yaml default. Keys whose default depends on the
+	// environment declare "" there (the engine would otherwise apply one value to
+	// every stack) and take ByEnv when left empty.
+	Default any
+	ByEnv   map[Environment]string
+	Secret  bool
+}
+
+// FullName is the key as `pulumi config` shows it.
+func (k Key) FullName() string { return Namespace + ":" + k.Name }
+
+// PulumiDescription is the description written to Pulumi.yaml, with the
+// per-environment defaults spelled out so `pulumi config` users see them.
+func (k Key) PulumiDescription() string {
+	if k.ByEnv == nil {
+		return k.Description
+	}
+	parts := make([]string, 0, len(Environments))
+	for _, e := range Environments {
+		v := k.ByEnv[e]
+		if k.Secret && v != "" {
+			v = "a development-only value"
+		}
+		if v == "" {
+			v = "required"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s", e, v))
+	}
+	return fmt.Sprintf("%s Empty means the environment's default (%s).", k.Description, strings.Join(parts, "; "))
+}
+
+// envDefaults is a per-environment default; same sets one value for all.
+func same(v string) map[Environment]string {
+	return map[Environment]string{Local: v, Staging: v, Prod: v}
+}
+
+func perEnv(local, staging, prod string) map[Environment]string {
+	return map[Environment]string{Local: local, Staging: staging, Prod: prod}
+}
+
+// Keys returns every key the program reads, sorted by name.
+func Keys() []Key {
+	keys := []Key{
+		{Name: "environment", Kind: KindString, Default: "",
+			Description: "Deployment environment: local, staging or prod. Empty means the stack name, when it is one of those."},
+		{Name: "namespace", Kind: KindString, Default: "rhesis",
+			Description: "Kubernetes namespace the program creates and deploys into."},
+		{Name: "deploy.mode", Kind: KindString, Default: ModeRaw,
+			Description: "How to deploy: raw (Kubernetes objects created by the program's components). helm is not available yet."},
+		{Name: "kubeContext", Kind: KindString, Default: "",
+			Description: "kubeconfig context to deploy to. Empty means the current context."},
+		{Name: "logLevel", Kind: KindString, Default: "INFO",
+			Description: "LOG_LEVEL of the backend and worker: DEBUG, INFO, WARNING, ERROR or CRITICAL."},
+		{Name: "frontendUrl", Kind: KindString, Default: "", ByEnv: perEnv("http://localhost:3000", "", ""),
+			Description: "FRONTEND_URL: the http(s) URL a browser uses to reach the frontend."},
+		{Name: "apiBaseUrl", Kind: KindString, Default: "", ByEnv: perEnv("http://localhost:8080", "", ""),
+			Description: "API_BASE_URL: the http(s) URL a browser uses to reach the backend API."},
+		{Name: "worker.concurrency", Kind: KindInteger, Default: 8,
+			Description: "CELERY_WORKER_CONCURRENCY: worker processes per pod; keep it in line with the worker's CPU limit."},
+		{Name: "worker.prefetchMultiplier", Kind: KindInteger, Default: 4,
+			Description: "CELERY_WORKER_PREFETCH_MULTIPLIER."},
+	}
+	for _, c := range componentNames {
+		keys = append(keys, componentKeys(c)...)
+	}
+	for _, s := range storeNames {
+		keys = append(keys, persistenceKeys(s)...)
+	}
+	keys = append(keys, secretKeys()...)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
+	return keys
+}
+
+// envKey declares a key whose default may differ per environment; when every
+// environment agrees the value becomes the plain Pulumi.yaml default.
+func envKey(name string, kind Kind, byEnv map[Environment]string, description string) Key {
+	if byEnv[Local] == byEnv[Staging] && byEnv[Local] == byEnv[Prod] {
+		return Key{Name: name, Kind: kind, Default: byEnv[Local], Description: description}
+	}
+	return Key{Name: name, Kind: kind, Default: "", ByEnv: byEnv, Description: description}
+}
+
+func componentKeys(c string) []Key {
+	p := profiles[c]
+	return []Key{
+		{Name: c + ".enabled", Kind: KindBoolean, Default: true,
+			Description: fmt.Sprintf("Deploy the %s.", c)},
+		envKey(c+".image.repository", KindString, p.repository,
+			fmt.Sprintf("Image repository of the %s.", c)),
+		envKey(c+".image.tag", KindString, p.tag,
+			fmt.Sprintf("Image tag of the %s.", c)),
+		{Name: c + ".image.pullPolicy", Kind: KindString, Default: "IfNotPresent",
+			Description: "Image pull policy: Always, IfNotPresent or Never."},
+		envKey(c+".replicas", KindString, p.replicas,
+			fmt.Sprintf("Replicas of the %s, an integer >= 0.", c)),
+		envKey(c+".resources.requests.cpu", KindString, p.requestCPU,
+			fmt.Sprintf("CPU request of each %s container (a Kubernetes quantity).", c)),
+		envKey(c+".resources.requests.memory", KindString, p.requestMemory,
+			fmt.Sprintf("Memory request of each %s container (a Kubernetes quantity).", c)),
+		envKey(c+".resources.limits.cpu", KindString, p.limitCPU,
+			fmt.Sprintf("CPU limit of each %s container, at least the request.", c)),
+		envKey(c+".resources.limits.memory", KindString, p.limitMemory,
+			fmt.Sprintf("Memory limit of each %s container, at least the request.", c)),
+		{Name: c + ".extraEnv", Kind: KindObject, Default: map[string]any{},
+			Description: fmt.Sprintf("Extra non-secret environment variables of the %s, as a map of NAME: value.", c)},
+	}
+}
+
+func persistenceKeys(s string) []Key {
+	p := profiles[s]
+	return []Key{
+		envKey(s+".persistence.enabled", KindString, p.persistence,
+			fmt.Sprintf("Keep the %s data on a PersistentVolumeClaim (true) or in an emptyDir lost with the pod (false).", s)),
+		envKey(s+".persistence.size", KindString, p.storage,
+			fmt.Sprintf("Size of the %s volume claim (a Kubernetes quantity).", s)),
+		{Name: s + ".persistence.storageClass", Kind: KindString, Default: "",
+			Description: fmt.Sprintf("StorageClass of the %s volume claim. Empty means the cluster's default class.", s)},
+	}
+}
+
+// SecretSpec ties a secret config key to the environment variable it becomes.
+type SecretSpec struct {
+	Key    string
+	EnvVar string
+	// LocalDefault is the development-only value a local stack uses when the
+	// key is not set; staging and prod refuse it.
+	LocalDefault string
+	Description  string
+}
+
+// RequiredSecrets are the secrets the applications refuse to start without.
+var RequiredSecrets = []SecretSpec{
+	{"sessionSecretKey", "SESSION_SECRET_KEY", "local-dev-session-secret-key-not-for-production",
+		"SESSION_SECRET_KEY of the backend and worker."},
+	{"jwtSecretKey", "JWT_SECRET_KEY", "local-dev-jwt-secret-key-not-for-production",
+		"JWT_SECRET_KEY of the backend and worker."},
+	{"nextauthSecret", "NEXTAUTH_SECRET", "local-dev-nextauth-secret-not-for-production",
+		"NEXTAUTH_SECRET of the frontend."},
+	{"dbEncryptionKey", "DB_ENCRYPTION_KEY", "cmhlc2lzLWxvY2FsLWRldmVsb3BtZW50LW9ubHkhISE=",
+		"DB_ENCRYPTION_KEY: a Fernet key (32 random bytes, url-safe base64, 44 characters)."},
+	{"dbPassword", "APP_DB_PASS", "local-dev-db-password",
+		"APP_DB_PASS: password of the application's PostgreSQL user."},
+	{"redisPassword", "REDIS_PASSWORD", "local-dev-redis-password",
+		"REDIS_PASSWORD: password Redis requires; the broker URLs carry it percent-encoded."},
+}
+
+// ExtraSecretsKey is the object key holding optional secrets by variable name.
+const ExtraSecretsKey = "extraSecrets"
+
+func secretKeys() []Key {
+	keys := make([]Key, 0, len(RequiredSecrets)+1)
+	for _, s := range RequiredSecrets {
+		keys = append(keys, Key{Name: s.Key, Kind: KindString, Default: "", Secret: true,
+			ByEnv: perEnv(s.LocalDefault, "", ""), Description: s.Description + " Set it with `pulumi config set --secret`."})
+	}
+	return append(keys, Key{Name: ExtraSecretsKey, Kind: KindObject, Default: map[string]any{}, Secret: true,
+		Description: "Optional secrets for the backend and worker, as a map of ENV_NAME: value " +
+			"(OPENAI_API_KEY, GOOGLE_CLIENT_SECRET, SMTP_PASSWORD, ...). " +
+			"Set one with `pulumi config set --secret --path 'extraSecrets.OPENAI_API_KEY' <value>`."})
+}

@@ -1,0 +1,247 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Source is where raw config comes from: the Pulumi context in a program, a
+// map in tests. Keys are full names ("rhesis:namespace").
+type Source interface {
+	Get(key string) (string, bool)
+	IsSecret(key string) bool
+}
+
+// MapSource is a Source over plain maps, for tests and tools.
+type MapSource struct {
+	Values  map[string]string
+	Secrets map[string]bool
+}
+
+// Get implements Source.
+func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; return v, ok }
+
+// IsSecret implements Source.
+func (m MapSource) IsSecret(key string) bool { return m.Secrets[key] }
+
+// Load reads, defaults and validates the configuration of stack stackName.
+// It reports every problem at once as Problems.
+func Load(src Source, stackName string) (*Stack, error) {
+	b := newBinder(src)
+	s := &Stack{StackName: stackName}
+	s.Environment = b.environment(stackName)
+	b.env = s.Environment
+	if !slices.Contains(Environments, b.env) {
+		b.env = Local // keep collecting problems with some defaults
+	}
+
+	s.Namespace = b.str("namespace")
+	s.DeployMode = b.str("deploy.mode")
+	s.KubeContext = b.str("kubeContext")
+	s.LogLevel = b.str("logLevel")
+	s.FrontendURL = b.str("frontendUrl")
+	s.APIBaseURL = b.str("apiBaseUrl")
+
+	s.Frontend = App{b.component(FrontendName)}
+	s.Backend = App{b.component(BackendName)}
+	s.Worker = Worker{
+		Component:          b.component(WorkerName),
+		Concurrency:        b.integer("worker.concurrency", 1),
+		PrefetchMultiplier: b.integer("worker.prefetchMultiplier", 1),
+	}
+	s.Postgres = Store{b.component(PostgresName), b.persistence(PostgresName)}
+	s.Redis = Store{b.component(RedisName), b.persistence(RedisName)}
+	s.Secrets = b.secrets()
+
+	b.problems = append(b.problems, s.validate(b.secretSet)...)
+	if len(b.problems) > 0 {
+		return nil, b.problems
+	}
+	return s, nil
+}
+
+type binder struct {
+	src      Source
+	env      Environment
+	keys     map[string]Key
+	problems Problems
+	// secretSet records which secrets were configured, and whether encrypted.
+	secretSet map[string]secretState
+}
+
+type secretState struct{ set, encrypted bool }
+
+func newBinder(src Source) *binder {
+	keys := map[string]Key{}
+	for _, k := range Keys() {
+		keys[k.Name] = k
+	}
+	return &binder{src: src, keys: keys, secretSet: map[string]secretState{}}
+}
+
+func (b *binder) key(name string) Key {
+	k, ok := b.keys[name]
+	if !ok {
+		panic("config: key " + name + " is read but not declared in Keys()")
+	}
+	return k
+}
+
+// raw returns the configured value, or the key's default for the environment.
+func (b *binder) raw(name string) string {
+	k := b.key(name)
+	if v, ok := b.src.Get(k.FullName()); ok && v != "" {
+		return v
+	}
+	if k.ByEnv != nil {
+		return k.ByEnv[b.env]
+	}
+	switch d := k.Default.(type) {
+	case string:
+		return d
+	case int:
+		return strconv.Itoa(d)
+	case bool:
+		return strconv.FormatBool(d)
+	default:
+		return ""
+	}
+}
+
+func (b *binder) problem(name, value, reason string) {
+	if b.isSecret(name) && value != "" {
+		value = "<secret>"
+	}
+	b.problems = append(b.problems, Problem{Key: Namespace + ":" + name, Value: value, Reason: reason})
+}
+
+// isSecret tells whether name, or the map key it is an entry of, holds secrets.
+func (b *binder) isSecret(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	return b.keys[name].Secret || (base == ExtraSecretsKey && b.keys[base].Secret)
+}
+
+func (b *binder) environment(stackName string) Environment {
+	v, ok := b.src.Get(Namespace + ":environment")
+	if !ok || v == "" {
+		if slices.Contains(Environments, Environment(stackName)) {
+			return Environment(stackName)
+		}
+		b.problem("environment", "", fmt.Sprintf("is not set and the stack name %q is not an environment; "+
+			"set it with `pulumi config set environment <local|staging|prod>`", stackName))
+		return ""
+	}
+	if !slices.Contains(Environments, Environment(v)) {
+		b.problem("environment", v, "must be local, staging or prod")
+	}
+	return Environment(v)
+}
+
+func (b *binder) str(name string) string { return b.raw(name) }
+
+func (b *binder) integer(name string, minimum int) int {
+	v := b.raw(name)
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		b.problem(name, v, "must be a whole number")
+	case n < minimum:
+		b.problem(name, v, fmt.Sprintf("must be at least %d", minimum))
+	}
+	return n
+}
+
+func (b *binder) boolean(name string) bool {
+	v := b.raw(name)
+	t, err := strconv.ParseBool(v)
+	if err != nil {
+		b.problem(name, v, "must be true or false")
+	}
+	return t
+}
+
+func (b *binder) quantity(name string) resource.Quantity {
+	v := b.raw(name)
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		b.problem(name, v, "is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 4Gi)")
+		return resource.Quantity{}
+	}
+	if q.Sign() < 0 {
+		b.problem(name, v, "must not be negative")
+	}
+	return q
+}
+
+func (b *binder) object(name string) map[string]string {
+	v := b.raw(name)
+	out := map[string]string{}
+	if v == "" {
+		return out
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		b.problem(name, v, "must be a map of NAME: value (set entries with `pulumi config set --path '"+name+".NAME' value`)")
+		return out
+	}
+	for k, val := range m {
+		switch t := val.(type) {
+		case string:
+			out[k] = t
+		case float64, bool:
+			out[k] = fmt.Sprint(t)
+		default:
+			b.problem(name+"."+k, fmt.Sprint(val), "must be a string, number or boolean")
+		}
+	}
+	return out
+}
+
+func (b *binder) component(c string) Component {
+	return Component{
+		Enabled: b.boolean(c + ".enabled"),
+		Image: Image{
+			Repository: b.str(c + ".image.repository"),
+			Tag:        b.str(c + ".image.tag"),
+			PullPolicy: b.str(c + ".image.pullPolicy"),
+		},
+		Replicas: b.integer(c+".replicas", 0),
+		Resources: Resources{
+			Requests: Quantities{CPU: b.quantity(c + ".resources.requests.cpu"), Memory: b.quantity(c + ".resources.requests.memory")},
+			Limits:   Quantities{CPU: b.quantity(c + ".resources.limits.cpu"), Memory: b.quantity(c + ".resources.limits.memory")},
+		},
+		ExtraEnv: b.object(c + ".extraEnv"),
+	}
+}
+
+func (b *binder) persistence(s string) Persistence {
+	return Persistence{
+		Enabled:      b.boolean(s + ".persistence.enabled"),
+		Size:         b.quantity(s + ".persistence.size"),
+		StorageClass: b.str(s + ".persistence.storageClass"),
+	}
+}
+
+func (b *binder) secret(name string) string {
+	full := b.key(name).FullName()
+	v, ok := b.src.Get(full)
+	b.secretSet[name] = secretState{set: ok && v != "", encrypted: b.src.IsSecret(full)}
+	return b.raw(name)
+}
+
+func (b *binder) secrets() Secrets {
+	sec := Secrets{Required: map[string]string{}}
+	for _, spec := range RequiredSecrets {
+		sec.Required[spec.EnvVar] = b.secret(spec.Key)
+	}
+	sec.Extra = b.object(ExtraSecretsKey)
+	if len(sec.Extra) > 0 {
+		b.secretSet[ExtraSecretsKey] = secretState{set: true, encrypted: b.src.IsSecret(Namespace + ":" + ExtraSecretsKey)}
+	}
+	return sec
+}

@@ -1,0 +1,150 @@
+// Package config is the one typed view of a stack's configuration: it declares
+// every key, fills in per-environment defaults from the seed README's tables and
+// validates the result before anything is registered with the engine.
+package config
+
+import "k8s.io/apimachinery/pkg/api/resource"
+
+// Namespace is the Pulumi config namespace of every key this program reads.
+const Namespace = "rhesis"
+
+// Environment is one of the deployment environments the seed documents.
+type Environment string
+
+// The environments; the string is what `rhesis:environment` and the stack names use.
+const (
+	Local   Environment = "local"
+	Staging Environment = "staging"
+	Prod    Environment = "prod"
+)
+
+// Environments lists every environment, in the order the docs present them.
+var Environments = []Environment{Local, Staging, Prod}
+
+// AppEnv is the value the applications expect in BACKEND_ENV, WORKER_ENV and FRONTEND_ENV.
+func (e Environment) AppEnv() string {
+	if e == Prod {
+		return "production"
+	}
+	return string(e)
+}
+
+// Deploy modes.
+const (
+	ModeRaw  = "raw"
+	ModeHelm = "helm"
+)
+
+// Stack is the whole configuration of one stack, typed and defaulted.
+type Stack struct {
+	StackName   string
+	Environment Environment
+	Namespace   string
+	DeployMode  string
+	KubeContext string
+	LogLevel    string
+	// FrontendURL and APIBaseURL are the URLs a browser uses.
+	FrontendURL string
+	APIBaseURL  string
+
+	Frontend App
+	Backend  App
+	Worker   Worker
+	Postgres Store
+	Redis    Store
+
+	Secrets Secrets
+}
+
+// Component is what every workload has.
+type Component struct {
+	Enabled   bool
+	Image     Image
+	Replicas  int
+	Resources Resources
+	ExtraEnv  map[string]string
+}
+
+// App is a stateless application component (frontend, backend).
+type App struct {
+	Component
+}
+
+// Worker is the Celery worker with its concurrency settings.
+type Worker struct {
+	Component
+	Concurrency        int
+	PrefetchMultiplier int
+}
+
+// Store is a stateful component (postgres, redis) with a volume.
+type Store struct {
+	Component
+	Persistence Persistence
+}
+
+// Image names a container image.
+type Image struct {
+	Repository string
+	Tag        string
+	PullPolicy string
+}
+
+// Ref is the image reference a pod spec uses.
+func (i Image) Ref() string { return i.Repository + ":" + i.Tag }
+
+// Resources are a container's requests and limits.
+type Resources struct {
+	Requests Quantities
+	Limits   Quantities
+}
+
+// Quantities is a CPU and memory pair.
+type Quantities struct {
+	CPU    resource.Quantity
+	Memory resource.Quantity
+}
+
+// Persistence is a component's volume.
+type Persistence struct {
+	Enabled      bool
+	Size         resource.Quantity
+	StorageClass string
+}
+
+// Secrets holds the secret values the applications need. The values are plain
+// here; the program wraps them as Pulumi secrets before they reach any resource.
+type Secrets struct {
+	// Required maps each RequiredSecrets variable name (SESSION_SECRET_KEY, ...) to its value.
+	Required map[string]string
+	// Extra holds optional secrets for the backend and worker by variable name
+	// (OPENAI_API_KEY, SMTP_PASSWORD, ...).
+	Extra map[string]string
+}
+
+// NamedComponent is a component with its name, for code that treats all five alike.
+type NamedComponent struct {
+	Name string
+	Component
+}
+
+// Components lists the five components in start order (stores first).
+func (s *Stack) Components() []NamedComponent {
+	return []NamedComponent{
+		{PostgresName, s.Postgres.Component},
+		{RedisName, s.Redis.Component},
+		{BackendName, s.Backend.Component},
+		{WorkerName, s.Worker.Component},
+		{FrontendName, s.Frontend.Component},
+	}
+}
+
+// Component returns the named component's common settings.
+func (s *Stack) Component(name string) Component {
+	for _, c := range s.Components() {
+		if c.Name == name {
+			return c.Component
+		}
+	}
+	panic("config: unknown component " + name)
+}

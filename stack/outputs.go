@@ -1,0 +1,108 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/rhesis-ai/rhesis-deploy/components"
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// Local ports of the port-forward commands. The worker gets 8081 so it can be
+// forwarded next to the backend (the seed used 8080 for both).
+const (
+	frontendLocalPort = 3000
+	backendLocalPort  = 8080
+	workerLocalPort   = 8081
+)
+
+type outputs struct {
+	cfg                                      *config.Stack
+	namespace                                pulumi.StringOutput
+	frontendURL, backendURL, workerHealthURL pulumi.StringOutput
+}
+
+func (o outputs) export(ctx *pulumi.Context) {
+	cfg := o.cfg
+	ctx.Export("namespace", o.namespace)
+	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
+	ctx.Export("deployMode", pulumi.String(cfg.DeployMode))
+	urls := pulumi.StringMap{}
+	forward := pulumi.StringMap{}
+	add := func(name string, url pulumi.StringOutput, local, remote int) {
+		urls[name] = url
+		forward[name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, name, local, remote))
+	}
+	if cfg.Frontend.Enabled {
+		add(config.FrontendName, o.frontendURL, frontendLocalPort, components.FrontendPort)
+	}
+	if cfg.Backend.Enabled {
+		add(config.BackendName, o.backendURL, backendLocalPort, components.BackendPort)
+	}
+	if cfg.Worker.Enabled {
+		add(config.WorkerName, o.workerHealthURL, workerLocalPort, components.WorkerPort)
+	}
+	ctx.Export("urls", urls)
+	ctx.Export("portForward", forward)
+	ctx.Export("publicUrls", pulumi.StringMap{
+		"frontend": pulumi.String(cfg.FrontendURL),
+		"api":      pulumi.String(cfg.APIBaseURL),
+	})
+
+	t := Totals(cfg)
+	replicas := pulumi.IntMap{}
+	for _, c := range cfg.Components() {
+		if c.Enabled {
+			replicas[c.Name] = pulumi.Int(c.Replicas)
+		}
+	}
+	replicas["total"] = pulumi.Int(t.Replicas)
+	ctx.Export("replicas", replicas)
+	ctx.Export("resources", pulumi.Map{
+		"requests": quantityOutputs(t.Requests),
+		"limits":   quantityOutputs(t.Limits),
+		"storage":  pulumi.String(t.Storage.String()),
+	})
+}
+
+func quantityOutputs(q config.Quantities) pulumi.Map {
+	return pulumi.Map{
+		"cpu":       pulumi.String(q.CPU.String()),
+		"cpuCores":  pulumi.Float64(q.CPU.AsApproximateFloat64()),
+		"memory":    pulumi.String(q.Memory.String()),
+		"memoryGiB": pulumi.Float64(q.Memory.AsApproximateFloat64() / (1 << 30)),
+	}
+}
+
+// StackTotals are the seed's "Total" row: what the whole stack requests and
+// may use, over every replica of every enabled component.
+type StackTotals struct {
+	Replicas         int
+	Requests, Limits config.Quantities
+	Storage          resource.Quantity
+}
+
+// Totals adds up the stack's replicas, resources and claimed storage.
+func Totals(cfg *config.Stack) StackTotals {
+	var t StackTotals
+	for _, c := range cfg.Components() {
+		if !c.Enabled {
+			continue
+		}
+		t.Replicas += c.Replicas
+		for i := 0; i < c.Replicas; i++ {
+			t.Requests.CPU.Add(c.Resources.Requests.CPU)
+			t.Requests.Memory.Add(c.Resources.Requests.Memory)
+			t.Limits.CPU.Add(c.Resources.Limits.CPU)
+			t.Limits.Memory.Add(c.Resources.Limits.Memory)
+		}
+	}
+	for _, s := range []config.Store{cfg.Postgres, cfg.Redis} {
+		if s.Enabled && s.Persistence.Enabled {
+			t.Storage.Add(s.Persistence.Size)
+		}
+	}
+	return t
+}

@@ -1,0 +1,120 @@
+package stack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+
+	"github.com/rhesis-ai/rhesis-deploy/components"
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// Fixed database identity (the stack facts' defaults).
+const (
+	dbName   = "rhesis-db"
+	dbUser   = "rhesis-user"
+	dbDriver = "postgresql"
+)
+
+// ConfigData is the shared ConfigMap: everything non-secret the applications read.
+func ConfigData(s *config.Stack) map[string]string {
+	env := s.Environment.AppEnv()
+	return map[string]string{
+		"DB_HOST":                           config.PostgresName,
+		"DB_PORT":                           strconv.Itoa(components.PostgresPort),
+		"DB_NAME":                           dbName,
+		"DB_DRIVER":                         dbDriver,
+		"APP_DB_USER":                       dbUser,
+		"REDIS_HOST":                        config.RedisName,
+		"REDIS_PORT":                        strconv.Itoa(components.RedisPort),
+		"BACKEND_ENV":                       env,
+		"WORKER_ENV":                        env,
+		"FRONTEND_ENV":                      env,
+		"LOG_LEVEL":                         s.LogLevel,
+		"FRONTEND_URL":                      s.FrontendURL,
+		"NEXTAUTH_URL":                      s.FrontendURL,
+		"API_BASE_URL":                      s.APIBaseURL,
+		"BACKEND_URL":                       fmt.Sprintf("http://%s:%d", config.BackendName, components.BackendPort),
+		"CELERY_WORKER_CONCURRENCY":         strconv.Itoa(s.Worker.Concurrency),
+		"CELERY_WORKER_PREFETCH_MULTIPLIER": strconv.Itoa(s.Worker.PrefetchMultiplier),
+		"NEXT_TELEMETRY_DISABLED":           "1",
+	}
+}
+
+// SecretData is the shared Secret: the required secrets, the optional ones and
+// the broker URLs, which carry the Redis password and so are secret too.
+func SecretData(s *config.Stack) map[string]string {
+	data := map[string]string{}
+	for k, v := range s.Secrets.Extra {
+		data[k] = v
+	}
+	for k, v := range s.Secrets.Required {
+		data[k] = v
+	}
+	data["BROKER_URL"] = redisURL(s.Secrets.Required["REDIS_PASSWORD"], 0)
+	data["CELERY_RESULT_BACKEND"] = redisURL(s.Secrets.Required["REDIS_PASSWORD"], 1)
+	return data
+}
+
+// redisURL percent-encodes the password: '@', '/', ':' or '#' in it would
+// otherwise break the URL.
+func redisURL(password string, db int) string {
+	u := url.URL{
+		Scheme: "redis",
+		User:   url.UserPassword("", password),
+		Host:   fmt.Sprintf("%s:%d", config.RedisName, components.RedisPort),
+		Path:   fmt.Sprintf("/%d", db),
+	}
+	return u.String()
+}
+
+// Secret variables by consumer.
+var (
+	// pythonSecrets are what the backend and the worker (which imports the
+	// backend app) read.
+	pythonSecrets = []string{
+		"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "DB_ENCRYPTION_KEY", "APP_DB_PASS",
+		"REDIS_PASSWORD", "BROKER_URL", "CELERY_RESULT_BACKEND",
+	}
+	frontendSecrets = []string{"NEXTAUTH_SECRET"}
+)
+
+// PythonEnv is the backend's and worker's secret wiring, optional secrets included.
+func PythonEnv(s *config.Stack) []components.Env {
+	names := append([]string{}, pythonSecrets...)
+	extra := make([]string, 0, len(s.Secrets.Extra))
+	for k := range s.Secrets.Extra {
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	return fromSecret(append(names, extra...))
+}
+
+// FrontendEnv is the frontend's secret wiring.
+func FrontendEnv() []components.Env { return fromSecret(frontendSecrets) }
+
+func fromSecret(names []string) []components.Env {
+	out := make([]components.Env, 0, len(names))
+	for _, n := range names {
+		out = append(out, components.FromSecret(n, n))
+	}
+	return out
+}
+
+// checksum is a stable digest of a map, put on pod templates so a change to
+// the ConfigMap or Secret rolls the pods that read them.
+func checksum(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, m[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
