@@ -183,3 +183,19 @@ func secretKeys() []Key {
 			"(OPENAI_API_KEY, GOOGLE_CLIENT_SECRET, SMTP_PASSWORD, ...). " +
 			"Set one with `pulumi config set --secret --path 'extraSecrets.OPENAI_API_KEY' <value>`."})
 }
+
+// Declaration is a key as Pulumi.yaml's `config:` block declares it.
+type Declaration struct {
+	Type        Kind   `yaml:"type"`
+	Description string `yaml:"description"`
+	Default     any    `yaml:"default"`
+}
+
+// Declarations are the `config:` block of Pulumi.yaml, keyed by short name.
+func Declarations() map[string]Declaration {
+	out := map[string]Declaration{}
+	for _, k := range Keys() {
+		out[k.Name] = Declaration{Type: k.Kind, Description: k.PulumiDescription(), Default: k.Default}
+	}
+	return out
+}

@@ -24,11 +24,14 @@ type outputs struct {
 	frontendURL, backendURL, workerHealthURL pulumi.StringOutput
 }
 
-func (o outputs) export(ctx *pulumi.Context) {
+// values are the stack outputs, by name.
+func (o outputs) values() pulumi.Map {
 	cfg := o.cfg
-	ctx.Export("namespace", o.namespace)
-	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
-	ctx.Export("deployMode", pulumi.String(cfg.DeployMode))
+	m := pulumi.Map{
+		"namespace":   o.namespace,
+		"environment": pulumi.String(string(cfg.Environment)),
+		"deployMode":  pulumi.String(cfg.DeployMode),
+	}
 	urls := pulumi.StringMap{}
 	forward := pulumi.StringMap{}
 	add := func(name string, url pulumi.StringOutput, local, remote int) {
@@ -44,12 +47,12 @@ func (o outputs) export(ctx *pulumi.Context) {
 	if cfg.Worker.Enabled {
 		add(config.WorkerName, o.workerHealthURL, workerLocalPort, components.WorkerPort)
 	}
-	ctx.Export("urls", urls)
-	ctx.Export("portForward", forward)
-	ctx.Export("publicUrls", pulumi.StringMap{
+	m["urls"] = urls
+	m["portForward"] = forward
+	m["publicUrls"] = pulumi.StringMap{
 		"frontend": pulumi.String(cfg.FrontendURL),
 		"api":      pulumi.String(cfg.APIBaseURL),
-	})
+	}
 
 	t := Totals(cfg)
 	replicas := pulumi.IntMap{}
@@ -59,12 +62,13 @@ func (o outputs) export(ctx *pulumi.Context) {
 		}
 	}
 	replicas["total"] = pulumi.Int(t.Replicas)
-	ctx.Export("replicas", replicas)
-	ctx.Export("resources", pulumi.Map{
+	m["replicas"] = replicas
+	m["resources"] = pulumi.Map{
 		"requests": quantityOutputs(t.Requests),
 		"limits":   quantityOutputs(t.Limits),
 		"storage":  pulumi.String(t.Storage.String()),
-	})
+	}
+	return m
 }
 
 func quantityOutputs(q config.Quantities) pulumi.Map {

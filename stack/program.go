@@ -11,24 +11,32 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
-// contextSource reads raw config from the Pulumi context.
-type contextSource struct{ ctx *pulumi.Context }
+// ContextSource reads raw config from the Pulumi context.
+type ContextSource struct{ Ctx *pulumi.Context }
 
-func (c contextSource) Get(key string) (string, bool) { return c.ctx.GetConfig(key) }
-func (c contextSource) IsSecret(key string) bool      { return c.ctx.IsConfigSecret(key) }
+func (c ContextSource) Get(key string) (string, bool) { return c.Ctx.GetConfig(key) }
+func (c ContextSource) IsSecret(key string) bool      { return c.Ctx.IsConfigSecret(key) }
 
 // Program is the whole Pulumi program. An invalid configuration returns every
 // problem before a single resource is registered.
 func Program(ctx *pulumi.Context) error {
-	cfg, err := config.Load(contextSource{ctx}, ctx.Stack())
+	cfg, err := config.Load(ContextSource{ctx}, ctx.Stack())
 	if err != nil {
 		return err
 	}
-	return Deploy(ctx, cfg)
+	outputs, err := Deploy(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
 }
 
-// Deploy registers the stack described by a valid configuration.
-func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
+// Deploy registers the stack described by a valid configuration and returns
+// its outputs.
+func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Context: optional(cfg.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
@@ -37,7 +45,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 		EnableSecretMutable:    pulumi.Bool(true),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	withProvider := pulumi.Providers(provider)
 
@@ -48,7 +56,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 		SecretData: secretData,
 	}, withProvider)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	annotations := map[string]string{
 		"checksum/config": checksum(configData),
@@ -70,7 +78,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 			components.StoreArgs{ServiceArgs: args(cfg.Postgres.Component, nil), Persistence: cfg.Postgres.Persistence},
 			withProvider, after())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		stores = append(stores, pg)
 	}
@@ -79,7 +87,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 			components.StoreArgs{ServiceArgs: args(cfg.Redis.Component, nil), Persistence: cfg.Redis.Persistence},
 			withProvider, after())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		stores = append(stores, rd)
 	}
@@ -88,7 +96,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 		be, err := components.NewBackend(ctx, config.BackendName, args(cfg.Backend.Component, PythonEnv(cfg)),
 			withProvider, after(stores...))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		backend, out.backendURL = be, be.URL
 	}
@@ -96,7 +104,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 		wk, err := components.NewWorker(ctx, config.WorkerName, args(cfg.Worker.Component, PythonEnv(cfg)),
 			withProvider, after(stores...))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out.workerHealthURL = wk.HealthURL
 	}
@@ -108,13 +116,12 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) error {
 		fe, err := components.NewFrontend(ctx, config.FrontendName, args(cfg.Frontend.Component, FrontendEnv()),
 			withProvider, after(deps...))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out.frontendURL = fe.URL
 	}
 	out.namespace = platform.Namespace
-	out.export(ctx)
-	return nil
+	return out.values(), nil
 }
 
 func optional(s string) pulumi.StringPtrInput {

@@ -1,0 +1,274 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// stacks are the three stacks the project ships.
+var stacks = []string{"local", "staging", "prod"}
+
+// repoRoot is the folder holding Pulumi.yaml.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "no go.mod above the test directory")
+		dir = parent
+	}
+}
+
+// registered is one resource the program asked the engine for.
+type registered struct {
+	Type   string
+	Name   string
+	Custom bool
+	Parent string
+	Inputs resource.PropertyMap
+}
+
+// Kind is the Kubernetes kind of a custom resource ("Deployment").
+func (r registered) Kind() string { return r.Type[strings.LastIndex(r.Type, ":")+1:] }
+
+// Plain is the inputs with secrets unwrapped, as JSON-like maps.
+func (r registered) Plain() map[string]any { return r.Inputs.Mappable() }
+
+// Meta returns metadata.name and metadata.namespace.
+func (r registered) Meta() (name, namespace string) {
+	m, _ := r.Plain()["metadata"].(map[string]any)
+	name, _ = m["name"].(string)
+	namespace, _ = m["namespace"].(string)
+	return name, namespace
+}
+
+type mocks struct {
+	mu        sync.Mutex
+	resources []registered
+}
+
+func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resources = append(m.resources, registered{
+		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
+	})
+	return a.Name + "-id", a.Inputs, nil
+}
+
+func (m *mocks) Call(a pulumi.MockCallArgs) (resource.PropertyMap, error) { return a.Args, nil }
+
+// result is what one mocked run registered and exported.
+type result struct {
+	Resources []registered
+	Outputs   map[string]any
+	Config    *config.Stack
+}
+
+// kubernetes returns the Kubernetes objects (custom resources other than providers).
+func (r *result) kubernetes() []registered {
+	var out []registered
+	for _, res := range r.Resources {
+		if res.Custom && strings.HasPrefix(res.Type, "kubernetes:") {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// object returns the object of kind with metadata.name name.
+func (r *result) object(t *testing.T, kind, name string) registered {
+	t.Helper()
+	for _, res := range r.kubernetes() {
+		if n, _ := res.Meta(); res.Kind() == kind && n == name {
+			return res
+		}
+	}
+	require.FailNowf(t, "object not registered", "%s/%s", kind, name)
+	return registered{}
+}
+
+// hasObject tells whether an object of kind and name was registered.
+func (r *result) hasObject(kind, name string) bool {
+	for _, res := range r.kubernetes() {
+		if n, _ := res.Meta(); res.Kind() == kind && n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// testSecrets are valid secrets for staging and prod runs. The Redis password
+// holds every character that breaks an unescaped URL.
+var testSecrets = map[string]string{
+	"sessionSecretKey": "test-session-secret",
+	"jwtSecretKey":     "test-jwt-secret",
+	"nextauthSecret":   "test-nextauth-secret",
+	"dbEncryptionKey":  "dGVzdC1mZXJuZXQta2V5LTMyLWJ5dGVzLWxvbmchISE=",
+	"dbPassword":       "test-db-password",
+	"redisPassword":    "p@ss/w:rd#1",
+}
+
+// settings is the raw config of one run, as the CLI would hand it over.
+type settings struct {
+	values  map[string]string
+	secrets map[string]bool
+}
+
+// stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
+// then Pulumi.<stack>.yaml. Staging and prod get browser URLs and testSecrets
+// (stored as secrets), as an operator would set them.
+func stackSettings(t *testing.T, stackName string) settings {
+	t.Helper()
+	root := repoRoot(t)
+	s := settings{values: map[string]string{}, secrets: map[string]bool{}}
+	for name, decl := range config.Declarations() {
+		s.values[config.Namespace+":"+name] = rawString(t, decl.Default)
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "Pulumi."+stackName+".yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(raw, &file))
+	for k, v := range file.Config {
+		s.values[k] = rawString(t, v)
+	}
+	if stackName != "local" {
+		s.set("frontendUrl", "https://"+stackName+".rhesis.test")
+		s.set("apiBaseUrl", "https://api."+stackName+".rhesis.test")
+		for k, v := range testSecrets {
+			s.setSecret(k, v)
+		}
+	}
+	return s
+}
+
+func (s settings) set(key, value string) {
+	s.values[config.Namespace+":"+key] = value
+	delete(s.secrets, config.Namespace+":"+key)
+}
+
+func (s settings) setSecret(key, value string) {
+	s.values[config.Namespace+":"+key] = value
+	s.secrets[config.Namespace+":"+key] = true
+}
+
+func (s settings) unset(key string) { delete(s.values, config.Namespace+":"+key) }
+
+func rawString(t *testing.T, v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		b, err := json.Marshal(x)
+		require.NoError(t, err)
+		return string(b)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// withConfig hands the settings to the mocked run like the engine does.
+func withConfig(s settings) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = s.values
+		keys := make([]string, 0, len(s.secrets))
+		for k := range s.secrets {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		info.ConfigSecretKeys = keys
+	}
+}
+
+// run executes the program exactly as main.go does, under mocks, and
+// collects what it registered and exported.
+func run(t *testing.T, stackName string, s settings) (*result, error) {
+	t.Helper()
+	m := &mocks{}
+	res := &result{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		cfg, err := config.Load(stack.ContextSource{Ctx: ctx}, ctx.Stack())
+		if err != nil {
+			return err
+		}
+		res.Config = cfg
+		outs, err := stack.Deploy(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		outs.ToMapOutput().ApplyT(func(v map[string]any) error {
+			res.Outputs = v
+			return nil
+		})
+		return nil
+	}, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res.Resources = append([]registered{}, m.resources...)
+	return res, err
+}
+
+// runProgram executes stack.Program itself and returns what it registered.
+func runProgram(t *testing.T, stackName string, s settings) ([]registered, error) {
+	t.Helper()
+	m := &mocks{}
+	err := pulumi.RunErr(stack.Program, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]registered{}, m.resources...), err
+}
+
+// mustRun runs a stack's shipped configuration and fails on error.
+func mustRun(t *testing.T, stackName string) *result {
+	t.Helper()
+	r, err := run(t, stackName, stackSettings(t, stackName))
+	require.NoError(t, err)
+	return r
+}
+
+// dig walks a JSON-like value by keys and indexes.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// container returns the first container of a Deployment.
+func container(d registered) map[string]any {
+	c, _ := dig(d.Plain(), "spec", "template", "spec", "containers", 0).(map[string]any)
+	return c
+}

@@ -1,0 +1,78 @@
+package tests
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+var update = flag.Bool("update", false, "rewrite Pulumi.yaml's config block from config.Keys()")
+
+// project is the part of Pulumi.yaml this project owns.
+type project struct {
+	Name        string                        `yaml:"name"`
+	Description string                        `yaml:"description"`
+	Runtime     string                        `yaml:"runtime"`
+	Config      map[string]config.Declaration `yaml:"config"`
+}
+
+const projectDescription = "The Rhesis stack (PostgreSQL with pgvector, Redis, backend, worker, frontend) on Kubernetes."
+
+// TestPulumiYAMLDeclaresEveryKey keeps Pulumi.yaml equal to the keys the
+// program reads: same names, types, descriptions and defaults. Regenerate with
+// `go test ./tests -run TestPulumiYAML -update`.
+func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "Pulumi.yaml")
+	want := project{Name: "rhesis", Description: projectDescription, Runtime: "go", Config: config.Declarations()}
+	if *update {
+		var out bytes.Buffer
+		out.WriteString("# Generated from config.Keys() by `go test ./tests -run TestPulumiYAML -update`; edit config/keys.go instead.\n")
+		enc := yaml.NewEncoder(&out)
+		enc.SetIndent(2)
+		require.NoError(t, enc.Encode(want))
+		require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
+	}
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var got project
+	require.NoError(t, yaml.Unmarshal(raw, &got))
+	assert.Equal(t, want.Name, got.Name)
+	assert.Equal(t, want.Runtime, got.Runtime)
+	require.Equal(t, len(want.Config), len(got.Config), "Pulumi.yaml declares a different number of keys; run with -update")
+	for name, decl := range want.Config {
+		g, ok := got.Config[name]
+		if assert.True(t, ok, "Pulumi.yaml does not declare %s", name) {
+			assert.Equal(t, decl.Type, g.Type, name)
+			assert.Equal(t, decl.Description, g.Description, name)
+			assert.EqualValues(t, normalize(decl.Default), normalize(g.Default), name)
+		}
+	}
+
+	// The Pulumi CLI's own loader accepts the file (schema, types of defaults).
+	proj, err := workspace.LoadProject(path)
+	require.NoError(t, err)
+	assert.Equal(t, "rhesis", proj.Name.String())
+	assert.Len(t, proj.Config, len(want.Config))
+}
+
+// normalize makes YAML-decoded and Go-declared defaults comparable.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 {
+			return "{}"
+		}
+	case nil:
+		return "<nil>"
+	}
+	return v
+}
