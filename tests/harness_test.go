@@ -50,7 +50,36 @@ type registered struct {
 func (r registered) Kind() string { return r.Type[strings.LastIndex(r.Type, ":")+1:] }
 
 // Plain is the inputs with secrets unwrapped, as JSON-like maps.
-func (r registered) Plain() map[string]any { return r.Inputs.Mappable() }
+func (r registered) Plain() map[string]any {
+	out := map[string]any{}
+	for k, v := range r.Inputs {
+		out[string(k)] = plainValue(v)
+	}
+	return out
+}
+
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return plainValue(v.SecretValue().Element)
+	case v.IsOutput():
+		return plainValue(v.OutputValue().Element)
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = plainValue(e)
+		}
+		return out
+	case v.IsArray():
+		out := []any{}
+		for _, e := range v.ArrayValue() {
+			out = append(out, plainValue(e))
+		}
+		return out
+	default:
+		return v.Mappable()
+	}
+}
 
 // Meta returns metadata.name and metadata.namespace.
 func (r registered) Meta() (name, namespace string) {
@@ -217,8 +246,12 @@ func run(t *testing.T, stackName string, s settings) (*result, error) {
 			return err
 		}
 		outs.ToMapOutput().ApplyT(func(v map[string]any) error {
-			res.Outputs = v
-			return nil
+			// Through JSON, as `pulumi stack output --json` shows them.
+			b, err := json.Marshal(v)
+			if err == nil {
+				err = json.Unmarshal(b, &res.Outputs)
+			}
+			return err
 		})
 		return nil
 	}, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
@@ -271,4 +304,11 @@ func dig(v any, path ...any) any {
 func container(d registered) map[string]any {
 	c, _ := dig(d.Plain(), "spec", "template", "spec", "containers", 0).(map[string]any)
 	return c
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
 }

@@ -1,0 +1,190 @@
+package tests
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var requiredSecretVars = []string{
+	"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "NEXTAUTH_SECRET", "DB_ENCRYPTION_KEY", "APP_DB_PASS", "REDIS_PASSWORD",
+}
+
+// TestSecretIsPulumiSecret: the Secret holds every required secret plus the
+// broker URLs, and its data is a Pulumi secret (encrypted in state, masked in
+// previews).
+func TestSecretIsPulumiSecret(t *testing.T) {
+	for _, s := range stacks {
+		r := mustRun(t, s)
+		sec := r.object(t, "Secret", "rhesis-secrets")
+		require.True(t, sec.Inputs["stringData"].ContainsSecrets(), "%s: stringData must be a Pulumi secret", s)
+		data := dig(sec.Plain(), "stringData").(map[string]any)
+		for _, k := range append(requiredSecretVars, "BROKER_URL", "CELERY_RESULT_BACKEND") {
+			assert.NotEmpty(t, data[k], "%s: secret %s", s, k)
+		}
+	}
+}
+
+// TestSecretsReferencedByKey: every secret variable of every pod comes from
+// the Secret by key, the key exists, and no secret value appears anywhere
+// outside the Secret (not in a pod spec, not in the ConfigMap).
+func TestSecretsReferencedByKey(t *testing.T) {
+	for _, s := range stacks {
+		r := mustRun(t, s)
+		data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
+		cm := dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data").(map[string]any)
+		wantSecretVars := map[string][]string{
+			"backend":  {"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "DB_ENCRYPTION_KEY", "APP_DB_PASS", "REDIS_PASSWORD", "BROKER_URL", "CELERY_RESULT_BACKEND"},
+			"worker":   {"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "DB_ENCRYPTION_KEY", "APP_DB_PASS", "REDIS_PASSWORD", "BROKER_URL", "CELERY_RESULT_BACKEND"},
+			"frontend": {"NEXTAUTH_SECRET"},
+			"postgres": {"POSTGRES_PASSWORD"},
+			"redis":    {"REDIS_PASSWORD"},
+		}
+		for _, name := range workloads {
+			c := container(r.object(t, "Deployment", name))
+			got := map[string]bool{}
+			for _, e := range c["env"].([]any) {
+				n := dig(e, "name").(string)
+				if ref := dig(e, "valueFrom", "secretKeyRef"); ref != nil {
+					assert.Equal(t, "rhesis-secrets", dig(ref, "name"), "%s %s", name, n)
+					key := dig(ref, "key").(string)
+					assert.Contains(t, data, key, "%s %s refers to a missing Secret key", name, n)
+					got[n] = true
+				}
+				if ref := dig(e, "valueFrom", "configMapKeyRef"); ref != nil {
+					assert.Equal(t, "rhesis-config", dig(ref, "name"))
+					assert.Contains(t, cm, dig(ref, "key"), "%s %s refers to a missing ConfigMap key", name, n)
+				}
+				for _, secretName := range append(requiredSecretVars, "BROKER_URL", "CELERY_RESULT_BACKEND") {
+					if n == secretName {
+						assert.Nil(t, dig(e, "value"), "%s sets %s as a literal", name, n)
+					}
+				}
+			}
+			for _, v := range wantSecretVars[name] {
+				assert.True(t, got[v], "%s: %s must come from the Secret", s, name+" "+v)
+			}
+		}
+		for _, res := range r.kubernetes() {
+			if res.Kind() == "Secret" {
+				continue
+			}
+			text := jsonOf(t, res.Plain())
+			for k, v := range data {
+				assert.NotContains(t, text, v.(string), "%s: %s %v contains the value of %s", s, res.Kind(), res.Name, k)
+			}
+		}
+	}
+}
+
+// TestBrokerURLsEscapePassword: a Redis password with @ / : # must not break
+// the broker URLs.
+func TestBrokerURLsEscapePassword(t *testing.T) {
+	r := mustRun(t, "prod") // testSecrets' Redis password is "p@ss/w:rd#1"
+	data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
+	for key, db := range map[string]string{"BROKER_URL": "/0", "CELERY_RESULT_BACKEND": "/1"} {
+		raw := data[key].(string)
+		u, err := url.Parse(raw)
+		require.NoError(t, err, raw)
+		pw, _ := u.User.Password()
+		assert.Equal(t, "p@ss/w:rd#1", pw, key)
+		assert.Equal(t, "redis:6379", u.Host, key)
+		assert.Equal(t, db, u.Path, key)
+		assert.Equal(t, "redis", u.Scheme, key)
+	}
+	assert.Equal(t, "redis://:p%40ss%2Fw%3Ard%231@redis:6379/0", data["BROKER_URL"])
+}
+
+// TestConfigMap checks the non-secret wiring per environment.
+func TestConfigMap(t *testing.T) {
+	appEnv := map[string]string{"local": "local", "staging": "staging", "prod": "production"}
+	for _, s := range stacks {
+		r := mustRun(t, s)
+		cm := dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data").(map[string]any)
+		assert.Equal(t, "postgres", cm["DB_HOST"])
+		assert.Equal(t, "5432", cm["DB_PORT"])
+		assert.Equal(t, "rhesis-db", cm["DB_NAME"])
+		assert.Equal(t, "postgresql", cm["DB_DRIVER"])
+		assert.Equal(t, "rhesis-user", cm["APP_DB_USER"])
+		assert.Equal(t, "redis", cm["REDIS_HOST"])
+		assert.Equal(t, "6379", cm["REDIS_PORT"])
+		assert.Equal(t, "http://backend:8080", cm["BACKEND_URL"])
+		for _, k := range []string{"BACKEND_ENV", "WORKER_ENV", "FRONTEND_ENV"} {
+			assert.Equal(t, appEnv[s], cm[k], "%s %s", s, k)
+		}
+		assert.Equal(t, "8", cm["CELERY_WORKER_CONCURRENCY"])
+		assert.Equal(t, "4", cm["CELERY_WORKER_PREFETCH_MULTIPLIER"])
+		assert.Equal(t, "1", cm["NEXT_TELEMETRY_DISABLED"])
+		for k, v := range cm {
+			assert.False(t, strings.Contains(k, "PASS") || strings.Contains(k, "SECRET"), "%s in the ConfigMap: %v", k, v)
+		}
+		if s == "local" {
+			assert.Equal(t, "http://localhost:3000", cm["FRONTEND_URL"])
+			assert.Equal(t, "http://localhost:8080", cm["API_BASE_URL"])
+		} else {
+			assert.Equal(t, "https://"+s+".rhesis.test", cm["FRONTEND_URL"])
+			assert.Equal(t, "https://api."+s+".rhesis.test", cm["API_BASE_URL"])
+		}
+		for _, app := range []string{"backend", "worker", "frontend"} {
+			c := container(r.object(t, "Deployment", app))
+			assert.Equal(t, "rhesis-config", dig(c, "envFrom", 0, "configMapRef", "name"), app)
+		}
+		fe := container(r.object(t, "Deployment", "frontend"))
+		assert.Equal(t, "0.0.0.0", literal(fe, "HOSTNAME"))
+		assert.Equal(t, "3000", literal(fe, "PORT"))
+	}
+}
+
+// TestRolloutOnConfigChange: pod templates carry digests of the ConfigMap and
+// Secret, so a changed value restarts the pods that read it.
+func TestRolloutOnConfigChange(t *testing.T) {
+	base := mustRun(t, "prod")
+	s := stackSettings(t, "prod")
+	s.setSecret("jwtSecretKey", "another-jwt-secret")
+	changed, err := run(t, "prod", s)
+	require.NoError(t, err)
+	annotations := func(r *result) map[string]any {
+		return dig(r.object(t, "Deployment", "backend").Plain(), "spec", "template", "metadata", "annotations").(map[string]any)
+	}
+	assert.Equal(t, annotations(base)["checksum/config"], annotations(changed)["checksum/config"])
+	assert.NotEqual(t, annotations(base)["checksum/secret"], annotations(changed)["checksum/secret"])
+}
+
+// TestExtraEnvAndSecrets: per-component extra variables are literals on that
+// component only; optional secrets reach backend and worker by key.
+func TestExtraEnvAndSecrets(t *testing.T) {
+	s := stackSettings(t, "prod")
+	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com"}`)
+	s.setSecret("extraSecrets", `{"OPENAI_API_KEY":"sk-test-123"}`)
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	assert.Equal(t, "smtp.example.com", literal(container(r.object(t, "Deployment", "worker")), "SMTP_HOST"))
+	assert.Empty(t, literal(container(r.object(t, "Deployment", "backend")), "SMTP_HOST"))
+	data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
+	assert.Equal(t, "sk-test-123", data["OPENAI_API_KEY"])
+	for _, app := range []string{"backend", "worker"} {
+		assert.Equal(t, "OPENAI_API_KEY", secretRef(container(r.object(t, "Deployment", app)), "OPENAI_API_KEY"), app)
+	}
+	assert.Empty(t, secretRef(container(r.object(t, "Deployment", "frontend")), "OPENAI_API_KEY"))
+}
+
+func literal(c map[string]any, name string) any {
+	for _, e := range c["env"].([]any) {
+		if dig(e, "name") == name {
+			return dig(e, "value")
+		}
+	}
+	return nil
+}
+
+func secretRef(c map[string]any, name string) any {
+	for _, e := range c["env"].([]any) {
+		if dig(e, "name") == name {
+			return dig(e, "valueFrom", "secretKeyRef", "key")
+		}
+	}
+	return nil
+}
