@@ -109,15 +109,15 @@ func componentKeys(c string) []Key {
 	p := profiles[c]
 	return []Key{
 		{Name: c + ".enabled", Kind: KindBoolean, Default: true,
-			Description: fmt.Sprintf("Deploy the %s.", c)},
+			Description: fmt.Sprintf("Deploy %s.", c)},
 		envKey(c+".image.repository", KindString, p.repository,
-			fmt.Sprintf("Image repository of the %s.", c)),
+			fmt.Sprintf("Image repository of %s.", c)),
 		envKey(c+".image.tag", KindString, p.tag,
-			fmt.Sprintf("Image tag of the %s.", c)),
+			fmt.Sprintf("Image tag of %s.", c)),
 		{Name: c + ".image.pullPolicy", Kind: KindString, Default: "IfNotPresent",
 			Description: "Image pull policy: Always, IfNotPresent or Never."},
 		envKey(c+".replicas", KindString, p.replicas,
-			fmt.Sprintf("Replicas of the %s, an integer >= 0.", c)),
+			fmt.Sprintf("Replicas of %s, an integer >= 0.", c)),
 		envKey(c+".resources.requests.cpu", KindString, p.requestCPU,
 			fmt.Sprintf("CPU request of each %s container (a Kubernetes quantity).", c)),
 		envKey(c+".resources.requests.memory", KindString, p.requestMemory,
@@ -127,7 +127,7 @@ func componentKeys(c string) []Key {
 		envKey(c+".resources.limits.memory", KindString, p.limitMemory,
 			fmt.Sprintf("Memory limit of each %s container, at least the request.", c)),
 		{Name: c + ".extraEnv", Kind: KindObject, Default: map[string]any{},
-			Description: fmt.Sprintf("Extra non-secret environment variables of the %s, as a map of NAME: value.", c)},
+			Description: fmt.Sprintf("Extra non-secret environment variables of %s, as a map of NAME: value.", c)},
 	}
 }
 
@@ -135,7 +135,7 @@ func persistenceKeys(s string) []Key {
 	p := profiles[s]
 	return []Key{
 		envKey(s+".persistence.enabled", KindString, p.persistence,
-			fmt.Sprintf("Keep the %s data on a PersistentVolumeClaim (true) or in an emptyDir lost with the pod (false).", s)),
+			fmt.Sprintf("Keep %s data on a PersistentVolumeClaim (true) or in an emptyDir lost with the pod (false).", s)),
 		envKey(s+".persistence.size", KindString, p.storage,
 			fmt.Sprintf("Size of the %s volume claim (a Kubernetes quantity).", s)),
 		{Name: s + ".persistence.storageClass", Kind: KindString, Default: "",
