@@ -118,9 +118,6 @@ func newClaim(ctx *pulumi.Context, parent pulumi.Resource, claim, component, rol
 			Name:      pulumi.String(claim),
 			Namespace: args.Namespace,
 			Labels:    pulumi.ToStringMap(Labels(component, role)),
-			// Binding waits for the first pod on WaitForFirstConsumer classes,
-			// and that pod is created after the claim: do not wait for Bound.
-			Annotations: pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")},
 		},
 		Spec: spec,
 	}, pulumi.Parent(parent))
