@@ -99,10 +99,12 @@ func Keys() []Key {
 // envKey declares a key whose default may differ per environment; when every
 // environment agrees the value becomes the plain Pulumi.yaml default.
 func envKey(name string, kind Kind, byEnv map[Environment]string, description string) Key {
-	if byEnv[Local] == byEnv[Staging] && byEnv[Local] == byEnv[Prod] {
-		return Key{Name: name, Kind: kind, Default: byEnv[Local], Description: description}
+	for _, e := range Environments {
+		if byEnv[e] != byEnv[Local] {
+			return Key{Name: name, Kind: kind, Default: "", ByEnv: byEnv, Description: description}
+		}
 	}
-	return Key{Name: name, Kind: kind, Default: "", ByEnv: byEnv, Description: description}
+	return Key{Name: name, Kind: kind, Default: byEnv[Local], Description: description}
 }
 
 func componentKeys(c string) []Key {

@@ -101,4 +101,4 @@ for tool in "${@:-all}"; do
 	*) echo "usage: $0 [all|pulumi|provider|helm|lint]... | bin" >&2; exit 2 ;;
 	esac
 done
-log "ready: $(printf '%s ' "$PULUMI_DIR" "$PROVIDER_DIR" "$HELM_DIR")"
+log "ready: ${*:-all}"

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
@@ -112,9 +113,10 @@ func checksum(m map[string]string) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := sha256.New()
+	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(h, "%s=%s\n", k, m[k])
+		b.WriteString(k + "=" + m[k] + "\n")
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
 }
