@@ -61,15 +61,11 @@ func SecretData(s *config.Stack) map[string]string {
 }
 
 // redisURL percent-encodes the password: '@', '/', ':' or '#' in it would
-// otherwise break the URL.
+// otherwise break the URL. Query escaping with %20 for spaces is used because
+// the chart can do exactly the same (urlquery), so both modes agree.
 func redisURL(password string, db int) string {
-	u := url.URL{
-		Scheme: "redis",
-		User:   url.UserPassword("", password),
-		Host:   fmt.Sprintf("%s:%d", config.RedisName, components.RedisPort),
-		Path:   fmt.Sprintf("/%d", db),
-	}
-	return u.String()
+	escaped := strings.ReplaceAll(url.QueryEscape(password), "+", "%20")
+	return fmt.Sprintf("redis://:%s@%s:%d/%d", escaped, config.RedisName, components.RedisPort, db)
 }
 
 // Secret variables by consumer.

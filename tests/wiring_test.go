@@ -96,6 +96,17 @@ func TestBrokerURLsEscapePassword(t *testing.T) {
 		assert.Equal(t, "redis", u.Scheme, key)
 	}
 	assert.Equal(t, "redis://:p%40ss%2Fw%3Ard%231@redis:6379/0", data["BROKER_URL"])
+
+	// Every other printable character survives a parse too.
+	s := stackSettings(t, "prod")
+	odd := "a b+c!$&'()*,;=%?[]~"
+	s.setSecret("redisPassword", odd)
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	u, err := url.Parse(dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData", "BROKER_URL").(string))
+	require.NoError(t, err)
+	pw, _ := u.User.Password()
+	assert.Equal(t, odd, pw)
 }
 
 // TestConfigMap checks the non-secret wiring per environment.
