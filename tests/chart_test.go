@@ -1,0 +1,271 @@
+package tests
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// TestChartLints runs Helm's linter (strict) with each values file.
+func TestChartLints(t *testing.T) {
+	for _, env := range stacks {
+		t.Run(env, func(t *testing.T) {
+			lint := action.NewLint()
+			lint.Strict = true
+			lint.Namespace = "rhesis"
+			res := lint.Run([]string{chartDir(t)}, envValues(t, env))
+			for _, m := range res.Messages {
+				t.Log(m)
+			}
+			assert.Empty(t, res.Errors)
+			assert.Equal(t, 1, res.TotalChartsLinted)
+		})
+	}
+}
+
+// TestChartRendersEveryEnvironment renders with each values file and checks
+// the objects and what differs per environment.
+func TestChartRendersEveryEnvironment(t *testing.T) {
+	want := map[string]map[string]float64{
+		"local":   {"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1},
+		"staging": {"frontend": 2, "backend": 2, "worker": 3, "postgres": 1, "redis": 1},
+		"prod":    {"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1},
+	}
+	for _, env := range stacks {
+		t.Run(env, func(t *testing.T) {
+			ms, notes, err := render(t, envValues(t, env))
+			require.NoError(t, err)
+			var kinds []string
+			for _, m := range ms {
+				if m.hook() {
+					continue
+				}
+				kinds = append(kinds, m.kind()+"/"+m.name())
+				assert.Equal(t, "rhesis", dig(m.Object, "metadata", "namespace"), m.kind()+"/"+m.name())
+				if m.kind() == "Deployment" {
+					assert.Equal(t, want[env][m.name()], dig(m.Object, "spec", "replicas"), m.name())
+				}
+			}
+			sort.Strings(kinds)
+			expected := []string{"ConfigMap/rhesis-config", "Deployment/backend", "Deployment/frontend",
+				"Deployment/postgres", "Deployment/redis", "Deployment/worker", "PersistentVolumeClaim/postgres-pvc",
+				"Secret/rhesis-secrets", "Service/backend", "Service/frontend", "Service/postgres", "Service/redis", "Service/worker"}
+			if env != "local" {
+				expected = append(expected, "PersistentVolumeClaim/redis-pvc")
+				sort.Strings(expected)
+			}
+			assert.Equal(t, expected, kinds)
+			// NOTES.txt names the real namespace and the same forwards as the stack outputs.
+			assert.Contains(t, notes, "kubectl port-forward -n rhesis svc/frontend 3000:3000")
+			assert.Contains(t, notes, "kubectl port-forward -n rhesis svc/backend 8080:8080")
+			assert.Contains(t, notes, "kubectl port-forward -n rhesis svc/worker 8081:8080")
+			assert.NotContains(t, notes, "-n  ")
+		})
+	}
+}
+
+// TestChartHelmTestPod: `helm test` checks the backend's /health with a pod
+// Pod Security "restricted" admits.
+func TestChartHelmTestPod(t *testing.T) {
+	ms := mustRender(t, envValues(t, "local"))
+	var pod map[string]any
+	for _, m := range ms {
+		if m.hook() {
+			pod = m.Object
+		}
+	}
+	require.NotNil(t, pod, "no helm test hook")
+	assert.Equal(t, "test", dig(pod, "metadata", "annotations", "helm.sh/hook"))
+	assert.Contains(t, dig(pod, "spec", "containers", 0, "command"), "http://backend:8080/health")
+	assert.Equal(t, true, dig(pod, "spec", "securityContext", "runAsNonRoot"))
+	assert.Equal(t, false, dig(pod, "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation"))
+}
+
+// TestChartSchemaRejectsBadValues: values.schema.json refuses each kind of
+// mistake with a message naming the key.
+func TestChartSchemaRejectsBadValues(t *testing.T) {
+	cases := []struct {
+		name   string
+		values map[string]any
+		key    string
+	}{
+		{"unknown environment", map[string]any{"global": map[string]any{"environment": "dev"}}, "environment"},
+		{"negative replicas", map[string]any{"backend": map[string]any{"replicas": -1}}, "replicas"},
+		{"replicas not a number", map[string]any{"worker": map[string]any{"replicas": "two"}}, "replicas"},
+		{"quantity that does not parse", map[string]any{"backend": map[string]any{"resources": map[string]any{"requests": map[string]any{"cpu": "lots"}}}}, "cpu"},
+		{"unknown pull policy", map[string]any{"frontend": map[string]any{"image": map[string]any{"pullPolicy": "Sometimes"}}}, "pullPolicy"},
+		{"misspelt key", map[string]any{"backend": map[string]any{"replica": 2}}, "replica"},
+		{"URL without scheme", map[string]any{"global": map[string]any{"frontendUrl": "rhesis.example.com"}}, "frontendUrl"},
+		{"two postgres replicas", map[string]any{"database": map[string]any{"postgresql": map[string]any{"replicas": 2}}}, "replicas"},
+		{"not a Fernet key", map[string]any{"secrets": map[string]any{"dbEncryptionKey": "short"}}, "dbEncryptionKey"},
+		{"extra env overriding the wiring", map[string]any{"backend": map[string]any{"extraEnv": map[string]any{"DB_HOST": "x"}}}, "DB_HOST"},
+		{"unsupported database", map[string]any{"database": map[string]any{"type": "mysql"}}, "type"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := render(t, layer(envValues(t, "local"), c.values))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "values don't meet the specifications of the schema")
+			assert.Contains(t, err.Error(), c.key)
+		})
+	}
+}
+
+// TestChartRefusesIncompleteEnvironments: what the schema cannot express is
+// checked by the templates, every problem at once.
+func TestChartRefusesIncompleteEnvironments(t *testing.T) {
+	_, _, err := render(t, valuesFile(t, "values-prod.yaml"))
+	require.Error(t, err)
+	for _, k := range []string{"global.frontendUrl", "global.apiBaseUrl", "secrets.sessionSecretKey",
+		"secrets.jwtSecretKey", "secrets.nextauthSecret", "secrets.dbEncryptionKey", "secrets.dbPassword", "secrets.redisPassword"} {
+		assert.Contains(t, err.Error(), k+" is required in prod")
+	}
+	_, _, err = render(t, layer(envValues(t, "prod"), map[string]any{
+		"database": map[string]any{"postgresql": map[string]any{"persistence": map[string]any{"enabled": false}}}}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "database.postgresql.persistence.enabled must be true in prod")
+
+	// An existing Secret replaces the secret values; pods read it by name.
+	ms := mustRender(t, layer(valuesFile(t, "values-prod.yaml"), map[string]any{
+		"global":  map[string]any{"frontendUrl": "https://r.test", "apiBaseUrl": "https://api.r.test"},
+		"secrets": map[string]any{"existingSecret": "my-secrets"},
+	}))
+	for _, m := range ms {
+		assert.NotEqual(t, "Secret", m.kind(), "the chart must not create a Secret")
+		if m.kind() == "Deployment" {
+			assert.NotContains(t, jsonOf(t, m.Object), `"rhesis-secrets"`, m.name())
+		}
+	}
+	assert.Contains(t, jsonOf(t, ms), `"my-secrets"`)
+}
+
+// TestSchemaKnowsTheProgramsWiring: the schema refuses exactly the variables
+// the program manages.
+func TestSchemaKnowsTheProgramsWiring(t *testing.T) {
+	c, err := loader.Load(chartDir(t))
+	require.NoError(t, err)
+	for _, name := range config.ManagedEnv {
+		err := chartutil.ValidateAgainstSchema(c, layer(c.Values, map[string]any{
+			"worker": map[string]any{"extraEnv": map[string]any{name: "x"}}}))
+		assert.Error(t, err, "schema accepts %s in extraEnv", name)
+	}
+	assert.NoError(t, chartutil.ValidateAgainstSchema(c, layer(c.Values, map[string]any{
+		"worker": map[string]any{"extraEnv": map[string]any{"SMTP_HOST": "x"}}})))
+}
+
+// TestEveryValuesKeyIsRead changes each leaf of every values file, one at a
+// time, and renders: a key whose change alters nothing is read by no template.
+func TestEveryValuesKeyIsRead(t *testing.T) {
+	// Start from every key with a value (values.yaml under each environment's
+	// file), so each mutation changes a value the templates would see; a key
+	// read only in some environment (a volume size with persistence off) is
+	// read if its change shows in any of them.
+	bases := map[string]map[string]any{}
+	baselines := map[string]string{}
+	for _, env := range stacks {
+		bases[env] = layer(valuesFile(t, "values.yaml"), envValues(t, env))
+		baselines[env] = renderText(t, bases[env])
+	}
+	checked := map[string]bool{}
+	for _, file := range []string{"values.yaml", "values-local.yaml", "values-staging.yaml", "values-prod.yaml"} {
+		for _, path := range leafPaths(valuesFile(t, file), "") {
+			if checked[path] {
+				continue
+			}
+			checked[path] = true
+			read := false
+			for _, env := range stacks {
+				text, err := renderErr(t, mutate(t, bases[env], path))
+				// A failed render also shows the key was read.
+				if err != nil || text != baselines[env] {
+					read = true
+					break
+				}
+			}
+			assert.True(t, read, "values key %s (in %s) is read by no template", path, file)
+		}
+	}
+	assert.Greater(t, len(checked), 60)
+}
+
+func renderText(t *testing.T, v map[string]any) string {
+	t.Helper()
+	s, err := renderErr(t, v)
+	require.NoError(t, err)
+	return s
+}
+
+// renderErr renders without schema validation, so a mutated value reaches the templates.
+func renderErr(t *testing.T, v map[string]any) (string, error) {
+	t.Helper()
+	c := loadChart(t)
+	c.Schema = nil
+	vals, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "rhesis", Namespace: "rhesis", IsInstall: true}, chartutil.DefaultCapabilities)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	files, err := renderFiles(c, vals)
+	for _, k := range sortedKeysOf(files) {
+		b.WriteString(k + "\n" + files[k])
+	}
+	return b.String(), err
+}
+
+func leafPaths(m map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range m {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+			out = append(out, leafPaths(sub, p)...)
+		} else {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// mutate returns a copy of v with the leaf at path changed to another value of its type.
+func mutate(t *testing.T, v map[string]any, path string) map[string]any {
+	t.Helper()
+	out := deepCopy(v)
+	parts := strings.Split(path, ".")
+	m := out
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	last := parts[len(parts)-1]
+	switch old := m[last].(type) {
+	case bool:
+		m[last] = !old
+	case float64:
+		m[last] = old + 1
+	case string:
+		m[last] = old + "x"
+	case map[string]any:
+		m[last] = map[string]any{"ZZ_PROBE": "1"}
+	case nil:
+		m[last] = "x" // present in another values file only
+	default:
+		require.FailNow(t, fmt.Sprintf("unexpected value type %T at %s", old, path))
+	}
+	return out
+}

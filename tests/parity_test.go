@@ -1,0 +1,181 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// helmBookkeeping are the labels only Helm sets; they may differ between modes.
+var helmBookkeeping = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
+
+// normalize makes a raw-mode object and a rendered one comparable: JSON
+// types, no Helm bookkeeping labels, quantities in canonical form.
+func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
+	t.Helper()
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(jsonOf(t, obj)), &out))
+	for _, labels := range []any{dig(out, "metadata", "labels"), dig(out, "spec", "template", "metadata", "labels")} {
+		if m, ok := labels.(map[string]any); ok {
+			for _, k := range helmBookkeeping {
+				delete(m, k)
+			}
+		}
+	}
+	canonical := func(m any) {
+		q, ok := m.(map[string]any)
+		if !ok {
+			return
+		}
+		for k, v := range q {
+			if s, ok := v.(string); ok {
+				if parsed, err := resource.ParseQuantity(s); err == nil {
+					q[k] = parsed.String()
+				}
+			}
+		}
+	}
+	if containers, ok := dig(out, "spec", "template", "spec", "containers").([]any); ok {
+		for _, c := range containers {
+			canonical(dig(c, "resources", "requests"))
+			canonical(dig(c, "resources", "limits"))
+		}
+	}
+	canonical(dig(out, "spec", "resources", "requests"))
+	return out
+}
+
+func key(kind, name string) string { return kind + "/" + name }
+
+// rawObjects are the Kubernetes objects raw mode registers, but the
+// Namespace, which Helm mode creates outside the chart.
+func rawObjects(t *testing.T, r *result) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, res := range r.kubernetes() {
+		if res.Kind() == "Namespace" {
+			continue
+		}
+		name, _ := res.Meta()
+		obj := res.Plain()
+		out[key(res.Kind(), name)] = normalizeObject(t, obj)
+	}
+	return out
+}
+
+func chartObjects(t *testing.T, values map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, m := range mustRender(t, values) {
+		if !m.hook() {
+			out[key(m.kind(), m.name())] = normalizeObject(t, m.Object)
+		}
+	}
+	return out
+}
+
+// assertSameObjects compares two object sets kind by kind, name by name.
+func assertSameObjects(t *testing.T, want, got map[string]map[string]any, what string) bool {
+	t.Helper()
+	keys := func(m map[string]map[string]any) []string {
+		var k []string
+		for n := range m {
+			k = append(k, n)
+		}
+		sort.Strings(k)
+		return k
+	}
+	ok := assert.Equal(t, keys(want), keys(got), "%s: different objects", what)
+	for _, k := range keys(want) {
+		if g, found := got[k]; found {
+			diffs := diffPaths("", want[k], g)
+			ok = assert.Empty(t, diffs, "%s: %s differs (raw mode vs chart)", what, k) && ok
+		}
+	}
+	return ok
+}
+
+// diffPaths lists every path where a and b differ, with both values.
+func diffPaths(path string, a, b any) []string {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		var out []string
+		seen := map[string]bool{}
+		for k := range av {
+			seen[k] = true
+			out = append(out, diffPaths(path+"."+k, av[k], bv[k])...)
+		}
+		for k := range bv {
+			if !seen[k] {
+				out = append(out, diffPaths(path+"."+k, nil, bv[k])...)
+			}
+		}
+		sort.Strings(out)
+		return out
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			break
+		}
+		var out []string
+		for i := range av {
+			out = append(out, diffPaths(fmt.Sprintf("%s[%d]", path, i), av[i], bv[i])...)
+		}
+		return out
+	}
+	if fmt.Sprint(a) == fmt.Sprint(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: raw %v, chart %v", path, a, b)}
+}
+
+// TestParityRawAndHelm: for each stack, the chart rendered with the values the
+// program computes gives exactly the objects raw mode registers.
+func TestParityRawAndHelm(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			r := mustRun(t, s)
+			raw := rawObjects(t, r)
+			assert.Equal(t, map[string]int{"local": 13, "staging": 14, "prod": 14}[s], len(raw))
+			assertSameObjects(t, raw, chartObjects(t, stack.HelmValues(r.Config)), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
+		})
+	}
+}
+
+// TestParityValuesFilesAndStackFiles: `helm install -f values-<env>.yaml`
+// gives the same objects as `pulumi up -s <env>` with Pulumi.<env>.yaml.
+func TestParityValuesFilesAndStackFiles(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			raw := rawObjects(t, mustRun(t, s))
+			assertSameObjects(t, raw, chartObjects(t, envValues(t, s)), fmt.Sprintf("%s: Pulumi.%s.yaml vs values-%s.yaml", s, s, s))
+		})
+	}
+}
+
+// TestParityCoversOverrides: parity holds off the defaults too: optional
+// secrets, extra variables, another namespace-free setting, persistence off,
+// a disabled component, a storage class.
+func TestParityCoversOverrides(t *testing.T) {
+	s := stackSettings(t, "prod")
+	s.set("frontend.enabled", "false")
+	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com","FEATURE_X":"true"}`)
+	s.setSecret("extraSecrets", `{"OPENAI_API_KEY":"sk-test"}`)
+	s.set("redis.persistence.enabled", "false")
+	s.set("postgres.persistence.storageClass", "fast-ssd")
+	s.set("backend.image.pullPolicy", "Always")
+	s.set("logLevel", "DEBUG")
+	s.setSecret("redisPassword", "p@ss w:rd/#")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with overrides")
+}
