@@ -37,13 +37,7 @@ func NewPlatform(ctx *pulumi.Context, name string, args PlatformArgs, opts ...pu
 		return nil, err
 	}
 	labels := Labels(PartOf, "platform")
-	nsLabels := Labels(PartOf, "platform")
-	for _, mode := range []string{"enforce", "audit", "warn"} {
-		nsLabels["pod-security.kubernetes.io/"+mode] = PodSecurityLevel
-	}
-	ns, err := corev1.NewNamespace(ctx, args.Namespace, &corev1.NamespaceArgs{
-		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: pulumi.ToStringMap(nsLabels)},
-	}, pulumi.Parent(c))
+	ns, err := newNamespace(ctx, c, args.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -70,4 +64,15 @@ func NewPlatform(ctx *pulumi.Context, name string, args PlatformArgs, opts ...pu
 		return nil, err
 	}
 	return c, nil
+}
+
+// newNamespace creates the namespace with Pod Security "restricted" enforced.
+func newNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string) (*corev1.Namespace, error) {
+	labels := Labels(PartOf, "platform")
+	for _, mode := range []string{"enforce", "audit", "warn"} {
+		labels["pod-security.kubernetes.io/"+mode] = PodSecurityLevel
+	}
+	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: pulumi.ToStringMap(labels)},
+	}, pulumi.Parent(parent))
 }

@@ -35,12 +35,8 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 		ps = append(ps, Problem{Key: Namespace + ":" + key, Value: value, Reason: reason})
 	}
 
-	switch s.DeployMode {
-	case ModeRaw:
-	case ModeHelm:
-		add("deploy.mode", s.DeployMode, "helm mode is not available yet (it arrives with the project's Helm chart); use raw")
-	default:
-		add("deploy.mode", s.DeployMode, "must be raw or helm")
+	if s.DeployMode != ModeRaw && s.DeployMode != ModeHelm {
+		add("deploy.mode", s.DeployMode, "must be raw (objects created by the program) or helm (the chart charts/rhesis as a Helm release)")
 	}
 	for _, msg := range validation.IsDNS1123Label(s.Namespace) {
 		add("namespace", s.Namespace, "is not a valid namespace name: "+msg)

@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint]...   build what is missing
+#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox]...   build what is missing
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #
 # Cache: ${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}/<tool>-<version>
@@ -17,11 +17,16 @@ PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199 # the v4.25.0 release commit
 HELM_VERSION=3.19.5
 LINT_VERSION=2.15.0
+KUBE_VERSION=1.34.4
+ETCD_VERSION=3.6.4
+KWOK_VERSION=0.7.0
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
 HELM_DIR=$CACHE/helm-$HELM_VERSION
 LINT_DIR=$CACHE/golangci-lint-$LINT_VERSION
+KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
+KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -84,21 +89,57 @@ build_lint() {
 	GOBIN="$LINT_DIR" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$LINT_VERSION"
 }
 
+# The sandbox cluster: kube-apiserver, kube-controller-manager,
+# kube-scheduler and etcd from one module graph, kwok from its own.
+build_kube() {
+	local missing=0 b
+	for b in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+		[ -x "$KUBE_DIR/$b" ] || missing=1
+	done
+	[ $missing = 0 ] && return
+	log "building kubernetes v$KUBE_VERSION control plane and etcd v$ETCD_VERSION (about 11 CPU-minutes cold)"
+	local dir
+	dir=$(stage sandbox)
+	mkdir -p "$KUBE_DIR"
+	local v=k8s.io/component-base/version
+	local ldflags="-X $v.gitVersion=v$KUBE_VERSION -X $v.gitMajor=${KUBE_VERSION%%.*} -X $v.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2) -X $v.gitTreeState=clean"
+	for b in kube-apiserver kube-controller-manager kube-scheduler; do
+		[ -x "$KUBE_DIR/$b" ] && continue
+		(cd "$dir" && go build -ldflags "$ldflags" -o "$KUBE_DIR/$b.tmp" "k8s.io/kubernetes/cmd/$b")
+		mv "$KUBE_DIR/$b.tmp" "$KUBE_DIR/$b"
+	done
+	if [ ! -x "$KUBE_DIR/etcd" ]; then
+		(cd "$dir" && go build -o "$KUBE_DIR/etcd.tmp" go.etcd.io/etcd/server/v3)
+		mv "$KUBE_DIR/etcd.tmp" "$KUBE_DIR/etcd"
+	fi
+}
+
+build_kwok() {
+	[ -x "$KWOK_DIR/kwok" ] && return
+	log "building kwok v$KWOK_VERSION (about 6 CPU-minutes cold)"
+	local dir
+	dir=$(stage kwok)
+	mkdir -p "$KWOK_DIR"
+	(cd "$dir" && go build -o "$KWOK_DIR/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
+	mv "$KWOK_DIR/kwok.tmp" "$KWOK_DIR/kwok"
+}
+
 case "${1:-all}" in
 bin)
-	printf '%s\n' "$PULUMI_DIR" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR"
+	printf '%s\n' "$PULUMI_DIR" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR"
 	exit 0
 	;;
 esac
 
 for tool in "${@:-all}"; do
 	case $tool in
-	all) build_pulumi; build_provider; build_helm; build_lint ;;
+	all) build_pulumi; build_provider; build_helm; build_lint; build_kube; build_kwok ;;
 	pulumi) build_pulumi ;;
 	provider) build_provider ;;
 	helm) build_helm ;;
 	lint) build_lint ;;
-	*) echo "usage: $0 [all|pulumi|provider|helm|lint]... | bin" >&2; exit 2 ;;
+	sandbox) build_kube; build_kwok ;;
+	*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox]... | bin" >&2; exit 2 ;;
 	esac
 done
 log "ready: ${*:-all}"

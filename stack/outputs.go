@@ -6,7 +6,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -19,12 +18,16 @@ const (
 )
 
 type outputs struct {
-	cfg                                      *config.Stack
-	namespace                                pulumi.StringOutput
-	frontendURL, backendURL, workerHealthURL pulumi.StringOutput
+	cfg       *config.Stack
+	namespace pulumi.StringOutput
+	// urls are the in-cluster http URLs of the enabled services.
+	urls map[string]pulumi.StringOutput
+	// release describes the Helm release in helm mode.
+	release pulumi.Map
 }
 
-// values are the stack outputs, by name.
+// values are the stack outputs, by name. Both modes give the same ones, with
+// release added in helm mode.
 func (o outputs) values() pulumi.Map {
 	cfg := o.cfg
 	m := pulumi.Map{
@@ -34,24 +37,20 @@ func (o outputs) values() pulumi.Map {
 	}
 	urls := pulumi.StringMap{}
 	forward := pulumi.StringMap{}
-	add := func(name string, url pulumi.StringOutput, local, remote int) {
-		urls[name] = url
-		forward[name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, name, local, remote))
-	}
-	if cfg.Frontend.Enabled {
-		add(config.FrontendName, o.frontendURL, frontendLocalPort, components.FrontendPort)
-	}
-	if cfg.Backend.Enabled {
-		add(config.BackendName, o.backendURL, backendLocalPort, components.BackendPort)
-	}
-	if cfg.Worker.Enabled {
-		add(config.WorkerName, o.workerHealthURL, workerLocalPort, components.WorkerPort)
+	for _, s := range httpServices {
+		if url, ok := o.urls[s.name]; ok {
+			urls[s.name] = url
+			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, s.name, s.localPort, s.port))
+		}
 	}
 	m["urls"] = urls
 	m["portForward"] = forward
 	m["publicUrls"] = pulumi.StringMap{
 		"frontend": pulumi.String(cfg.FrontendURL),
 		"api":      pulumi.String(cfg.APIBaseURL),
+	}
+	if o.release != nil {
+		m["release"] = o.release
 	}
 
 	t := Totals(cfg)

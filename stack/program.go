@@ -1,9 +1,11 @@
 // Package stack is the Pulumi program: it loads the typed config, creates the
-// Kubernetes provider, wires the components together and exports the outputs.
+// Kubernetes provider, deploys in raw or helm mode and returns the outputs.
 // main.go and the Automation API driver both run Program.
 package stack
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -14,14 +16,21 @@ import (
 // ContextSource reads raw config from the Pulumi context.
 type ContextSource struct{ Ctx *pulumi.Context }
 
+// Get implements config.Source.
 func (c ContextSource) Get(key string) (string, bool) { return c.Ctx.GetConfig(key) }
-func (c ContextSource) IsSecret(key string) bool      { return c.Ctx.IsConfigSecret(key) }
+
+// IsSecret implements config.Source.
+func (c ContextSource) IsSecret(key string) bool { return c.Ctx.IsConfigSecret(key) }
 
 // Program is the whole Pulumi program. An invalid configuration returns every
-// problem before a single resource is registered.
+// problem before a single resource is registered; a change of deploy mode on a
+// live stack is refused before anything changes.
 func Program(ctx *pulumi.Context) error {
 	cfg, err := config.Load(ContextSource{ctx}, ctx.Stack())
 	if err != nil {
+		return err
+	}
+	if err := guardModeSwitch(ctx, cfg); err != nil {
 		return err
 	}
 	outputs, err := Deploy(ctx, cfg)
@@ -34,8 +43,8 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// Deploy registers the stack described by a valid configuration and returns
-// its outputs.
+// Deploy registers the stack described by a valid configuration, in its
+// deploy mode, and returns its outputs.
 func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Context: optional(cfg.KubeContext),
@@ -47,8 +56,20 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	withProvider := pulumi.Providers(provider)
+	var out *outputs
+	if cfg.DeployMode == config.ModeHelm {
+		out, err = deployHelm(ctx, cfg, pulumi.Providers(provider))
+	} else {
+		out, err = deployRaw(ctx, cfg, pulumi.Providers(provider))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out.values(), nil
+}
 
+// deployRaw registers every object through the components.
+func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.ResourceOption) (*outputs, error) {
 	configData, secretData := ConfigData(cfg), SecretData(cfg)
 	platform, err := components.NewPlatform(ctx, "platform", components.PlatformArgs{
 		Namespace:  cfg.Namespace,
@@ -69,7 +90,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 		return pulumi.DependsOn(append([]pulumi.Resource{platform}, deps...))
 	}
 
-	out := outputs{cfg: cfg}
+	out := &outputs{cfg: cfg, namespace: platform.Namespace, urls: map[string]pulumi.StringOutput{}}
 	// Start order as in the project's docker-compose: stores, then the Python
 	// services, then the frontend. Pulumi waits for each to become ready.
 	var stores []pulumi.Resource
@@ -98,7 +119,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		backend, out.backendURL = be, be.URL
+		backend, out.urls[config.BackendName] = be, be.URL
 	}
 	if cfg.Worker.Enabled {
 		wk, err := components.NewWorker(ctx, config.WorkerName, args(cfg.Worker.Component, PythonEnv(cfg)),
@@ -106,7 +127,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.workerHealthURL = wk.HealthURL
+		out.urls[config.WorkerName] = wk.HealthURL
 	}
 	if cfg.Frontend.Enabled {
 		var deps []pulumi.Resource
@@ -118,10 +139,41 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.frontendURL = fe.URL
+		out.urls[config.FrontendName] = fe.URL
 	}
-	out.namespace = platform.Namespace
-	return out.values(), nil
+	return out, nil
+}
+
+// guardModeSwitch refuses to change deploy.mode on a stack that was deployed
+// in the other mode: both modes own the same object names, so Helm would
+// refuse to adopt raw objects (or Pulumi would delete the chart's), leaving a
+// half-switched stack. The last deployed mode is the stack's own output.
+func guardModeSwitch(ctx *pulumi.Context, cfg *config.Stack) error {
+	name := ctx.Project() + "/" + ctx.Stack()
+	if org := ctx.Organization(); org != "" {
+		name = org + "/" + name
+	}
+	self, err := pulumi.NewStackReference(ctx, "previous-deployment", &pulumi.StackReferenceArgs{Name: pulumi.String(name)})
+	if err != nil {
+		return err
+	}
+	details, err := self.GetOutputDetails("deployMode")
+	if err != nil {
+		return fmt.Errorf("reading this stack's last deploy mode: %w", err)
+	}
+	previous, _ := details.Value.(string)
+	if previous == "" || previous == cfg.DeployMode {
+		return nil
+	}
+	return config.Problems{{
+		Key:   config.Namespace + ":deploy.mode",
+		Value: cfg.DeployMode,
+		Reason: fmt.Sprintf("stack %q is deployed in %s mode; switching a live stack is refused because both modes own the same "+
+			"objects and a half-done switch would take the application down. Either set it back "+
+			"(`pulumi config set -s %s deploy.mode %s`), or switch deliberately: `pulumi destroy -s %s` "+
+			"(volumes and their data are deleted), then `pulumi up -s %s`",
+			ctx.Stack(), previous, ctx.Stack(), previous, ctx.Stack(), ctx.Stack()),
+	}}
 }
 
 func optional(s string) pulumi.StringPtrInput {

@@ -82,8 +82,13 @@ func plainValue(v resource.PropertyValue) any {
 }
 
 // Meta returns metadata.name and metadata.namespace.
+// A Helm Release carries them at the top level.
 func (r registered) Meta() (name, namespace string) {
-	m, _ := r.Plain()["metadata"].(map[string]any)
+	plain := r.Plain()
+	m, ok := plain["metadata"].(map[string]any)
+	if !ok {
+		m = plain
+	}
 	name, _ = m["name"].(string)
 	namespace, _ = m["namespace"].(string)
 	return name, namespace
@@ -92,11 +97,19 @@ func (r registered) Meta() (name, namespace string) {
 type mocks struct {
 	mu        sync.Mutex
 	resources []registered
+	// previous are the outputs of the stack's last deployment, as its
+	// self-reference reads them.
+	previous map[string]any
 }
 
 func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if a.TypeToken == "pulumi:pulumi:StackReference" {
+		state := a.Inputs.Copy()
+		state["outputs"] = resource.NewObjectProperty(resource.NewPropertyMapFromMap(m.previous))
+		return a.Name, state, nil
+	}
 	m.resources = append(m.resources, registered{
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
 	})
@@ -160,6 +173,7 @@ var testSecrets = map[string]string{
 type settings struct {
 	values  map[string]string
 	secrets map[string]bool
+	root    string // the project folder, where Pulumi.yaml and charts/ are
 }
 
 // stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
@@ -168,7 +182,7 @@ type settings struct {
 func stackSettings(t *testing.T, stackName string) settings {
 	t.Helper()
 	root := repoRoot(t)
-	s := settings{values: map[string]string{}, secrets: map[string]bool{}}
+	s := settings{values: map[string]string{}, secrets: map[string]bool{}, root: root}
 	for name, decl := range config.Declarations() {
 		s.values[config.Namespace+":"+name] = rawString(t, decl.Default)
 	}
@@ -219,6 +233,7 @@ func rawString(t *testing.T, v any) string {
 // withConfig hands the settings to the mocked run like the engine does.
 func withConfig(s settings) pulumi.RunOption {
 	return func(info *pulumi.RunInfo) {
+		info.RootDirectory = s.root
 		info.Config = s.values
 		keys := make([]string, 0, len(s.secrets))
 		for k := range s.secrets {
@@ -264,7 +279,14 @@ func run(t *testing.T, stackName string, s settings) (*result, error) {
 // runProgram executes stack.Program itself and returns what it registered.
 func runProgram(t *testing.T, stackName string, s settings) ([]registered, error) {
 	t.Helper()
-	m := &mocks{}
+	return runProgramAfter(t, stackName, s, nil)
+}
+
+// runProgramAfter runs stack.Program on a stack whose last deployment
+// exported previous.
+func runProgramAfter(t *testing.T, stackName string, s settings, previous map[string]any) ([]registered, error) {
+	t.Helper()
+	m := &mocks{previous: previous}
 	err := pulumi.RunErr(stack.Program, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,0 +1,64 @@
+package components
+
+import (
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ReleaseName is the Helm release name, the seed's `rhesis`.
+const ReleaseName = "rhesis"
+
+// ChartReleaseArgs describe helm mode: the chart and its values.
+type ChartReleaseArgs struct {
+	Namespace string
+	ChartDir  string
+	// Values are the chart values; Secrets replaces values.secrets and is
+	// passed as a Pulumi secret.
+	Values  map[string]any
+	Secrets map[string]any
+}
+
+// ChartRelease is the namespace plus the project's chart installed as a Helm
+// release: visible to `helm status`, `helm history` and `helm rollback`.
+type ChartRelease struct {
+	pulumi.ResourceState
+
+	Namespace pulumi.StringOutput
+	Release   *helmv3.Release
+}
+
+// NewChartRelease creates the namespace (the chart does not create one, so
+// the standalone `helm install --create-namespace` works) and the release.
+func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, opts ...pulumi.ResourceOption) (*ChartRelease, error) {
+	c := &ChartRelease{}
+	if err := ctx.RegisterComponentResource(TypePrefix+"ChartRelease", name, c, opts...); err != nil {
+		return nil, err
+	}
+	ns, err := newNamespace(ctx, c, args.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	c.Namespace = ns.Metadata.Name().Elem()
+
+	values := pulumi.ToMap(args.Values)
+	values["secrets"] = pulumi.ToSecret(pulumi.ToMap(args.Secrets))
+	c.Release, err = helmv3.NewRelease(ctx, ReleaseName, &helmv3.ReleaseArgs{
+		Name:      pulumi.String(ReleaseName),
+		Chart:     pulumi.String(args.ChartDir),
+		Namespace: c.Namespace,
+		Values:    values,
+		// A failed install or upgrade is rolled back: the stack is never left
+		// half-applied.
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
+		Timeout:       pulumi.Int(900),
+		MaxHistory:    pulumi.Int(10),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,123 @@
+package stack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/rhesis-ai/rhesis-deploy/components"
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// ChartDirEnv overrides where the chart is looked up.
+const ChartDirEnv = "RHESIS_CHART_DIR"
+
+// ChartDir finds charts/rhesis: $RHESIS_CHART_DIR, else next to Pulumi.yaml,
+// else below the working directory.
+func ChartDir(ctx *pulumi.Context) (string, error) {
+	candidates := []string{os.Getenv(ChartDirEnv)}
+	if root := ctx.RootDirectory(); root != "" {
+		candidates = append(candidates, filepath.Join(root, "charts", "rhesis"))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		candidates = append(candidates, filepath.Join(wd, "charts", "rhesis"))
+	}
+	for _, dir := range candidates {
+		if dir == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err == nil {
+			return filepath.Abs(dir)
+		}
+	}
+	return "", fmt.Errorf("deploy.mode is helm but the chart charts/rhesis was not found next to Pulumi.yaml; "+
+		"run from the repository or set %s", ChartDirEnv)
+}
+
+// ChartDigest is a digest of every file of the chart. A Helm release only
+// notices changed values or chart version, so the digest is passed as a value
+// (global.chartDigest): a changed template then upgrades the release.
+func ChartDigest(dir string) (string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		in, err := os.Open(f)
+		if err != nil {
+			return "", err
+		}
+		_, _ = io.WriteString(h, rel+"\x00")
+		_, err = io.Copy(h, in)
+		_ = in.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// deployHelm installs the chart with values computed from the typed config.
+func deployHelm(ctx *pulumi.Context, cfg *config.Stack, opts ...pulumi.ResourceOption) (*outputs, error) {
+	dir, err := ChartDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := ChartDigest(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the chart: %w", err)
+	}
+	values := HelmValues(cfg)
+	values["global"].(map[string]any)["chartDigest"] = digest
+	secrets := values["secrets"].(map[string]any)
+	delete(values, "secrets")
+	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
+		Namespace: cfg.Namespace, ChartDir: dir, Values: values, Secrets: secrets,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := &outputs{cfg: cfg, namespace: rel.Namespace, urls: map[string]pulumi.StringOutput{}}
+	for _, s := range httpServices {
+		if cfg.Component(s.name).Enabled {
+			out.urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", s.name, rel.Namespace, s.port, s.path)
+		}
+	}
+	out.release = pulumi.Map{
+		"name":      rel.Release.Name.Elem(),
+		"namespace": rel.Namespace,
+		"status":    rel.Release.Status.Status(),
+		"revision":  rel.Release.Status.Revision().Elem(),
+		"chart":     pulumi.String(dir),
+		"digest":    pulumi.String(digest),
+	}
+	return out, nil
+}
+
+// httpServices are the components with an http endpoint in the outputs.
+var httpServices = []struct {
+	name      string
+	port      int
+	path      string
+	localPort int
+}{
+	{config.FrontendName, components.FrontendPort, "", frontendLocalPort},
+	{config.BackendName, components.BackendPort, "", backendLocalPort},
+	{config.WorkerName, components.WorkerPort, components.WorkerHealthPath, workerLocalPort},
+}
