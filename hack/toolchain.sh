@@ -40,16 +40,17 @@ stage() {
 }
 
 build_pulumi() {
-	[ -x "$PULUMI_DIR/pulumi" ] && return
+	[ -x "$PULUMI_DIR/bin/pulumi" ] && return
 	log "building pulumi v$PULUMI_VERSION (about 12 CPU-minutes cold)"
 	local dir
 	dir=$(stage pulumi)
-	mkdir -p "$PULUMI_DIR"
+	# <root>/bin/pulumi is the layout the Automation API expects of a CLI root.
+	mkdir -p "$PULUMI_DIR/bin"
 	# Without the version stamp the Automation API refuses the CLI.
 	(cd "$dir" && go build \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-		-o "$PULUMI_DIR/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-	mv "$PULUMI_DIR/pulumi.tmp" "$PULUMI_DIR/pulumi"
+		-o "$PULUMI_DIR/bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+	mv "$PULUMI_DIR/bin/pulumi.tmp" "$PULUMI_DIR/bin/pulumi"
 }
 
 build_provider() {
@@ -126,7 +127,7 @@ build_kwok() {
 
 case "${1:-all}" in
 bin)
-	printf '%s\n' "$PULUMI_DIR" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR"
+	printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR"
 	exit 0
 	;;
 esac

@@ -72,6 +72,9 @@ func (s *sandbox) processes(self string) []process {
 			"--root-ca-file=" + p.path("ca.crt"),
 			"--cluster-signing-cert-file=" + p.path("ca.crt"), "--cluster-signing-key-file=" + p.path("ca.key"),
 			"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
+			// kwok posts node status about once a minute and no lease; the
+			// default 50 s grace would mark the node (and every pod) not ready.
+			"--node-monitor-grace-period=10m",
 		}},
 		{"kube-scheduler", "kube-scheduler", []string{
 			"--kubeconfig=" + kc("scheduler"),

@@ -1,0 +1,118 @@
+// Command rhesis deploys the Rhesis stack by running the project's Pulumi
+// program through the Automation API (no Go language plugin needed).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/rhesis-ai/rhesis-deploy/driver"
+)
+
+const usage = `usage: rhesis [flags] <command>
+
+Runs the Rhesis Pulumi program (stack.Program) with the Pulumi CLI, against the
+cluster of the current kubeconfig context (KUBECONFIG).
+
+Commands:
+  up        deploy the stack and print its outputs
+  preview   show what up would change (--diff for property-level detail)
+  destroy   delete every object of the stack
+  outputs   print the stack outputs as JSON
+
+Flags:
+`
+
+func main() {
+	fs := flag.NewFlagSet("rhesis", flag.ContinueOnError)
+	stackName := fs.String("stack", "local", "stack to operate on: local, staging, prod or your own")
+	projectDir := fs.String("project", ".", "folder holding Pulumi.yaml, the stack files and charts/")
+	backend := fs.String("backend", "", "state backend URL (default: $PULUMI_BACKEND_URL, else file://<project>/.pulumi-state)")
+	diff := fs.Bool("diff", false, "preview: show a property-level diff")
+	showSecrets := fs.Bool("show-secrets", false, "outputs: show secret values")
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	dir, err := filepath.Abs(*projectDir)
+	if err != nil {
+		fail(err)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+
+	command := fs.Arg(0)
+	switch command {
+	case "up", "preview", "destroy", "outputs":
+	default:
+		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", command)
+		fs.Usage()
+		os.Exit(2)
+	}
+	s, err := driver.Open(ctx, driver.Options{Stack: *stackName, ProjectDir: dir, Backend: *backend})
+	if err != nil {
+		fail(err)
+	}
+	switch command {
+	case "up":
+		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr))
+		if err != nil {
+			fail(err)
+		}
+		printOutputs(res.Outputs, false)
+	case "preview":
+		opts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)}
+		if *diff {
+			opts = append(opts, optpreview.Diff())
+		}
+		if _, err := s.Preview(ctx, opts...); err != nil {
+			fail(err)
+		}
+	case "destroy":
+		if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr)); err != nil {
+			fail(err)
+		}
+	case "outputs":
+		out, err := s.Outputs(ctx)
+		if err != nil {
+			fail(err)
+		}
+		printOutputs(out, *showSecrets)
+	}
+}
+
+func printOutputs(out auto.OutputMap, showSecrets bool) {
+	plain := map[string]any{}
+	for k, v := range out {
+		if v.Secret && !showSecrets {
+			plain[k] = "[secret]"
+			continue
+		}
+		plain[k] = v.Value
+	}
+	b, _ := json.MarshalIndent(plain, "", "  ")
+	fmt.Println(string(b))
+}
+
+func fail(err error) {
+	// The engine already streamed the details; say what failed in one line.
+	fmt.Fprintln(os.Stderr, "rhesis:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,176 @@
+// Package driver runs the Pulumi program (stack.Program) through the
+// Automation API with an inline program, so it needs the Pulumi CLI and the
+// Kubernetes provider but no Go language plugin. cmd/rhesis is its command line.
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/blang/semver"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// Versions the project's toolchain builds (hack/toolchain.sh).
+const (
+	PulumiVersion   = "3.274.1"
+	ProviderVersion = "4.25.0"
+	// LocalPassphrase encrypts the local stack's secrets. It is public: local
+	// secrets are development values anyway (README, "Secrets").
+	LocalPassphrase = "rhesis-local-development-only"
+)
+
+// Options say which stack to run and where its state lives.
+type Options struct {
+	Stack string
+	// ProjectDir holds Pulumi.yaml, the stack files and charts/.
+	ProjectDir string
+	// Backend is the state backend URL; empty means a file backend in
+	// ProjectDir/.pulumi-state (git-ignored).
+	Backend string
+	// ToolCache is where hack/toolchain.sh keeps the CLI and the provider.
+	ToolCache string
+	Stdout    io.Writer
+}
+
+// ToolCache is hack/toolchain.sh's cache folder.
+func ToolCache() string {
+	if c := os.Getenv("RHESIS_CACHE"); c != "" {
+		return c
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "rhesis-deploy")
+}
+
+// Env is the environment the Pulumi CLI runs with: the backend and, for the
+// local stack, its public passphrase unless one is set.
+func (o Options) Env() (map[string]string, error) {
+	backend := o.Backend
+	if backend == "" {
+		if b := os.Getenv("PULUMI_BACKEND_URL"); b != "" {
+			backend = b
+		} else {
+			dir := filepath.Join(o.ProjectDir, ".pulumi-state")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, err
+			}
+			backend = "file://" + dir
+		}
+	}
+	env := map[string]string{
+		"PULUMI_BACKEND_URL":       backend,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		stack.ChartDirEnv:          filepath.Join(o.ProjectDir, "charts", "rhesis"),
+	}
+	hasPassphrase := os.Getenv("PULUMI_CONFIG_PASSPHRASE") != "" || os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") != ""
+	switch {
+	case hasPassphrase:
+	case o.Stack == "local":
+		env["PULUMI_CONFIG_PASSPHRASE"] = LocalPassphrase
+	default:
+		provider, err := o.stackSecretsProvider()
+		if err != nil {
+			return nil, err
+		}
+		if provider == "" || provider == "passphrase" {
+			return nil, fmt.Errorf("stack %q keeps its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "+
+				"(or PULUMI_CONFIG_PASSPHRASE_FILE), or create the stack with another --secrets-provider", o.Stack)
+		}
+	}
+	return env, nil
+}
+
+// stackSecretsProvider reads secretsprovider from Pulumi.<stack>.yaml.
+func (o Options) stackSecretsProvider() (string, error) {
+	raw, err := os.ReadFile(filepath.Join(o.ProjectDir, "Pulumi."+o.Stack+".yaml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	var file struct {
+		SecretsProvider string `yaml:"secretsprovider"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		return "", fmt.Errorf("Pulumi.%s.yaml: %w", o.Stack, err)
+	}
+	return file.SecretsProvider, nil
+}
+
+// pulumiCommand is the pulumi on PATH when it is recent enough, else the one
+// hack/toolchain.sh built.
+func (o Options) pulumiCommand() (auto.PulumiCommand, error) {
+	want := semver.MustParse(PulumiVersion)
+	if cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Version: want}); err == nil {
+		return cmd, nil
+	}
+	root := filepath.Join(o.ToolCache, "pulumi-"+PulumiVersion)
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Version: want, Root: root})
+	if err != nil {
+		return nil, fmt.Errorf("no pulumi >= v%s on PATH or in %s: run hack/toolchain.sh pulumi (%w)", PulumiVersion, root, err)
+	}
+	return cmd, nil
+}
+
+// ensureProvider installs the Kubernetes provider plugin built by
+// hack/toolchain.sh, once: the engine cannot download it here.
+func (o Options) ensureProvider(ctx context.Context, cli auto.PulumiCommand, env []string) error {
+	out, _, _, err := cli.Run(ctx, o.ProjectDir, nil, nil, nil, env, "plugin", "ls", "--json")
+	if err == nil {
+		var plugins []struct{ Name, Kind, Version string }
+		if json.Unmarshal([]byte(out), &plugins) == nil {
+			for _, p := range plugins {
+				if p.Name == "kubernetes" && p.Kind == "resource" && p.Version == ProviderVersion {
+					return nil
+				}
+			}
+		}
+	}
+	bin := filepath.Join(o.ToolCache, "pulumi-resource-kubernetes-"+ProviderVersion, "pulumi-resource-kubernetes")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("the Kubernetes provider v%s is not installed and %s does not exist: run hack/toolchain.sh provider", ProviderVersion, bin)
+	}
+	_, stderr, _, err := cli.Run(ctx, o.ProjectDir, nil, nil, nil, env,
+		"plugin", "install", "resource", "kubernetes", "v"+ProviderVersion, "--file", bin)
+	if err != nil {
+		return fmt.Errorf("installing the Kubernetes provider: %w: %s", err, strings.TrimSpace(stderr))
+	}
+	return nil
+}
+
+// Open selects (or creates) the stack with the program wired in.
+func Open(ctx context.Context, o Options) (auto.Stack, error) {
+	if o.ToolCache == "" {
+		o.ToolCache = ToolCache()
+	}
+	env, err := o.Env()
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	cmd, err := o.pulumiCommand()
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	var extra []string
+	for k, v := range env {
+		extra = append(extra, k+"="+v)
+	}
+	if err := o.ensureProvider(ctx, cmd, extra); err != nil {
+		return auto.Stack{}, err
+	}
+	return auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", stack.Program,
+		auto.WorkDir(o.ProjectDir), auto.Pulumi(cmd), auto.EnvVars(env))
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The sandbox cluster: a real Kubernetes control plane on 127.0.0.1 with one
+# simulated node (see tools/sandbox/cmd/sandbox).
+#
+#   hack/sandbox.sh start|stop|status|kubeconfig
+#
+# State (certificates, etcd data, logs, PIDs, kubeconfig) lives in
+# ${RHESIS_SANDBOX_DIR:-<repo>/.sandbox}. The binaries come from hack/toolchain.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${RHESIS_SANDBOX_DIR:-$ROOT/.sandbox}
+
+case "${1:-}" in
+kubeconfig)
+	echo "$STATE/kubeconfig"
+	exit 0
+	;;
+start | stop | status) ;;
+*)
+	echo "usage: $0 start|stop|status|kubeconfig" >&2
+	exit 2
+	;;
+esac
+
+"$ROOT/hack/toolchain.sh" sandbox
+mkdir -p "$STATE/bin"
+# The sandbox command is this repository's code: rebuilt when it changed (the
+# Go build cache makes an unchanged rebuild a relink at most).
+(cd "$ROOT/tools/sandbox" && go build -o "$STATE/bin/sandbox.new" ./cmd/sandbox)
+if ! cmp -s "$STATE/bin/sandbox.new" "$STATE/bin/sandbox" 2>/dev/null; then
+	mv "$STATE/bin/sandbox.new" "$STATE/bin/sandbox"
+else
+	rm -f "$STATE/bin/sandbox.new"
+fi
+
+PATH="$("$ROOT/hack/toolchain.sh" bin | grep -E 'kubernetes-|kwok-' | paste -sd:):$PATH"
+export PATH
+exec "$STATE/bin/sandbox" --state "$STATE" "$1"
