@@ -105,7 +105,7 @@ func (o Options) stackSecretsProvider() (string, error) {
 		SecretsProvider string `yaml:"secretsprovider"`
 	}
 	if err := yaml.Unmarshal(raw, &file); err != nil {
-		return "", fmt.Errorf("Pulumi.%s.yaml: %w", o.Stack, err)
+		return "", fmt.Errorf("reading stack file Pulumi.%s.yaml: %w", o.Stack, err)
 	}
 	return file.SecretsProvider, nil
 }

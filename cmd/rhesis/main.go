@@ -33,7 +33,9 @@ Commands:
 Flags:
 `
 
-func main() {
+func main() { os.Exit(run()) }
+
+func run() int {
 	fs := flag.NewFlagSet("rhesis", flag.ContinueOnError)
 	stackName := fs.String("stack", "local", "stack to operate on: local, staging, prod or your own")
 	projectDir := fs.String("project", ".", "folder holding Pulumi.yaml, the stack files and charts/")
@@ -45,15 +47,15 @@ func main() {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
+		return 2
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		os.Exit(2)
+		return 2
 	}
 	dir, err := filepath.Abs(*projectDir)
 	if err != nil {
-		fail(err)
+		return fail(err)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -64,17 +66,17 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", command)
 		fs.Usage()
-		os.Exit(2)
+		return 2
 	}
 	s, err := driver.Open(ctx, driver.Options{Stack: *stackName, ProjectDir: dir, Backend: *backend})
 	if err != nil {
-		fail(err)
+		return fail(err)
 	}
 	switch command {
 	case "up":
 		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr))
 		if err != nil {
-			fail(err)
+			return fail(err)
 		}
 		printOutputs(res.Outputs, false)
 	case "preview":
@@ -83,19 +85,20 @@ func main() {
 			opts = append(opts, optpreview.Diff())
 		}
 		if _, err := s.Preview(ctx, opts...); err != nil {
-			fail(err)
+			return fail(err)
 		}
 	case "destroy":
 		if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr)); err != nil {
-			fail(err)
+			return fail(err)
 		}
 	case "outputs":
 		out, err := s.Outputs(ctx)
 		if err != nil {
-			fail(err)
+			return fail(err)
 		}
 		printOutputs(out, *showSecrets)
 	}
+	return 0
 }
 
 func printOutputs(out auto.OutputMap, showSecrets bool) {
@@ -111,8 +114,8 @@ func printOutputs(out auto.OutputMap, showSecrets bool) {
 	fmt.Println(string(b))
 }
 
-func fail(err error) {
+func fail(err error) int {
 	// The engine already streamed the details; say what failed in one line.
 	fmt.Fprintln(os.Stderr, "rhesis:", err)
-	os.Exit(1)
+	return 1
 }
