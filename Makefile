@@ -5,10 +5,20 @@ SHELL := /bin/bash
 TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
 
-.PHONY: test unit lint fmt-check tools
+.PHONY: up preview destroy test unit e2e lint fmt-check tools sandbox-start sandbox-stop
 
-## test: everything CI runs: formatting, vet, lint, unit and mock tests
-test: fmt-check lint unit
+## up: deploy the local stack (STACK=... for another); starts the sandbox cluster when no cluster is reachable
+up:
+	hack/up.sh up
+
+preview:
+	hack/up.sh preview
+
+destroy:
+	hack/up.sh destroy
+
+## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, then the end-to-end tests
+test: fmt-check lint unit e2e
 
 ## unit: go test of the main module (mocks, no cluster, seconds)
 unit:
@@ -21,6 +31,16 @@ fmt-check:
 lint:
 	$(TOOLCHAIN) lint
 	$(LINT) run ./...
+
+## e2e: real Pulumi engine and provider against the sandbox cluster (started and stopped here)
+e2e:
+	hack/e2e.sh
+
+sandbox-start:
+	hack/sandbox.sh start
+
+sandbox-stop:
+	hack/sandbox.sh stop
 
 ## tools: build and cache the Pulumi CLI, the Kubernetes provider, helm and golangci-lint
 tools:

@@ -73,7 +73,6 @@ func (o Options) Env() (map[string]string, error) {
 	env := map[string]string{
 		"PULUMI_BACKEND_URL":       backend,
 		"PULUMI_SKIP_UPDATE_CHECK": "true",
-		stack.ChartDirEnv:          filepath.Join(o.ProjectDir, "charts", "rhesis"),
 	}
 	hasPassphrase := os.Getenv("PULUMI_CONFIG_PASSPHRASE") != "" || os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") != ""
 	switch {
@@ -171,6 +170,7 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	if err := o.ensureProvider(ctx, cmd, extra); err != nil {
 		return auto.Stack{}, err
 	}
-	return auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", stack.Program,
+	program := stack.NewProgram(filepath.Join(o.ProjectDir, "charts", "rhesis"))
+	return auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", program,
 		auto.WorkDir(o.ProjectDir), auto.Pulumi(cmd), auto.EnvVars(env))
 }

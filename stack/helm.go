@@ -74,10 +74,12 @@ func ChartDigest(dir string) (string, error) {
 }
 
 // deployHelm installs the chart with values computed from the typed config.
-func deployHelm(ctx *pulumi.Context, cfg *config.Stack, opts ...pulumi.ResourceOption) (*outputs, error) {
-	dir, err := ChartDir(ctx)
-	if err != nil {
-		return nil, err
+func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, opts ...pulumi.ResourceOption) (*outputs, error) {
+	if dir == "" {
+		var err error
+		if dir, err = ChartDir(ctx); err != nil {
+			return nil, err
+		}
 	}
 	digest, err := ChartDigest(dir)
 	if err != nil {

@@ -22,10 +22,22 @@ func (c ContextSource) Get(key string) (string, bool) { return c.Ctx.GetConfig(k
 // IsSecret implements config.Source.
 func (c ContextSource) IsSecret(key string) bool { return c.Ctx.IsConfigSecret(key) }
 
-// Program is the whole Pulumi program. An invalid configuration returns every
-// problem before a single resource is registered; a change of deploy mode on a
-// live stack is refused before anything changes.
-func Program(ctx *pulumi.Context) error {
+// Program is the whole Pulumi program, finding the chart next to Pulumi.yaml.
+func Program(ctx *pulumi.Context) error { return NewProgram("")(ctx) }
+
+// NewProgram is the program with the chart folder given (empty: found as
+// ChartDir does). An inline program runs in its caller's process, where
+// neither Pulumi.yaml's folder nor the CLI's environment applies.
+// An invalid configuration returns every problem before a single resource is
+// registered; a change of deploy mode on a live stack is refused before
+// anything changes.
+func NewProgram(chartDir string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		return run(ctx, chartDir)
+	}
+}
+
+func run(ctx *pulumi.Context, chartDir string) error {
 	cfg, err := config.Load(ContextSource{ctx}, ctx.Stack())
 	if err != nil {
 		return err
@@ -33,7 +45,7 @@ func Program(ctx *pulumi.Context) error {
 	if err := guardModeSwitch(ctx, cfg); err != nil {
 		return err
 	}
-	outputs, err := Deploy(ctx, cfg)
+	outputs, err := deploy(ctx, cfg, chartDir)
 	if err != nil {
 		return err
 	}
@@ -45,7 +57,9 @@ func Program(ctx *pulumi.Context) error {
 
 // Deploy registers the stack described by a valid configuration, in its
 // deploy mode, and returns its outputs.
-func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
+func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) { return deploy(ctx, cfg, "") }
+
+func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map, error) {
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Context: optional(cfg.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
@@ -58,7 +72,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
 	}
 	var out *outputs
 	if cfg.DeployMode == config.ModeHelm {
-		out, err = deployHelm(ctx, cfg, pulumi.Providers(provider))
+		out, err = deployHelm(ctx, cfg, chartDir, pulumi.Providers(provider))
 	} else {
 		out, err = deployRaw(ctx, cfg, pulumi.Providers(provider))
 	}

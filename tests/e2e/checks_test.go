@@ -1,0 +1,145 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// assertConverged checks what `up` must leave: every Deployment Available
+// with all replicas, every claim Bound, every Service with ready endpoints.
+func assertConverged(t *testing.T, ns string, wantReplicas map[string]float64) {
+	t.Helper()
+	deps := items(kubectl(t, "get", "deployments", "-n", ns))
+	got := map[string]float64{}
+	for _, d := range deps {
+		n := name(d)
+		got[n] = dig(d, "spec", "replicas").(float64)
+		assert.Equal(t, dig(d, "spec", "replicas"), dig(d, "status", "availableReplicas"), "%s available replicas", n)
+		available := false
+		for _, c := range dig(d, "status", "conditions").([]any) {
+			if dig(c, "type") == "Available" && dig(c, "status") == "True" {
+				available = true
+			}
+		}
+		assert.True(t, available, "%s is not Available", n)
+	}
+	assert.Equal(t, wantReplicas, got)
+	for _, pvc := range items(kubectl(t, "get", "pvc", "-n", ns)) {
+		assert.Equal(t, "Bound", dig(pvc, "status", "phase"), "claim %s", name(pvc))
+	}
+	slices := items(kubectl(t, "get", "endpointslices", "-n", ns))
+	for _, svc := range items(kubectl(t, "get", "services", "-n", ns)) {
+		ready := 0
+		for _, s := range slices {
+			if dig(s, "metadata", "labels", "kubernetes.io/service-name") != name(svc) {
+				continue
+			}
+			for _, ep := range dig(s, "endpoints").([]any) {
+				if dig(ep, "conditions", "ready") == true {
+					ready++
+				}
+			}
+		}
+		assert.Positive(t, ready, "service %s has no ready endpoint", name(svc))
+	}
+}
+
+// assertReferencesResolve does the kubelet's job the simulated node skips:
+// every secretKeyRef, configMapKeyRef, envFrom and claim of every pod exists.
+func assertReferencesResolve(t *testing.T, ns string) {
+	t.Helper()
+	keys := func(kind, n string) map[string]bool {
+		obj := kubectl(t, "get", kind, n, "-n", ns)
+		out := map[string]bool{}
+		for k := range obj["data"].(map[string]any) {
+			out[k] = true
+		}
+		return out
+	}
+	cache := map[string]map[string]bool{}
+	lookup := func(kind, n string) map[string]bool {
+		if _, ok := cache[kind+"/"+n]; !ok {
+			cache[kind+"/"+n] = keys(kind, n)
+		}
+		return cache[kind+"/"+n]
+	}
+	pods := items(kubectl(t, "get", "pods", "-n", ns))
+	assert.NotEmpty(t, pods)
+	refs := 0
+	for _, p := range pods {
+		for _, c := range dig(p, "spec", "containers").([]any) {
+			envs, _ := dig(c, "env").([]any)
+			for _, e := range envs {
+				if ref := dig(e, "valueFrom", "secretKeyRef"); ref != nil {
+					refs++
+					assert.True(t, lookup("secret", dig(ref, "name").(string))[dig(ref, "key").(string)],
+						"pod %s: %s refers to missing secret key %v", name(p), dig(e, "name"), ref)
+				}
+				if ref := dig(e, "valueFrom", "configMapKeyRef"); ref != nil {
+					refs++
+					assert.True(t, lookup("configmap", dig(ref, "name").(string))[dig(ref, "key").(string)],
+						"pod %s: %s refers to missing ConfigMap key %v", name(p), dig(e, "name"), ref)
+				}
+			}
+			from, _ := dig(c, "envFrom").([]any)
+			for _, f := range from {
+				if n, ok := dig(f, "configMapRef", "name").(string); ok {
+					refs++
+					assert.NotEmpty(t, lookup("configmap", n), "pod %s: envFrom ConfigMap %s", name(p), n)
+				}
+			}
+		}
+		vols, _ := dig(p, "spec", "volumes").([]any)
+		for _, v := range vols {
+			if claim, ok := dig(v, "persistentVolumeClaim", "claimName").(string); ok {
+				kubectl(t, "get", "pvc", claim, "-n", ns) // fails the test if missing
+			}
+		}
+	}
+	assert.Greater(t, refs, 10, "too few references checked")
+}
+
+// assertRestricted: the namespace enforces Pod Security "restricted" (a
+// privileged pod is rejected) and yet admitted every pod of the stack.
+func assertRestricted(t *testing.T, ns string, wantPods int) {
+	t.Helper()
+	nsObj := kubectl(t, "get", "namespace", ns)
+	assert.Equal(t, "restricted", dig(nsObj, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
+	assert.Len(t, items(kubectl(t, "get", "pods", "-n", ns)), wantPods, "every pod must be admitted")
+	// A pod without a security context, as the seed's postgres had.
+	unrestricted := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"psa-probe"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
+	cmd := exec.Command("kubectl", "apply", "--dry-run=server", "-n", ns, "-f", "-")
+	cmd.Stdin = strings.NewReader(unrestricted)
+	out, err := cmd.CombinedOutput()
+	assert.Error(t, err, "a pod without a restricted security context must be rejected")
+	assert.Contains(t, string(out), "violates PodSecurity \"restricted")
+}
+
+// assertGone: after destroy nothing of the stack remains.
+func assertGone(t *testing.T, ns string) {
+	t.Helper()
+	out, err := exec.Command("kubectl", "get", "namespace", ns).CombinedOutput()
+	assert.Error(t, err, "namespace %s still exists: %s", ns, out)
+	assert.Contains(t, string(out), "NotFound")
+	// Released volumes are deleted by the sandbox's provisioner within a second.
+	var left []string
+	for i := 0; i < 40; i++ {
+		left = nil
+		for _, pv := range items(kubectl(t, "get", "pv")) {
+			if dig(pv, "spec", "claimRef", "namespace") == ns {
+				left = append(left, name(pv))
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	assert.Empty(t, left, "volumes of %s left behind", ns)
+}

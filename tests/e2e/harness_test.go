@@ -1,0 +1,162 @@
+//go:build e2e
+
+// Package e2e runs the program with the real Pulumi engine and Kubernetes
+// provider against the sandbox cluster (hack/e2e.sh starts it). Simulated
+// nodes never run containers, so the tests also check what a kubelet would:
+// that every Secret and ConfigMap reference of every pod resolves.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/driver"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	return filepath.Dir(filepath.Dir(wd))
+}
+
+// project copies Pulumi.yaml and the chart to a scratch folder, so stack
+// files the tests create never touch the checkout.
+func project(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	root := repoRoot(t)
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "charts", "rhesis"), os.DirFS(filepath.Join(root, "charts", "rhesis"))))
+	raw, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), raw, 0o644))
+	return dir
+}
+
+type e2eStack struct {
+	t     *testing.T
+	ctx   context.Context
+	s     auto.Stack
+	ns    string
+	log   *bytes.Buffer
+	dir   string
+	clean bool
+}
+
+// newStack opens stack name in a fresh project and backend with config set.
+func newStack(t *testing.T, name string, config map[string]string, secrets map[string]string) *e2eStack {
+	t.Helper()
+	require.NotEmpty(t, os.Getenv("KUBECONFIG"), "run through hack/e2e.sh, which starts the sandbox cluster")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "e2e-passphrase")
+	ctx := context.Background()
+	dir := project(t)
+	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: "file://" + t.TempDir()})
+	require.NoError(t, err)
+	for k, v := range config {
+		require.NoError(t, s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v}))
+	}
+	for k, v := range secrets {
+		require.NoError(t, s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v, Secret: true}))
+	}
+	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("engine output:\n%s", e.log.String())
+		}
+		if !e.clean { // leave no objects behind for the next test
+			_, _ = s.Destroy(ctx, optdestroy.ProgressStreams(e.log))
+		}
+	})
+	return e
+}
+
+func (e *e2eStack) up() auto.UpResult {
+	e.t.Helper()
+	start := time.Now()
+	res, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	require.NoError(e.t, err)
+	if res.Summary.ResourceChanges != nil {
+		e.t.Logf("up: %v in %s", *res.Summary.ResourceChanges, time.Since(start).Round(time.Millisecond))
+	}
+	return res
+}
+
+// expectNoChanges runs a preview that fails on any change.
+func (e *e2eStack) expectNoChanges() {
+	e.t.Helper()
+	res, err := e.s.Preview(e.ctx, optpreview.ExpectNoChanges(), optpreview.ProgressStreams(e.log))
+	require.NoError(e.t, err, "a second preview must report no changes")
+	for op, n := range res.ChangeSummary {
+		if op != "same" && op != "read" { // the program reads its own last outputs
+			assert.Zero(e.t, n, "preview after up: %d %s", n, op)
+		}
+	}
+}
+
+func (e *e2eStack) destroy() {
+	e.t.Helper()
+	_, err := e.s.Destroy(e.ctx, optdestroy.ProgressStreams(e.log))
+	require.NoError(e.t, err)
+	e.clean = true
+}
+
+// kubectl runs kubectl and decodes its JSON output.
+func kubectl(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	out, err := exec.Command("kubectl", append(args, "-o", "json")...).Output()
+	require.NoError(t, err, "kubectl %s: %s", strings.Join(args, " "), stderrOf(err))
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(out, &v))
+	return v
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+func items(v map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, i := range v["items"].([]any) {
+		out = append(out, i.(map[string]any))
+	}
+	return out
+}
+
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func name(o map[string]any) string { return dig(o, "metadata", "name").(string) }

@@ -1,0 +1,145 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/driver"
+)
+
+var localReplicas = map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1}
+
+// TestLocalRaw: the local stack in raw mode converges, a second preview is
+// empty, one changed value updates exactly one object, destroy leaves nothing.
+func TestLocalRaw(t *testing.T) {
+	ns := "e2e-raw"
+	e := newStack(t, "e2e-raw", map[string]string{"environment": "local", "namespace": ns}, nil)
+	res := e.up()
+	assertConverged(t, ns, localReplicas)
+	assertReferencesResolve(t, ns)
+	assertRestricted(t, ns, 5)
+
+	out := res.Outputs
+	assert.Equal(t, ns, out["namespace"].Value)
+	assert.Equal(t, "raw", out["deployMode"].Value)
+	assert.Equal(t, "http://backend.e2e-raw.svc.cluster.local:8080", dig(out["urls"].Value, "backend"))
+	assert.Equal(t, "kubectl port-forward -n e2e-raw svc/frontend 3000:3000", dig(out["portForward"].Value, "frontend"))
+	assert.EqualValues(t, 5, dig(out["replicas"].Value, "total"))
+
+	e.expectNoChanges()
+
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:worker.replicas", auto.ConfigValue{Value: "2"}))
+	changed := *e.up().Summary.ResourceChanges
+	delete(changed, "read") // the program's read of its own last outputs
+	assert.Equal(t, map[string]int{"update": 1, "same": changed["same"]}, changed,
+		"changing worker replicas must update exactly the worker Deployment")
+	assert.EqualValues(t, 2, dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "replicas"))
+	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
+
+	e.destroy()
+	assertGone(t, ns)
+}
+
+// TestLocalHelm: the same stack in helm mode is a Helm release that helm
+// itself reports, converges identically, and upgrades when a template changes.
+func TestLocalHelm(t *testing.T) {
+	ns := "e2e-helm"
+	e := newStack(t, "e2e-helm", map[string]string{"environment": "local", "namespace": ns, "deploy.mode": "helm"}, nil)
+	res := e.up()
+	assertConverged(t, ns, localReplicas)
+	assertReferencesResolve(t, ns)
+	assertRestricted(t, ns, 5)
+	assert.Equal(t, "helm", res.Outputs["deployMode"].Value)
+	assert.Equal(t, "deployed", dig(res.Outputs["release"].Value, "status"))
+
+	status, err := exec.Command("helm", "status", "rhesis", "-n", ns).CombinedOutput()
+	require.NoError(t, err, string(status))
+	assert.Contains(t, string(status), "STATUS: deployed")
+	e.expectNoChanges()
+
+	// A template change alone reaches the cluster on the next up.
+	tpl := filepath.Join(e.dir, "charts", "rhesis", "templates", "worker.yaml")
+	raw, err := os.ReadFile(tpl)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tpl, []byte(strings.Replace(string(raw),
+		`"liveness" (dict "path" "/health/basic" "period" 20`, `"liveness" (dict "path" "/health/basic" "period" 25`, 1)), 0o644))
+	e.up()
+	period := dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "template", "spec", "containers", 0, "livenessProbe", "periodSeconds")
+	assert.EqualValues(t, 25, period)
+	history, err := exec.Command("helm", "history", "rhesis", "-n", ns).CombinedOutput()
+	require.NoError(t, err, string(history))
+	assert.Contains(t, string(history), "Upgrade complete")
+
+	e.destroy()
+	assertGone(t, ns)
+}
+
+// TestProdConfig: the prod configuration (seed production sizes, secrets as
+// Pulumi secrets) converges on the sandbox; only URLs and secrets are added.
+func TestProdConfig(t *testing.T) {
+	ns := "e2e-prod"
+	e := newStack(t, "e2e-prod",
+		map[string]string{"environment": "prod", "namespace": ns,
+			"frontendUrl": "https://rhesis.e2e.test", "apiBaseUrl": "https://api.rhesis.e2e.test"},
+		map[string]string{
+			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
+			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
+			"redisPassword": "e2e@redis/pw",
+		})
+	e.up()
+	assertConverged(t, ns, map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1})
+	assertReferencesResolve(t, ns)
+	assertRestricted(t, ns, 12)
+	pg := kubectl(t, "get", "pvc", "postgres-pvc", "-n", ns)
+	assert.Equal(t, "100Gi", dig(pg, "status", "capacity", "storage"))
+	rd := kubectl(t, "get", "pvc", "redis-pvc", "-n", ns)
+	assert.Equal(t, "10Gi", dig(rd, "status", "capacity", "storage"))
+	e.expectNoChanges()
+	e.destroy()
+	assertGone(t, ns)
+}
+
+// TestBadConfigCreatesNothing: an invalid configuration fails before any
+// object exists in the cluster.
+func TestBadConfigCreatesNothing(t *testing.T) {
+	ns := "e2e-bad"
+	e := newStack(t, "e2e-bad", map[string]string{"environment": "local", "namespace": ns, "backend.replicas": "-1"}, nil)
+	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	require.Error(t, err)
+	assert.Contains(t, e.log.String(), `rhesis:backend.replicas = "-1": must be at least 0`)
+	out, err := exec.Command("kubectl", "get", "namespace", ns).CombinedOutput()
+	assert.Error(t, err)
+	assert.Contains(t, string(out), "NotFound")
+	dep, err := e.s.Export(context.Background())
+	require.NoError(t, err)
+	assert.NotContains(t, string(dep.Deployment), "kubernetes:", "the state must hold no Kubernetes resource")
+}
+
+// TestLocalStackNeedsNoPassphrase: the shipped local stack opens with the
+// driver's public passphrase and the committed salt.
+func TestLocalStackNeedsNoPassphrase(t *testing.T) {
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
+	ctx := context.Background()
+	dir := project(t)
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi.local.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.local.yaml"), raw, 0o644))
+	s, err := driver.Open(ctx, driver.Options{Stack: "local", ProjectDir: dir, Backend: "file://" + t.TempDir()})
+	require.NoError(t, err)
+	require.NoError(t, s.SetConfig(ctx, "rhesis:jwtSecretKey", auto.ConfigValue{Value: "x", Secret: true}))
+	v, err := s.GetConfig(ctx, "rhesis:jwtSecretKey")
+	require.NoError(t, err)
+	assert.Equal(t, "x", v.Value)
+	assert.True(t, v.Secret)
+}
