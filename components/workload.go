@@ -62,6 +62,12 @@ type WorkloadArgs struct {
 	DependsOn []pulumi.Resource
 }
 
+// ServiceSkipAwait stops Pulumi from awaiting a Service: its awaiter always
+// waits 10 s for endpoints to "settle", per Service, although the Deployment
+// awaiter has already proven the pods ready (and the tests prove selectors
+// match). The chart carries the same annotation, which Helm ignores.
+const ServiceSkipAwait = "pulumi.com/skipAwait"
+
 // Workload is the Deployment and Service of one component.
 type Workload struct {
 	Deployment *appsv1.Deployment
@@ -93,7 +99,10 @@ func NewWorkload(ctx *pulumi.Context, parent pulumi.Resource, args WorkloadArgs)
 	}
 
 	svc, err := corev1.NewService(ctx, args.Name, &corev1.ServiceArgs{
-		Metadata: meta,
+		Metadata: metav1.ObjectMetaArgs{
+			Name: pulumi.String(args.Name), Namespace: args.Namespace, Labels: labels,
+			Annotations: pulumi.StringMap{ServiceSkipAwait: pulumi.String("true")},
+		},
 		Spec: corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
 			Selector: selector,

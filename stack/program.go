@@ -106,7 +106,9 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 
 	out := &outputs{cfg: cfg, namespace: platform.Namespace, urls: map[string]pulumi.StringOutput{}}
 	// Start order as in the project's docker-compose: stores, then the Python
-	// services, then the frontend. Pulumi waits for each to become ready.
+	// services, then the frontend. Each waits for the Deployments before it
+	// to become Available (not for whole components, whose Services need not
+	// gate anything).
 	var stores []pulumi.Resource
 	if cfg.Postgres.Enabled {
 		pg, err := components.NewPostgres(ctx, config.PostgresName,
@@ -115,7 +117,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 		if err != nil {
 			return nil, err
 		}
-		stores = append(stores, pg)
+		stores = append(stores, pg.Deployment)
 	}
 	if cfg.Redis.Enabled {
 		rd, err := components.NewRedis(ctx, config.RedisName,
@@ -124,7 +126,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 		if err != nil {
 			return nil, err
 		}
-		stores = append(stores, rd)
+		stores = append(stores, rd.Deployment)
 	}
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
@@ -133,7 +135,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 		if err != nil {
 			return nil, err
 		}
-		backend, out.urls[config.BackendName] = be, be.URL
+		backend, out.urls[config.BackendName] = be.Deployment, be.URL
 	}
 	if cfg.Worker.Enabled {
 		wk, err := components.NewWorker(ctx, config.WorkerName, args(cfg.Worker.Component, PythonEnv(cfg)),

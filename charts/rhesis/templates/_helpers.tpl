@@ -279,6 +279,9 @@ metadata:
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "rhesis.labels" . | nindent 4 }}
+  annotations:
+    # Read by Pulumi only: readiness is awaited on the Deployment.
+    pulumi.com/skipAwait: "true"
 spec:
   type: ClusterIP
   selector:
