@@ -54,7 +54,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 	ns := "bench-" + env
 	dir, err := os.MkdirTemp("", "rhesis-bench-")
 	check(err)
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	check(os.CopyFS(filepath.Join(dir, "charts", "rhesis"), os.DirFS(filepath.Join(root, "charts", "rhesis"))))
 	raw, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
 	check(err)
@@ -77,7 +77,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 	}
 	log, err := os.Create(filepath.Join(os.TempDir(), "rhesis-bench-"+env+".log"))
 	check(err)
-	defer log.Close()
+	defer func() { _ = log.Close() }()
 
 	r.up = timed(env+" up from empty", func() error { _, err := s.Up(ctx, optup.ProgressStreams(log)); return err })
 	r.noop = timed(env+" no-op up", func() error { _, err := s.Up(ctx, optup.ProgressStreams(log)); return err })
