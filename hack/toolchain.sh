@@ -39,18 +39,24 @@ stage() {
 	printf '%s' "$dir"
 }
 
+# gobuild DIR OUT PKG [LDFLAGS]: go build PKG in DIR to OUT through a temporary
+# file, so an interrupted build never leaves a binary that looks complete.
+gobuild() {
+	local dir=$1 out=$2 pkg=$3 ldflags=${4:-}
+	mkdir -p "$(dirname "$out")"
+	(cd "$dir" && go build -ldflags "$ldflags" -o "$out.tmp" "$pkg")
+	mv "$out.tmp" "$out"
+}
+
 build_pulumi() {
 	[ -x "$PULUMI_DIR/bin/pulumi" ] && return
 	log "building pulumi v$PULUMI_VERSION (about 12 CPU-minutes cold)"
 	local dir
 	dir=$(stage pulumi)
-	# <root>/bin/pulumi is the layout the Automation API expects of a CLI root.
-	mkdir -p "$PULUMI_DIR/bin"
-	# Without the version stamp the Automation API refuses the CLI.
-	(cd "$dir" && go build \
-		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-		-o "$PULUMI_DIR/bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-	mv "$PULUMI_DIR/bin/pulumi.tmp" "$PULUMI_DIR/bin/pulumi"
+	# <root>/bin/pulumi is the layout the Automation API expects of a CLI root;
+	# without the version stamp it refuses the CLI.
+	gobuild "$dir" "$PULUMI_DIR/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 }
 
 build_provider() {
@@ -67,11 +73,8 @@ build_provider() {
 		jq -c --arg v "$PROVIDER_VERSION" '.version=$v' "$cmd/schema.json" >"$cmd/schema-embed.json"
 		jq -c . "$cmd/terraform-mapping.json" >"$cmd/terraform-mapping-embed.json"
 	fi
-	mkdir -p "$PROVIDER_DIR"
-	(cd "$dir" && go build \
-		-ldflags "-X $PROVIDER_MODULE/pkg/version.Version=$PROVIDER_VERSION" \
-		-o "$PROVIDER_DIR/pulumi-resource-kubernetes.tmp" "$PROVIDER_MODULE/cmd/pulumi-resource-kubernetes")
-	mv "$PROVIDER_DIR/pulumi-resource-kubernetes.tmp" "$PROVIDER_DIR/pulumi-resource-kubernetes"
+	gobuild "$dir" "$PROVIDER_DIR/pulumi-resource-kubernetes" "$PROVIDER_MODULE/cmd/pulumi-resource-kubernetes" \
+		"-X $PROVIDER_MODULE/pkg/version.Version=$PROVIDER_VERSION"
 }
 
 build_helm() {
@@ -101,18 +104,12 @@ build_kube() {
 	log "building kubernetes v$KUBE_VERSION control plane and etcd v$ETCD_VERSION (about 11 CPU-minutes cold)"
 	local dir
 	dir=$(stage sandbox)
-	mkdir -p "$KUBE_DIR"
 	local v=k8s.io/component-base/version
 	local ldflags="-X $v.gitVersion=v$KUBE_VERSION -X $v.gitMajor=${KUBE_VERSION%%.*} -X $v.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2) -X $v.gitTreeState=clean"
 	for b in kube-apiserver kube-controller-manager kube-scheduler; do
-		[ -x "$KUBE_DIR/$b" ] && continue
-		(cd "$dir" && go build -ldflags "$ldflags" -o "$KUBE_DIR/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-		mv "$KUBE_DIR/$b.tmp" "$KUBE_DIR/$b"
+		[ -x "$KUBE_DIR/$b" ] || gobuild "$dir" "$KUBE_DIR/$b" "k8s.io/kubernetes/cmd/$b" "$ldflags"
 	done
-	if [ ! -x "$KUBE_DIR/etcd" ]; then
-		(cd "$dir" && go build -o "$KUBE_DIR/etcd.tmp" go.etcd.io/etcd/server/v3)
-		mv "$KUBE_DIR/etcd.tmp" "$KUBE_DIR/etcd"
-	fi
+	[ -x "$KUBE_DIR/etcd" ] || gobuild "$dir" "$KUBE_DIR/etcd" go.etcd.io/etcd/server/v3
 }
 
 build_kwok() {
@@ -120,9 +117,7 @@ build_kwok() {
 	log "building kwok v$KWOK_VERSION (about 6 CPU-minutes cold)"
 	local dir
 	dir=$(stage kwok)
-	mkdir -p "$KWOK_DIR"
-	(cd "$dir" && go build -o "$KWOK_DIR/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
-	mv "$KWOK_DIR/kwok.tmp" "$KWOK_DIR/kwok"
+	gobuild "$dir" "$KWOK_DIR/kwok" sigs.k8s.io/kwok/cmd/kwok
 }
 
 case "${1:-all}" in

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
+	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
 // stacks are the three stacks the project ships.
@@ -301,26 +302,8 @@ func mustRun(t *testing.T, stackName string) *result {
 	return r
 }
 
-// dig walks a JSON-like value by keys and indexes.
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+// dig is testutil.Dig, short for the many assertions that use it.
+var dig = testutil.Dig
 
 // container returns the first container of a Deployment.
 func container(d registered) map[string]any {

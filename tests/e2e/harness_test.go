@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
 func repoRoot(t *testing.T) string {
@@ -139,24 +140,7 @@ func items(v map[string]any) []map[string]any {
 	return out
 }
 
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+// dig is testutil.Dig, short for the many assertions that use it.
+var dig = testutil.Dig
 
 func name(o map[string]any) string { return dig(o, "metadata", "name").(string) }
