@@ -47,6 +47,14 @@ func TestLocalRaw(t *testing.T) {
 	assert.EqualValues(t, 2, dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "replicas"))
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
 
+	// Switching the live stack to helm mode is refused before anything changes.
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:deploy.mode", auto.ConfigValue{Value: "helm"}))
+	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	require.Error(t, err)
+	assert.Contains(t, e.log.String(), `stack "e2e-raw" is deployed in raw mode`)
+	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:deploy.mode", auto.ConfigValue{Value: "raw"}))
+
 	e.destroy()
 	assertGone(t, ns)
 }

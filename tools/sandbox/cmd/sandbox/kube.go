@@ -58,11 +58,30 @@ func (s *sandbox) waitAPI(ctx context.Context, timeout time.Duration) error {
 }
 
 // bootstrap creates what a kubelet and a cloud would: the default
-// StorageClass and the simulated node.
-func (s *sandbox) bootstrap(ctx context.Context) error {
+// StorageClass and the simulated node. After a restart over existing data the
+// old node and its pods are replaced: kwok would not heartbeat the old node
+// for minutes, and the node lifecycle controller would mark every pod not
+// ready; the simulated pods are simply started again by their ReplicaSets.
+func (s *sandbox) bootstrap(ctx context.Context, restarted bool) error {
 	c, err := client(s.kubeconfig())
 	if err != nil {
 		return err
+	}
+	if restarted {
+		zero := int64(0)
+		if err := c.CoreV1().Nodes().Delete(ctx, fakeNodeName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing the old node: %w", err)
+		}
+		nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, ns := range nss.Items {
+			err := c.CoreV1().Pods(ns.Name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+			if err != nil {
+				return fmt.Errorf("removing old pods in %s: %w", ns.Name, err)
+			}
+		}
 	}
 	wffc := storagev1.VolumeBindingWaitForFirstConsumer
 	reclaim := corev1.PersistentVolumeReclaimDelete
@@ -159,7 +178,11 @@ func provisionOnce(ctx context.Context, c *kubernetes.Clientset) error {
 		if pvc.Spec.StorageClassName != nil {
 			class = *pvc.Spec.StorageClassName
 		}
-		if pvc.Status.Phase != corev1.ClaimPending || pvc.Spec.VolumeName != "" || class != storageClassName {
+		// WaitForFirstConsumer: provision once the scheduler picked a node
+		// for a pod using the claim, as a real provisioner does. (Provisioning
+		// earlier would race Pulumi's claim awaiter, which expects Pending.)
+		_, selected := pvc.Annotations["volume.kubernetes.io/selected-node"]
+		if pvc.Status.Phase != corev1.ClaimPending || pvc.Spec.VolumeName != "" || class != storageClassName || !selected {
 			continue
 		}
 		name := "pv-" + string(pvc.UID)

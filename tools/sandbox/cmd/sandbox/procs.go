@@ -186,6 +186,9 @@ func (s *sandbox) start(ctx context.Context) error {
 		return err
 	}
 	procs := s.processes(self)
+	// A control plane started over existing etcd data is a restart.
+	_, statErr := os.Stat(filepath.Join(s.dir, "etcd", "member"))
+	restarted := statErr == nil && s.runningOwner() == ""
 	for _, port := range []int{apiserverPort, etcdClientPort} {
 		if owner := s.runningOwner(); owner == "" && portBusy(port) {
 			return exitError{3, fmt.Sprintf("127.0.0.1:%d is in use by a process this sandbox did not start; stop it first", port)}
@@ -204,7 +207,7 @@ func (s *sandbox) start(ctx context.Context) error {
 			if err := s.waitAPI(ctx, readyTimeout); err != nil {
 				return fmt.Errorf("kube-apiserver not ready: %w; see %s", err, s.logFile("kube-apiserver"))
 			}
-			if err := s.bootstrap(ctx); err != nil {
+			if err := s.bootstrap(ctx, restarted); err != nil {
 				return err
 			}
 		}
