@@ -54,11 +54,12 @@ func (k Key) PulumiDescription() string {
 	return fmt.Sprintf("%s Empty means the environment's default (%s).", k.Description, strings.Join(parts, "; "))
 }
 
-// envDefaults is a per-environment default; same sets one value for all.
+// same is a default that is the same in every environment.
 func same(v string) map[Environment]string {
 	return map[Environment]string{Local: v, Staging: v, Prod: v}
 }
 
+// perEnv is a default per environment.
 func perEnv(local, staging, prod string) map[Environment]string {
 	return map[Environment]string{Local: local, Staging: staging, Prod: prod}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +38,6 @@ type Options struct {
 	Backend string
 	// ToolCache is where hack/toolchain.sh keeps the CLI and the provider.
 	ToolCache string
-	Stdout    io.Writer
 }
 
 // ToolCache is hack/toolchain.sh's cache folder.
