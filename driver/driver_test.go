@@ -1,0 +1,46 @@
+package driver
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEnvGivesTheLocalStackItsPassphrase(t *testing.T) {
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
+	t.Setenv("PULUMI_BACKEND_URL", "")
+	dir := t.TempDir()
+	env, err := Options{Stack: "local", ProjectDir: dir}.Env()
+	require.NoError(t, err)
+	assert.Equal(t, LocalPassphrase, env["PULUMI_CONFIG_PASSPHRASE"])
+	assert.Equal(t, "file://"+filepath.Join(dir, ".pulumi-state"), env["PULUMI_BACKEND_URL"])
+	assert.DirExists(t, filepath.Join(dir, ".pulumi-state"))
+	assert.Equal(t, "true", env["PULUMI_SKIP_UPDATE_CHECK"])
+}
+
+func TestEnvRefusesOtherStacksWithoutPassphrase(t *testing.T) {
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
+	dir := t.TempDir()
+	_, err := Options{Stack: "prod", ProjectDir: dir, Backend: "file:///tmp/x"}.Env()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `stack "prod" keeps its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE`)
+
+	// A stack created with a cloud secrets provider needs none.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"),
+		[]byte("secretsprovider: awskms://alias/rhesis\nconfig: {}\n"), 0o644))
+	env, err := Options{Stack: "prod", ProjectDir: dir, Backend: "file:///tmp/x"}.Env()
+	require.NoError(t, err)
+	assert.Empty(t, env["PULUMI_CONFIG_PASSPHRASE"])
+	assert.Equal(t, "file:///tmp/x", env["PULUMI_BACKEND_URL"])
+
+	// A passphrase from the environment is used as it is, never replaced.
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "operator's")
+	env, err = Options{Stack: "local", ProjectDir: dir, Backend: "file:///tmp/x"}.Env()
+	require.NoError(t, err)
+	assert.NotContains(t, env, "PULUMI_CONFIG_PASSPHRASE")
+}
