@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -47,9 +48,19 @@ func run() int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		return helpOr2(err)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
 		return 2
 	}
-	if fs.NArg() != 1 {
+	// Flags may also follow the command: rhesis preview --diff.
+	command := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return helpOr2(err)
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "rhesis: unexpected arguments %v\n\n", fs.Args())
 		fs.Usage()
 		return 2
 	}
@@ -60,7 +71,6 @@ func run() int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 
-	command := fs.Arg(0)
 	switch command {
 	case "up", "preview", "destroy", "outputs":
 	default:
@@ -112,6 +122,14 @@ func printOutputs(out auto.OutputMap, showSecrets bool) {
 	}
 	b, _ := json.MarshalIndent(plain, "", "  ")
 	fmt.Println(string(b))
+}
+
+// helpOr2 is the exit code of a flag error: 0 for -h/--help, else 2.
+func helpOr2(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 func fail(err error) int {
