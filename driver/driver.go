@@ -11,9 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rhesis-ai/rhesis-deploy/stack"
@@ -171,4 +175,39 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	program := stack.NewProgram(filepath.Join(o.ProjectDir, "charts", "rhesis"))
 	return auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", program,
 		auto.WorkDir(o.ProjectDir), auto.Pulumi(cmd), auto.EnvVars(env))
+}
+
+// Preview runs a preview and returns its engine events too.
+func Preview(ctx context.Context, s auto.Stack, opts ...optpreview.Option) (auto.PreviewResult, []apitype.EngineEvent, error) {
+	ch := make(chan events.EngineEvent)
+	var collected []apitype.EngineEvent
+	done := make(chan struct{})
+	go func() {
+		for e := range ch {
+			if e.Error == nil {
+				collected = append(collected, e.EngineEvent)
+			}
+		}
+		close(done)
+	}()
+	res, err := s.Preview(ctx, append(opts, optpreview.EventStreams(ch))...)
+	// The event log's watcher closes the channel when the log ends; a command
+	// that failed early may never start one, so do not wait for it forever.
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		if err == nil {
+			err = fmt.Errorf("the engine's event stream did not end")
+		}
+	}
+	return res, collected, err
+}
+
+// IsProd tells whether the stack deploys the prod environment.
+func IsProd(ctx context.Context, s auto.Stack) bool {
+	v, err := s.GetConfig(ctx, "rhesis:environment")
+	if err == nil && v.Value != "" {
+		return v.Value == "prod"
+	}
+	return s.Name() == "prod"
 }

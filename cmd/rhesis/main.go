@@ -16,8 +16,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
 const usage = `usage: rhesis [flags] <command>
@@ -27,7 +29,10 @@ cluster of the current kubeconfig context (KUBECONFIG).
 
 Commands:
   up        deploy the stack and print its outputs
-  preview   show what up would change (--diff for property-level detail)
+  preview   show what up would change (--diff for property-level detail,
+            --summary FILE for a Markdown summary); for a prod stack it fails
+            when the database volume or workload would be replaced or deleted,
+            unless --allow-data-loss
   destroy   delete every object of the stack
   outputs   print the stack outputs as JSON
 
@@ -43,6 +48,9 @@ func run() int {
 	backend := fs.String("backend", "", "state backend URL (default: $PULUMI_BACKEND_URL, else file://<project>/.pulumi-state)")
 	diff := fs.Bool("diff", false, "preview: show a property-level diff")
 	showSecrets := fs.Bool("show-secrets", false, "outputs: show secret values")
+	summaryFile := fs.String("summary", "", "preview: write a Markdown summary of the changes to this file")
+	eventsFile := fs.String("events", "", "preview: write the engine's events as JSON lines to this file")
+	allowDataLoss := fs.Bool("allow-data-loss", false, "preview: let a prod preview replace or delete data-bearing resources")
 	fs.Usage = func() {
 		fmt.Fprint(os.Stderr, usage)
 		fs.PrintDefaults()
@@ -94,8 +102,27 @@ func run() int {
 		if *diff {
 			opts = append(opts, optpreview.Diff())
 		}
-		if _, err := s.Preview(ctx, opts...); err != nil {
-			return fail(err)
+		// The summary is written even when the preview fails: a replacement
+		// the API server refuses (an immutable claim) is what reviewers must see.
+		_, evts, previewErr := driver.Preview(ctx, s, opts...)
+		sum := summary.FromEvents(evts)
+		if *eventsFile != "" {
+			if err := writeEvents(*eventsFile, evts); err != nil {
+				return fail(err)
+			}
+		}
+		if *summaryFile != "" {
+			if err := os.WriteFile(*summaryFile, []byte(sum.Markdown(*stackName)), 0o644); err != nil {
+				return fail(err)
+			}
+		}
+		if driver.IsProd(ctx, s) {
+			if err := summary.Gate(sum, *stackName, *allowDataLoss); err != nil {
+				return fail(err)
+			}
+		}
+		if previewErr != nil {
+			return fail(previewErr)
 		}
 	case "destroy":
 		if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr)); err != nil {
@@ -122,6 +149,18 @@ func printOutputs(out auto.OutputMap, showSecrets bool) {
 	}
 	b, _ := json.MarshalIndent(plain, "", "  ")
 	fmt.Println(string(b))
+}
+
+func writeEvents(path string, evts []apitype.EngineEvent) error {
+	var b []byte
+	for _, e := range evts {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // helpOr2 is the exit code of a flag error: 0 for -h/--help, else 2.
