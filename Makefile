@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
+ACTIONLINT = $(shell $(TOOLCHAIN) bin | grep actionlint)/actionlint
 
 .PHONY: up preview destroy test unit e2e lint fmt-check tools sandbox-start sandbox-stop
 
@@ -31,6 +32,7 @@ fmt-check:
 lint:
 	$(TOOLCHAIN) lint
 	$(LINT) run ./...
+	$(ACTIONLINT)
 
 ## e2e: real Pulumi engine and provider against the sandbox cluster (started and stopped here)
 e2e:

@@ -17,6 +17,7 @@ PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199 # the v4.25.0 release commit
 HELM_VERSION=3.19.5
 LINT_VERSION=2.15.0
+ACTIONLINT_VERSION=1.7.12
 KUBE_VERSION=1.34.4
 ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
@@ -25,6 +26,7 @@ PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
 HELM_DIR=$CACHE/helm-$HELM_VERSION
 LINT_DIR=$CACHE/golangci-lint-$LINT_VERSION
+ACTIONLINT_DIR=$CACHE/actionlint-$ACTIONLINT_VERSION
 KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
 KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 
@@ -93,6 +95,13 @@ build_lint() {
 	GOBIN="$LINT_DIR" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$LINT_VERSION"
 }
 
+build_actionlint() {
+	[ -x "$ACTIONLINT_DIR/actionlint" ] && return
+	log "building actionlint v$ACTIONLINT_VERSION"
+	mkdir -p "$ACTIONLINT_DIR"
+	GOBIN="$ACTIONLINT_DIR" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+}
+
 # The sandbox cluster: kube-apiserver, kube-controller-manager,
 # kube-scheduler and etcd from one module graph, kwok from its own.
 build_kube() {
@@ -122,18 +131,18 @@ build_kwok() {
 
 case "${1:-all}" in
 bin)
-	printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR"
+	printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR"
 	exit 0
 	;;
 esac
 
 for tool in "${@:-all}"; do
 	case $tool in
-	all) build_pulumi; build_provider; build_helm; build_lint; build_kube; build_kwok ;;
+	all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok ;;
 	pulumi) build_pulumi ;;
 	provider) build_provider ;;
 	helm) build_helm ;;
-	lint) build_lint ;;
+	lint) build_lint; build_actionlint ;;
 	sandbox) build_kube; build_kwok ;;
 	*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox]... | bin" >&2; exit 2 ;;
 	esac
