@@ -11,11 +11,13 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
 var localReplicas = map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1}
@@ -114,6 +116,17 @@ func TestProdConfig(t *testing.T) {
 	rd := kubectl(t, "get", "pvc", "redis-pvc", "-n", ns)
 	assert.Equal(t, "10Gi", dig(rd, "status", "capacity", "storage"))
 	e.expectNoChanges()
+
+	// A change that replaces the database volume is flagged and gated.
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.storageClass", auto.ConfigValue{Value: "fast-ssd"}))
+	_, evts, _ := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
+	sum := summary.FromEvents(evts)
+	assert.True(t, driver.IsProd(e.ctx, e.s))
+	require.Len(t, sum.DataLoss(), 1)
+	assert.Equal(t, "postgres-pvc", sum.DataLoss()[0].Name)
+	assert.ErrorContains(t, summary.Gate(sum, "e2e-prod", false), "would replace postgres-pvc, losing data")
+	require.NoError(t, e.s.RemoveConfig(e.ctx, "rhesis:postgres.persistence.storageClass"))
+
 	e.destroy()
 	assertGone(t, ns)
 }
