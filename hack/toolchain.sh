@@ -129,22 +129,29 @@ build_kwok() {
 	gobuild "$dir" "$KWOK_DIR/kwok" sigs.k8s.io/kwok/cmd/kwok
 }
 
-case "${1:-all}" in
-bin)
-	printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR"
-	exit 0
-	;;
-esac
-
-for tool in "${@:-all}"; do
-	case $tool in
-	all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok ;;
-	pulumi) build_pulumi ;;
-	provider) build_provider ;;
-	helm) build_helm ;;
-	lint) build_lint; build_actionlint ;;
-	sandbox) build_kube; build_kwok ;;
-	*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox]... | bin" >&2; exit 2 ;;
+# main runs last: bash has then read the whole file, so editing this script
+# while a long build runs cannot change what the running one does.
+main() {
+	case "${1:-all}" in
+	bin)
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR"
+		exit 0
+		;;
 	esac
-done
-log "ready: ${*:-all}"
+
+	for tool in "${@:-all}"; do
+		case $tool in
+		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok ;;
+		pulumi) build_pulumi ;;
+		provider) build_provider ;;
+		helm) build_helm ;;
+		lint) build_lint; build_actionlint ;;
+		sandbox) build_kube; build_kwok ;;
+		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox]... | bin" >&2; exit 2 ;;
+		esac
+	done
+	log "ready: ${*:-all}"
+}
+
+main "$@"
+exit
