@@ -39,7 +39,7 @@ func NewBackend(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	c.URL = httpURL(c.Address, "")
+	c.URL = HTTPURL(c.Address, "")
 	return c, nil
 }
 
@@ -65,7 +65,7 @@ func NewWorker(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	c.HealthURL = httpURL(c.Address, WorkerHealthPath)
+	c.HealthURL = HTTPURL(c.Address, WorkerHealthPath)
 	return c, nil
 }
 
@@ -92,6 +92,6 @@ func NewFrontend(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	c.URL = httpURL(c.Address, "")
+	c.URL = HTTPURL(c.Address, "")
 	return c, nil
 }

@@ -60,14 +60,20 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 	}
 	c.Deployment = w.Deployment
 	c.ServiceName = w.Service.Metadata.Name().Elem()
-	c.Address = pulumi.Sprintf("%s.%s.svc.cluster.local:%d", c.ServiceName, w.Service.Metadata.Namespace().Elem(), wa.Port)
+	c.Address = InClusterAddress(c.ServiceName, w.Service.Metadata.Namespace().Elem(), wa.Port)
 	return ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"serviceName": c.ServiceName,
 		"address":     c.Address,
 	})
 }
 
-// httpURL is the in-cluster http URL of a service plus path.
-func httpURL(address pulumi.StringOutput, path string) pulumi.StringOutput {
+// InClusterAddress is host:port of a Service inside the cluster. Helm mode,
+// whose Services the chart creates, computes its outputs with it too.
+func InClusterAddress(service, namespace pulumi.StringInput, port int) pulumi.StringOutput {
+	return pulumi.Sprintf("%s.%s.svc.cluster.local:%d", service, namespace, port)
+}
+
+// HTTPURL is the http URL of an in-cluster address plus path.
+func HTTPURL(address pulumi.StringOutput, path string) pulumi.StringOutput {
 	return pulumi.Sprintf("http://%s%s", address, path)
 }

@@ -98,7 +98,7 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, opts ...pulu
 	out := &outputs{cfg: cfg, namespace: rel.Namespace, urls: map[string]pulumi.StringOutput{}}
 	for _, s := range httpServices {
 		if cfg.Component(s.name).Enabled {
-			out.urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", s.name, rel.Namespace, s.port, s.path)
+			out.urls[s.name] = components.HTTPURL(components.InClusterAddress(pulumi.String(s.name), rel.Namespace, s.port), s.path)
 		}
 	}
 	out.release = pulumi.Map{
