@@ -23,20 +23,8 @@ import (
 // stacks are the three stacks the project ships.
 var stacks = []string{"local", "staging", "prod"}
 
-// repoRoot is the folder holding Pulumi.yaml.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the test directory")
-		dir = parent
-	}
-}
+// repoRoot is testutil.RepoRoot: the folder holding go.mod and Pulumi.yaml.
+var repoRoot = testutil.RepoRoot
 
 // registered is one resource the program asked the engine for.
 type registered struct {

@@ -28,12 +28,8 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	return filepath.Dir(filepath.Dir(wd))
-}
+// repoRoot is testutil.RepoRoot: the folder holding go.mod and Pulumi.yaml.
+var repoRoot = testutil.RepoRoot
 
 // project copies Pulumi.yaml and the chart to a scratch folder, so stack
 // files the tests create never touch the checkout.
