@@ -211,3 +211,18 @@ func IsProd(ctx context.Context, s auto.Stack) bool {
 	}
 	return s.Name() == "prod"
 }
+
+// CopyProject copies what the program needs (Pulumi.yaml and the chart) from
+// the project folder src into dst, so stacks created there (tests,
+// benchmarks) never write stack files into the checkout.
+func CopyProject(src, dst string) error {
+	chart := filepath.Join("charts", "rhesis")
+	if err := os.CopyFS(filepath.Join(dst, chart), os.DirFS(filepath.Join(src, chart))); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(src, "Pulumi.yaml"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dst, "Pulumi.yaml"), raw, 0o644)
+}

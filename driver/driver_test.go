@@ -44,3 +44,12 @@ func TestEnvRefusesOtherStacksWithoutPassphrase(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, env, "PULUMI_CONFIG_PASSPHRASE")
 }
+
+func TestCopyProjectCopiesWhatTheProgramNeeds(t *testing.T) {
+	dst := t.TempDir()
+	require.NoError(t, CopyProject(filepath.Join("..", "."), dst))
+	assert.FileExists(t, filepath.Join(dst, "Pulumi.yaml"))
+	assert.FileExists(t, filepath.Join(dst, "charts", "rhesis", "Chart.yaml"))
+	assert.FileExists(t, filepath.Join(dst, "charts", "rhesis", "templates", "_helpers.tpl"))
+	assert.NoFileExists(t, filepath.Join(dst, "Pulumi.local.yaml"), "stack files stay behind")
+}

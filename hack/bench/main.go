@@ -55,10 +55,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 	dir, err := os.MkdirTemp("", "rhesis-bench-")
 	check(err)
 	defer func() { _ = os.RemoveAll(dir) }()
-	check(os.CopyFS(filepath.Join(dir, "charts", "rhesis"), os.DirFS(filepath.Join(root, "charts", "rhesis"))))
-	raw, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
-	check(err)
-	check(os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), raw, 0o644))
+	check(driver.CopyProject(root, dir))
 
 	check(os.MkdirAll(filepath.Join(dir, "state"), 0o700))
 	s, err := driver.Open(ctx, driver.Options{Stack: "bench-" + env, ProjectDir: dir, Backend: "file://" + filepath.Join(dir, "state")})

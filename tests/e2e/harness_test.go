@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +35,7 @@ var repoRoot = testutil.RepoRoot
 func project(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	root := repoRoot(t)
-	require.NoError(t, os.CopyFS(filepath.Join(dir, "charts", "rhesis"), os.DirFS(filepath.Join(root, "charts", "rhesis"))))
-	raw, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), raw, 0o644))
+	require.NoError(t, driver.CopyProject(repoRoot(t), dir))
 	return dir
 }
 
