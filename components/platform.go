@@ -4,6 +4,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // PodSecurityLevel is enforced on the namespace: every pod must pass the
@@ -18,6 +20,9 @@ type PlatformArgs struct {
 	// SecretData is every secret value by variable name; it is stored as a
 	// Pulumi secret and never leaves the Secret object.
 	SecretData map[string]string
+	// PullSecretData, when set, is the content of the image pull Secret
+	// config.RegistrySecretName (a .dockerconfigjson).
+	PullSecretData map[string]string
 }
 
 // Platform is the namespace and the ConfigMap and Secret the applications
@@ -26,8 +31,9 @@ type Platform struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput
-	ConfigMap *corev1.ConfigMap
-	Secret    *corev1.Secret
+	ConfigMap  *corev1.ConfigMap
+	Secret     *corev1.Secret
+	PullSecret *corev1.Secret
 }
 
 // NewPlatform registers the namespace, ConfigMap and Secret.
@@ -51,19 +57,30 @@ func NewPlatform(ctx *pulumi.Context, name string, args PlatformArgs, opts ...pu
 		return nil, err
 	}
 
-	c.Secret, err = corev1.NewSecret(ctx, SecretName, &corev1.SecretArgs{
-		Metadata:   metav1.ObjectMetaArgs{Name: pulumi.String(SecretName), Namespace: c.Namespace, Labels: pulumi.ToStringMap(labels)},
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.ToSecret(pulumi.ToStringMap(args.SecretData)).(pulumi.StringMapOutput),
-	}, pulumi.Parent(c), pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
+	c.Secret, err = newSecret(ctx, c, SecretName, "Opaque", labels, args.SecretData)
 	if err != nil {
 		return nil, err
+	}
+	if args.PullSecretData != nil {
+		c.PullSecret, err = newSecret(ctx, c, config.RegistrySecretName, "kubernetes.io/dockerconfigjson", labels, args.PullSecretData)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace}); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newSecret creates a Secret whose data is a Pulumi secret, in state and in every diff.
+func newSecret(ctx *pulumi.Context, parent *Platform, name, typ string, labels map[string]string, data map[string]string) (*corev1.Secret, error) {
+	return corev1.NewSecret(ctx, name, &corev1.SecretArgs{
+		Metadata:   metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: parent.Namespace, Labels: pulumi.ToStringMap(labels)},
+		Type:       pulumi.String(typ),
+		StringData: pulumi.ToSecret(pulumi.ToStringMap(data)).(pulumi.StringMapOutput),
+	}, pulumi.Parent(parent), pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
 }
 
 // newNamespace creates the namespace with Pod Security "restricted" enforced.

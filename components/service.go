@@ -19,8 +19,11 @@ type ServiceArgs struct {
 	Settings  config.Component
 	// Env is the component's wiring: Secret and ConfigMap references and literals.
 	Env []Env
-	// PodAnnotations roll the pods when the shared ConfigMap or Secret changes.
-	PodAnnotations map[string]string
+	// PodAnnotations roll the pods when the shared ConfigMap or Secret, or
+	// the image content, changes.
+	PodAnnotations pulumi.StringMap
+	// ImagePullSecrets are the Secrets the kubelet pulls images with.
+	ImagePullSecrets []string
 }
 
 // StoreArgs add a volume to ServiceArgs.
@@ -52,7 +55,8 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	wa.Name, wa.Namespace, wa.Settings, wa.PodAnnotations = name, args.Namespace, args.Settings, args.PodAnnotations
+	wa.Name, wa.Namespace, wa.Settings = name, args.Namespace, args.Settings
+	wa.PodAnnotations, wa.ImagePullSecrets = args.PodAnnotations, args.ImagePullSecrets
 	wa.Env = append(wa.Env, args.Env...)
 	w, err := NewWorkload(ctx, c, wa)
 	if err != nil {

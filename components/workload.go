@@ -57,7 +57,9 @@ type WorkloadArgs struct {
 	// Recreate stops the old pod before starting the new one: required for a
 	// single-writer volume.
 	Recreate       bool
-	PodAnnotations map[string]string
+	PodAnnotations pulumi.StringMap
+	// ImagePullSecrets are the Secrets the kubelet pulls the image with.
+	ImagePullSecrets []string
 	// DependsOn are children (volume claims) the Deployment must wait for.
 	DependsOn []pulumi.Resource
 }
@@ -89,7 +91,7 @@ func NewWorkload(ctx *pulumi.Context, parent pulumi.Resource, args WorkloadArgs)
 			Selector:             metav1.LabelSelectorArgs{MatchLabels: selector},
 			Strategy:             strategy(args.Recreate),
 			Template: corev1.PodTemplateSpecArgs{
-				Metadata: metav1.ObjectMetaArgs{Labels: labels, Annotations: pulumi.ToStringMap(args.PodAnnotations)},
+				Metadata: metav1.ObjectMetaArgs{Labels: labels, Annotations: args.PodAnnotations},
 				Spec:     podSpec(args),
 			},
 		},
@@ -202,9 +204,18 @@ func podSpec(args WorkloadArgs) corev1.PodSpecArgs {
 			FsGroup:        pulumi.Int(args.RunAs.FSGroup),
 			SeccompProfile: corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
-		Containers: corev1.ContainerArray{container},
-		Volumes:    volumes,
+		ImagePullSecrets: pullSecrets(args.ImagePullSecrets),
+		Containers:       corev1.ContainerArray{container},
+		Volumes:          volumes,
 	}
+}
+
+func pullSecrets(names []string) corev1.LocalObjectReferenceArray {
+	var refs corev1.LocalObjectReferenceArray
+	for _, n := range names {
+		refs = append(refs, corev1.LocalObjectReferenceArgs{Name: pulumi.String(n)})
+	}
+	return refs
 }
 
 func probe(p Probe, port string) corev1.ProbeArgs {

@@ -7,7 +7,15 @@ const (
 	WorkerName   = "worker"
 	PostgresName = "postgres"
 	RedisName    = "redis"
+	// MigrateName is the image of the one-shot database migration (`alembic upgrade head`).
+	MigrateName = "migrate"
 )
+
+// PrebuiltRegistry is where the Rhesis project publishes its images.
+const PrebuiltRegistry = "ghcr.io/rhesis-ai"
+
+// RegistrySecretName is the image pull Secret made from the registry credentials.
+const RegistrySecretName = "rhesis-registry"
 
 var (
 	componentNames = []string{FrontendName, BackendName, WorkerName, PostgresName, RedisName}
@@ -29,8 +37,6 @@ type profile struct {
 // prod at a smaller scale.
 var profiles = map[string]profile{
 	FrontendName: {
-		repository:    perEnv("rhesis-frontend", "ghcr.io/rhesis-ai/frontend", "ghcr.io/rhesis-ai/frontend"),
-		tag:           same("latest"),
 		replicas:      perEnv("1", "2", "2"),
 		requestCPU:    perEnv("1000m", "500m", "500m"),
 		limitCPU:      perEnv("2000m", "1000m", "1000m"),
@@ -38,8 +44,6 @@ var profiles = map[string]profile{
 		limitMemory:   perEnv("4Gi", "2Gi", "2Gi"),
 	},
 	BackendName: {
-		repository:    perEnv("rhesis-backend", "ghcr.io/rhesis-ai/backend", "ghcr.io/rhesis-ai/backend"),
-		tag:           same("latest"),
 		replicas:      perEnv("1", "2", "3"),
 		requestCPU:    perEnv("500m", "1000m", "1000m"),
 		limitCPU:      perEnv("1000m", "2000m", "2000m"),
@@ -47,8 +51,6 @@ var profiles = map[string]profile{
 		limitMemory:   perEnv("2Gi", "4Gi", "4Gi"),
 	},
 	WorkerName: {
-		repository:    perEnv("rhesis-worker", "ghcr.io/rhesis-ai/worker", "ghcr.io/rhesis-ai/worker"),
-		tag:           same("latest"),
 		replicas:      perEnv("1", "3", "5"),
 		requestCPU:    same("500m"),
 		limitCPU:      same("1000m"),

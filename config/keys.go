@@ -89,6 +89,7 @@ func Keys() []Key {
 	for _, c := range componentNames {
 		keys = append(keys, componentKeys(c)...)
 	}
+	keys = append(keys, imageKeys()...)
 	for _, s := range storeNames {
 		keys = append(keys, persistenceKeys(s)...)
 	}
@@ -113,12 +114,11 @@ func componentKeys(c string) []Key {
 	return []Key{
 		{Name: c + ".enabled", Kind: KindBoolean, Default: true,
 			Description: fmt.Sprintf("Deploy %s.", c)},
-		envKey(c+".image.repository", KindString, p.repository,
-			fmt.Sprintf("Image repository of %s.", c)),
-		envKey(c+".image.tag", KindString, p.tag,
-			fmt.Sprintf("Image tag of %s.", c)),
-		{Name: c + ".image.pullPolicy", Kind: KindString, Default: "IfNotPresent",
-			Description: "Image pull policy: Always, IfNotPresent or Never."},
+		repositoryKey(c+".image.repository", p.repository, c),
+		tagKey(c+".image.tag", p.tag, c),
+		{Name: c + ".image.pullPolicy", Kind: KindString, Default: "",
+			Description: "Image pull policy: Always, IfNotPresent or Never. Empty means IfNotPresent, " +
+				"or Always for an image the program builds and pushes (its tag may be pushed again with new content)."},
 		envKey(c+".replicas", KindString, p.replicas,
 			fmt.Sprintf("Replicas of %s, an integer >= 0.", c)),
 		envKey(c+".resources.requests.cpu", KindString, p.requestCPU,
@@ -131,6 +131,58 @@ func componentKeys(c string) []Key {
 			fmt.Sprintf("Memory limit of each %s container, at least the request.", c)),
 		{Name: c + ".extraEnv", Kind: KindObject, Default: map[string]any{},
 			Description: fmt.Sprintf("Extra non-secret environment variables of %s, as a map of NAME: value.", c)},
+	}
+}
+
+// repositoryKey declares an image repository: a fixed default for the
+// stores, derived from the images.* keys for the images the program can build.
+func repositoryKey(name string, byEnv map[Environment]string, image string) Key {
+	if byEnv != nil {
+		return envKey(name, KindString, byEnv, fmt.Sprintf("Image repository of %s.", image))
+	}
+	return Key{Name: name, Kind: KindString, Default: "", Description: fmt.Sprintf(
+		"Image repository of %[1]s. Empty means <images.registry>/%[1]s when images.registry is set, "+
+			"else rhesis-%[1]s for a local or built image, else %[2]s/%[1]s.", image, PrebuiltRegistry)}
+}
+
+// tagKey declares an image tag: fixed for the stores, images.tag for the rest.
+func tagKey(name string, byEnv map[Environment]string, image string) Key {
+	if byEnv != nil {
+		return envKey(name, KindString, byEnv, fmt.Sprintf("Image tag of %s.", image))
+	}
+	return Key{Name: name, Kind: KindString, Default: "",
+		Description: fmt.Sprintf("Image tag of %s. Empty means images.tag.", image)}
+}
+
+// imageKeys declare how the application images are obtained: built from a
+// Rhesis checkout, or prebuilt.
+func imageKeys() []Key {
+	return []Key{
+		{Name: "images.build", Kind: KindBoolean, Default: false,
+			Description: "Build the frontend, backend, worker and migrate images from images.context with Docker. " +
+				"false uses prebuilt images and needs neither Docker nor a checkout."},
+		{Name: "images.context", Kind: KindString, Default: "",
+			Description: "Path of a Rhesis monorepo checkout (git clone https://github.com/rhesis-ai/rhesis), " +
+				"absolute or relative to the project folder; the build context of every image. Required when images.build is true."},
+		{Name: "images.registry", Kind: KindString, Default: "",
+			Description: "Registry and namespace of the application images, for example ghcr.io/acme; " +
+				"images are named <registry>/<image>. Required to push."},
+		{Name: "images.tag", Kind: KindString, Default: "", ByEnv: perEnv("latest", "", ""),
+			Description: "Tag of the application images (a release or a commit). latest is refused in staging and prod: " +
+				"a moving tag makes a deployment unrepeatable."},
+		envKey("images.push", KindString, perEnv("false", "true", "true"),
+			"Push built images to images.registry (true or false). A local cluster uses the images where they were built."),
+		{Name: "images.platform", Kind: KindString, Default: "linux/amd64",
+			Description: "Platform the images are built for, os/arch[/variant]."},
+		{Name: "images.registryUsername", Kind: KindString, Default: "",
+			Description: "User for images.registry: pushes log in with it, and the pods pull with a Secret " +
+				RegistrySecretName + " made from it and images.registryPassword."},
+		{Name: "images.registryPassword", Kind: KindString, Default: "", Secret: true,
+			Description: "Password or token for images.registryUsername. Set it with `pulumi config set --secret`."},
+		{Name: "images.pullSecrets", Kind: KindString, Default: "",
+			Description: "Comma-separated names of further image pull Secrets every pod references, created outside this program."},
+		repositoryKey(MigrateName+".image.repository", nil, MigrateName),
+		tagKey(MigrateName+".image.tag", nil, MigrateName),
 	}
 }
 

@@ -15,13 +15,19 @@ import (
 type Source interface {
 	Get(key string) (string, bool)
 	IsSecret(key string) bool
+	// ProjectDir is the folder relative paths (images.context) start from.
+	ProjectDir() string
 }
 
 // MapSource is a Source over plain maps, for tests and tools.
 type MapSource struct {
 	Values  map[string]string
 	Secrets map[string]bool
+	Dir     string
 }
+
+// ProjectDir implements Source.
+func (m MapSource) ProjectDir() string { return m.Dir }
 
 // Get implements Source.
 func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; return v, ok }
@@ -47,6 +53,9 @@ func Load(src Source, stackName string) (*Stack, error) {
 	s.FrontendURL = b.str("frontendUrl")
 	s.APIBaseURL = b.str("apiBaseUrl")
 
+	s.Images = b.images(src.ProjectDir())
+	b.imgs = s.Images
+	s.Images.Migrate = b.image(MigrateName, s.Images)
 	s.Frontend = App{b.component(FrontendName)}
 	s.Backend = App{b.component(BackendName)}
 	s.Worker = Worker{
@@ -70,6 +79,7 @@ type binder struct {
 	env      Environment
 	keys     map[string]Key
 	problems Problems
+	imgs     Images
 	// secretSet records which secrets were configured, and whether encrypted.
 	secretSet map[string]secretState
 }
@@ -204,12 +214,8 @@ func (b *binder) object(name string) map[string]string {
 
 func (b *binder) component(c string) Component {
 	return Component{
-		Enabled: b.boolean(c + ".enabled"),
-		Image: Image{
-			Repository: b.str(c + ".image.repository"),
-			Tag:        b.str(c + ".image.tag"),
-			PullPolicy: b.str(c + ".image.pullPolicy"),
-		},
+		Enabled:  b.boolean(c + ".enabled"),
+		Image:    b.image(c, b.imgs),
 		Replicas: b.integer(c+".replicas", 0),
 		Resources: Resources{
 			Requests: Quantities{CPU: b.quantity(c + ".resources.requests.cpu"), Memory: b.quantity(c + ".resources.requests.memory")},

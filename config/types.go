@@ -3,7 +3,11 @@
 // validates the result before anything is registered with the engine.
 package config
 
-import "k8s.io/apimachinery/pkg/api/resource"
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
 
 // Namespace is the Pulumi config namespace of every key this program reads.
 const Namespace = "rhesis"
@@ -53,7 +57,48 @@ type Stack struct {
 	Postgres Store
 	Redis    Store
 
+	Images Images
+
 	Secrets Secrets
+}
+
+// Images is how the application images are obtained: built from a Rhesis
+// checkout (and pushed), or named when prebuilt.
+type Images struct {
+	Build bool
+	// Context is the checkout as configured; ContextDir is it made absolute.
+	Context    string
+	ContextDir string
+	Registry   string
+	Tag        string
+	Push       bool
+	Platform   string
+	// Username and Password log pushes in and make the pull Secret RegistrySecretName.
+	Username string
+	Password string
+	// PullSecrets are further pull Secrets created outside the program.
+	PullSecrets []string
+	// Migrate is the migration image (target migrate of the backend's Dockerfile).
+	Migrate Image
+}
+
+// HasCredentials tells whether registry credentials are configured.
+func (i Images) HasCredentials() bool { return i.Username != "" }
+
+// RegistryServer is the host of Registry ("ghcr.io" of "ghcr.io/acme"),
+// where pushes and pulls log in.
+func (i Images) RegistryServer() string {
+	host, _, _ := strings.Cut(i.Registry, "/")
+	return host
+}
+
+// PullSecretNames are the image pull Secrets every pod references.
+func (s *Stack) PullSecretNames() []string {
+	var names []string
+	if s.Images.HasCredentials() {
+		names = append(names, RegistrySecretName)
+	}
+	return append(names, s.Images.PullSecrets...)
 }
 
 // Component is what every workload has.
@@ -88,6 +133,10 @@ type Image struct {
 	Repository string
 	Tag        string
 	PullPolicy string
+	// Built is true when the program builds this image from the checkout.
+	Built bool
+	// tagKey is the config key the tag came from, for error messages.
+	tagKey string
 }
 
 // Ref is the image reference a pod spec uses.

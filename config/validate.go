@@ -77,6 +77,7 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 			}
 		}
 	}
+	ps = append(ps, s.validateImages(secrets)...)
 	return append(ps, s.validateSecrets(secrets)...)
 }
 
@@ -95,12 +96,6 @@ func checkComponent(name string, c Component) Problems {
 	var ps Problems
 	add := func(key, value, reason string) {
 		ps = append(ps, Problem{Key: Namespace + ":" + name + "." + key, Value: value, Reason: reason})
-	}
-	if c.Image.Repository == "" {
-		add("image.repository", "", "must not be empty")
-	}
-	if c.Image.Tag == "" {
-		add("image.tag", "", "must not be empty")
 	}
 	if !slices.Contains(pullPolicies, c.Image.PullPolicy) {
 		add("image.pullPolicy", c.Image.PullPolicy, "must be one of "+strings.Join(pullPolicies, ", "))

@@ -74,7 +74,7 @@ func ChartDigest(dir string) (string, error) {
 }
 
 // deployHelm installs the chart with values computed from the typed config.
-func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, opts ...pulumi.ResourceOption) (*outputs, error) {
+func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, digests imageDigests, opts ...pulumi.ResourceOption) (*outputs, error) {
 	if dir == "" {
 		var err error
 		if dir, err = ChartDir(ctx); err != nil {
@@ -87,6 +87,11 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, opts ...pulu
 	}
 	values := HelmValues(cfg)
 	values["global"].(map[string]any)["chartDigest"] = digest
+	built := map[string]any{}
+	for name, d := range digests {
+		built[name] = d
+	}
+	SetImageDigests(values, built)
 	secrets := values["secrets"].(map[string]any)
 	delete(values, "secrets")
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{

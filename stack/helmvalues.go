@@ -18,22 +18,33 @@ func HelmValues(cfg *config.Stack) map[string]any {
 	redis := componentValues(cfg.Redis.Component)
 	redis["persistence"] = persistenceValues(cfg.Redis.Persistence)
 
-	secrets := map[string]any{"existingSecret": "", "extra": stringMap(cfg.Secrets.Extra)}
+	secrets := map[string]any{"existingSecret": "", "extra": stringMap(cfg.Secrets.Extra), "registryPassword": cfg.Images.Password}
 	for _, spec := range config.RequiredSecrets {
 		secrets[spec.Key] = cfg.Secrets.Required[spec.EnvVar]
+	}
+	frontend, backend := componentValues(cfg.Frontend.Component), componentValues(cfg.Backend.Component)
+	for _, app := range []map[string]any{frontend, backend, worker} {
+		app["image"].(map[string]any)["digest"] = ""
+	}
+	registry := ""
+	if cfg.Images.HasCredentials() {
+		registry = cfg.Images.RegistryServer()
 	}
 
 	return map[string]any{
 		"global": map[string]any{
-			"environment":     string(cfg.Environment),
-			"imagePullPolicy": "IfNotPresent",
-			"logLevel":        cfg.LogLevel,
-			"frontendUrl":     cfg.FrontendURL,
-			"apiBaseUrl":      cfg.APIBaseURL,
-			"chartDigest":     "",
+			"environment":      string(cfg.Environment),
+			"imagePullPolicy":  config.PullIfNotPresent,
+			"imageTag":         cfg.Images.Tag,
+			"imagePullSecrets": anyList(cfg.Images.PullSecrets),
+			"imageCredentials": map[string]any{"registry": registry, "username": cfg.Images.Username},
+			"logLevel":         cfg.LogLevel,
+			"frontendUrl":      cfg.FrontendURL,
+			"apiBaseUrl":       cfg.APIBaseURL,
+			"chartDigest":      "",
 		},
-		config.FrontendName: componentValues(cfg.Frontend.Component),
-		config.BackendName:  componentValues(cfg.Backend.Component),
+		config.FrontendName: frontend,
+		config.BackendName:  backend,
 		config.WorkerName:   worker,
 		"database": map[string]any{
 			"enabled":    cfg.Postgres.Enabled,
@@ -43,6 +54,25 @@ func HelmValues(cfg *config.Stack) map[string]any {
 		config.RedisName: redis,
 		"secrets":        secrets,
 	}
+}
+
+// SetImageDigests puts the digests of built images (plain strings, or
+// outputs known after the build) into the values; the chart turns each into
+// the pod annotation components.ImageDigestAnnotation, as raw mode does.
+func SetImageDigests(values map[string]any, digests map[string]any) {
+	for _, app := range []string{config.FrontendName, config.BackendName, config.WorkerName} {
+		if d, ok := digests[app]; ok {
+			values[app].(map[string]any)["image"].(map[string]any)["digest"] = d
+		}
+	}
+}
+
+func anyList(s []string) []any {
+	out := make([]any, 0, len(s))
+	for _, v := range s {
+		out = append(out, v)
+	}
+	return out
 }
 
 func componentValues(c config.Component) map[string]any {

@@ -24,6 +24,8 @@ type outputs struct {
 	urls map[string]pulumi.StringOutput
 	// release describes the Helm release in helm mode.
 	release pulumi.Map
+	// images describe the application images.
+	images pulumi.Map
 }
 
 // values are the stack outputs, by name. Both modes give the same ones, with
@@ -49,6 +51,7 @@ func (o outputs) values() pulumi.Map {
 		"frontend": pulumi.String(cfg.FrontendURL),
 		"api":      pulumi.String(cfg.APIBaseURL),
 	}
+	m["images"] = o.images
 	if o.release != nil {
 		m["release"] = o.release
 	}

@@ -5,6 +5,7 @@ package stack
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -21,6 +22,16 @@ func (c ContextSource) Get(key string) (string, bool) { return c.Ctx.GetConfig(k
 
 // IsSecret implements config.Source.
 func (c ContextSource) IsSecret(key string) bool { return c.Ctx.IsConfigSecret(key) }
+
+// ProjectDir implements config.Source: the folder of Pulumi.yaml, or the
+// working directory of an inline program.
+func (c ContextSource) ProjectDir() string {
+	if root := c.Ctx.RootDirectory(); root != "" {
+		return root
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
 
 // Program is the whole Pulumi program, finding the chart next to Pulumi.yaml.
 func Program(ctx *pulumi.Context) error { return NewProgram("")(ctx) }
@@ -70,35 +81,45 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	if err != nil {
 		return nil, err
 	}
+	digests, err := buildImages(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	var out *outputs
 	if cfg.DeployMode == config.ModeHelm {
-		out, err = deployHelm(ctx, cfg, chartDir, pulumi.Providers(provider))
+		out, err = deployHelm(ctx, cfg, chartDir, digests, pulumi.Providers(provider))
 	} else {
-		out, err = deployRaw(ctx, cfg, pulumi.Providers(provider))
+		out, err = deployRaw(ctx, cfg, digests, pulumi.Providers(provider))
 	}
 	if err != nil {
 		return nil, err
 	}
+	out.images = imageOutputs(cfg, digests)
 	return out.values(), nil
 }
 
 // deployRaw registers every object through the components.
-func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.ResourceOption) (*outputs, error) {
+func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, withProvider pulumi.ResourceOption) (*outputs, error) {
 	configData, secretData := ConfigData(cfg), SecretData(cfg)
 	platform, err := components.NewPlatform(ctx, "platform", components.PlatformArgs{
-		Namespace:  cfg.Namespace,
-		ConfigData: configData,
-		SecretData: secretData,
+		Namespace:      cfg.Namespace,
+		ConfigData:     configData,
+		SecretData:     secretData,
+		PullSecretData: PullSecretData(cfg),
 	}, withProvider)
 	if err != nil {
 		return nil, err
 	}
-	annotations := map[string]string{
+	checksums := map[string]string{
 		"checksum/config": checksum(configData),
 		"checksum/secret": checksum(secretData),
 	}
-	args := func(c config.Component, env []components.Env) components.ServiceArgs {
-		return components.ServiceArgs{Namespace: platform.Namespace, Settings: c, Env: env, PodAnnotations: annotations}
+	args := func(name string, env []components.Env) components.ServiceArgs {
+		return components.ServiceArgs{
+			Namespace: platform.Namespace, Settings: cfg.Component(name), Env: env,
+			PodAnnotations:   digests.podAnnotations(name, checksums),
+			ImagePullSecrets: cfg.PullSecretNames(),
+		}
 	}
 	after := func(deps ...pulumi.Resource) pulumi.ResourceOption {
 		return pulumi.DependsOn(append([]pulumi.Resource{platform}, deps...))
@@ -112,7 +133,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 	var stores []pulumi.Resource
 	if cfg.Postgres.Enabled {
 		pg, err := components.NewPostgres(ctx, config.PostgresName,
-			components.StoreArgs{ServiceArgs: args(cfg.Postgres.Component, nil), Persistence: cfg.Postgres.Persistence},
+			components.StoreArgs{ServiceArgs: args(config.PostgresName, nil), Persistence: cfg.Postgres.Persistence},
 			withProvider, after())
 		if err != nil {
 			return nil, err
@@ -121,7 +142,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 	}
 	if cfg.Redis.Enabled {
 		rd, err := components.NewRedis(ctx, config.RedisName,
-			components.StoreArgs{ServiceArgs: args(cfg.Redis.Component, nil), Persistence: cfg.Redis.Persistence},
+			components.StoreArgs{ServiceArgs: args(config.RedisName, nil), Persistence: cfg.Redis.Persistence},
 			withProvider, after())
 		if err != nil {
 			return nil, err
@@ -130,7 +151,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 	}
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
-		be, err := components.NewBackend(ctx, config.BackendName, args(cfg.Backend.Component, PythonEnv(cfg)),
+		be, err := components.NewBackend(ctx, config.BackendName, args(config.BackendName, PythonEnv(cfg)),
 			withProvider, after(stores...))
 		if err != nil {
 			return nil, err
@@ -138,7 +159,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 		backend, out.urls[config.BackendName] = be.Deployment, be.URL
 	}
 	if cfg.Worker.Enabled {
-		wk, err := components.NewWorker(ctx, config.WorkerName, args(cfg.Worker.Component, PythonEnv(cfg)),
+		wk, err := components.NewWorker(ctx, config.WorkerName, args(config.WorkerName, PythonEnv(cfg)),
 			withProvider, after(stores...))
 		if err != nil {
 			return nil, err
@@ -150,7 +171,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, withProvider pulumi.Resou
 		if backend != nil {
 			deps = append(deps, backend)
 		}
-		fe, err := components.NewFrontend(ctx, config.FrontendName, args(cfg.Frontend.Component, FrontendEnv()),
+		fe, err := components.NewFrontend(ctx, config.FrontendName, args(config.FrontendName, FrontendEnv()),
 			withProvider, after(deps...))
 		if err != nil {
 			return nil, err

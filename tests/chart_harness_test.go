@@ -120,7 +120,7 @@ func mustRender(t *testing.T, user map[string]any) []manifest {
 }
 
 // envValues are the values of `-f values-<env>.yaml`, plus for staging and
-// prod what an operator must add: the URLs and the secrets.
+// prod what an operator must add: the URLs, the image tag and the secrets.
 func envValues(t *testing.T, env string) map[string]any {
 	t.Helper()
 	v := valuesFile(t, "values-"+env+".yaml")
@@ -135,6 +135,7 @@ func envValues(t *testing.T, env string) map[string]any {
 		"global": map[string]any{
 			"frontendUrl": "https://" + env + ".rhesis.test",
 			"apiBaseUrl":  "https://api." + env + ".rhesis.test",
+			"imageTag":    testRelease,
 		},
 		"secrets": secrets,
 	})

@@ -125,7 +125,7 @@ func TestChartSchemaRejectsBadValues(t *testing.T) {
 func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	_, _, err := render(t, valuesFile(t, "values-prod.yaml"))
 	require.Error(t, err)
-	for _, k := range []string{"global.frontendUrl", "global.apiBaseUrl", "secrets.sessionSecretKey",
+	for _, k := range []string{"global.frontendUrl", "global.apiBaseUrl", "global.imageTag", "secrets.sessionSecretKey",
 		"secrets.jwtSecretKey", "secrets.nextauthSecret", "secrets.dbEncryptionKey", "secrets.dbPassword", "secrets.redisPassword"} {
 		assert.Contains(t, err.Error(), k+" is required in prod")
 	}
@@ -136,7 +136,7 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 
 	// An existing Secret replaces the secret values; pods read it by name.
 	ms := mustRender(t, layer(valuesFile(t, "values-prod.yaml"), map[string]any{
-		"global":  map[string]any{"frontendUrl": "https://r.test", "apiBaseUrl": "https://api.r.test"},
+		"global":  map[string]any{"frontendUrl": "https://r.test", "apiBaseUrl": "https://api.r.test", "imageTag": "v2.0.1"},
 		"secrets": map[string]any{"existingSecret": "my-secrets"},
 	}))
 	for _, m := range ms {
@@ -262,6 +262,8 @@ func mutate(t *testing.T, v map[string]any, path string) map[string]any {
 		m[last] = old + "x"
 	case map[string]any:
 		m[last] = map[string]any{"ZZ_PROBE": "1"}
+	case []any:
+		m[last] = append(append([]any{}, old...), "zz-probe")
 	case nil:
 		m[last] = "x" // present in another values file only
 	default:

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -102,7 +104,23 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 	m.resources = append(m.resources, registered{
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
 	})
-	return a.Name + "-id", a.Inputs, nil
+	state := a.Inputs
+	if a.TypeToken == dockerImageType {
+		// What the docker provider reports after a build: a content digest.
+		state = a.Inputs.Copy()
+		state["repoDigest"] = resource.NewStringProperty(mockDigest(a.Name))
+	}
+	return a.Name + "-id", state, nil
+}
+
+// dockerImageType is the type token of docker.Image.
+const dockerImageType = "docker:index/image:Image"
+
+// mockDigest is the digest the mocked docker provider gives the image built
+// as resource name.
+func mockDigest(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func (m *mocks) Call(a pulumi.MockCallArgs) (resource.PropertyMap, error) { return a.Args, nil }
@@ -158,6 +176,10 @@ var testSecrets = map[string]string{
 	"redisPassword":    "p@ss/w:rd#1",
 }
 
+// testRelease is the image tag staging and prod runs deploy, as an operator
+// names a release.
+const testRelease = "v1.4.0"
+
 // settings is the raw config of one run, as the CLI would hand it over.
 type settings struct {
 	values  map[string]string
@@ -166,8 +188,8 @@ type settings struct {
 }
 
 // stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
-// then Pulumi.<stack>.yaml. Staging and prod get browser URLs and testSecrets
-// (stored as secrets), as an operator would set them.
+// then Pulumi.<stack>.yaml. Staging and prod get browser URLs, an image tag
+// and testSecrets (stored as secrets), as an operator would set them.
 func stackSettings(t *testing.T, stackName string) settings {
 	t.Helper()
 	root := repoRoot(t)
@@ -187,6 +209,7 @@ func stackSettings(t *testing.T, stackName string) settings {
 	if stackName != "local" {
 		s.set("frontendUrl", "https://"+stackName+".rhesis.test")
 		s.set("apiBaseUrl", "https://api."+stackName+".rhesis.test")
+		s.set("images.tag", testRelease)
 		for k, v := range testSecrets {
 			s.setSecret(k, v)
 		}

@@ -126,8 +126,8 @@ func TestStrategiesAndImages(t *testing.T) {
 			"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 		"prod": {
-			"frontend": "ghcr.io/rhesis-ai/frontend:latest", "backend": "ghcr.io/rhesis-ai/backend:latest",
-			"worker": "ghcr.io/rhesis-ai/worker:latest", "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
+			"frontend": "ghcr.io/rhesis-ai/frontend:v1.4.0", "backend": "ghcr.io/rhesis-ai/backend:v1.4.0",
+			"worker": "ghcr.io/rhesis-ai/worker:v1.4.0", "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 	}
 	for s, images := range wantImage {

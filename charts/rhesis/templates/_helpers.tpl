@@ -25,6 +25,25 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- .Values.secrets.existingSecret | default "rhesis-secrets" -}}
 {{- end }}
 
+{{/* A component's image tag: its own, else global.imageTag. Call with (dict "root" $ "c" <component values>). */}}
+{{- define "rhesis.imageTag" -}}
+{{- .c.image.tag | default .root.Values.global.imageTag -}}
+{{- end }}
+
+{{/* The image pull Secrets of every pod, as a JSON list: rhesis-registry when the chart makes it, then global.imagePullSecrets. */}}
+{{- define "rhesis.pullSecrets" -}}
+{{- $names := list -}}
+{{- if .Values.global.imageCredentials.username }}{{ $names = append $names "rhesis-registry" }}{{ end -}}
+{{- toJson (concat $names .Values.global.imagePullSecrets) -}}
+{{- end }}
+
+{{/* The .dockerconfigjson of rhesis-registry: the same JSON the Pulumi program writes. */}}
+{{- define "rhesis.dockerConfig" -}}
+{{- $c := .Values.global.imageCredentials -}}
+{{- $pw := .Values.secrets.registryPassword -}}
+{{- toJson (dict "auths" (dict $c.registry (dict "username" $c.username "password" $pw "auth" (printf "%s:%s" $c.username $pw | b64enc)))) -}}
+{{- end }}
+
 {{/* BACKEND_ENV, WORKER_ENV and FRONTEND_ENV of the environment. */}}
 {{- define "rhesis.appEnv" -}}
 {{- if eq .Values.global.environment "prod" }}production{{ else }}{{ .Values.global.environment }}{{ end -}}
@@ -106,6 +125,28 @@ required settings. Rendered by configmap.yaml, which every install has.
     {{- end -}}
   {{- end -}}
 {{- end -}}
+{{- $images := dict "frontend" $v.frontend "backend" $v.backend "worker" $v.worker "database.postgresql" $v.database.postgresql "redis" $v.redis -}}
+{{- $enabled := dict "frontend" $v.frontend.enabled "backend" $v.backend.enabled "worker" $v.worker.enabled "database.postgresql" $v.database.enabled "redis" $v.redis.enabled -}}
+{{- $tagProblems := dict -}}
+{{- range $name := keys $images | sortAlpha -}}
+  {{- $c := index $images $name -}}
+  {{- if and (index $enabled $name) (ne $v.global.environment "local") -}}
+    {{- $where := ternary (printf "%s.image.tag" $name) "global.imageTag" (ne $c.image.tag "") -}}
+    {{- $tag := include "rhesis.imageTag" (dict "root" $ "c" $c) -}}
+    {{- if not $tag -}}
+      {{- $_ := set $tagProblems $where (printf "%s is required in %s: the release or commit to deploy (--set %s=v1.2.3)" $where $v.global.environment $where) -}}
+    {{- else if eq $tag "latest" -}}
+      {{- $_ := set $tagProblems $where (printf "%s=latest is refused in %s: latest names whatever was pushed last, so a deployment could not be repeated or rolled back (--set %s=v1.2.3)" $where $v.global.environment $where) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- range $k := keys $tagProblems | sortAlpha }}{{ $problems = append $problems (index $tagProblems $k) }}{{ end -}}
+{{- $creds := $v.global.imageCredentials -}}
+{{- if and $creds.username (or (not $creds.registry) (not $v.secrets.registryPassword)) -}}
+  {{- $problems = append $problems "global.imageCredentials.username needs global.imageCredentials.registry and secrets.registryPassword" -}}
+{{- else if and (not $creds.username) (or $creds.registry $v.secrets.registryPassword) -}}
+  {{- $problems = append $problems "global.imageCredentials.registry and secrets.registryPassword need global.imageCredentials.username, the user to log in as" -}}
+{{- end -}}
 {{- if and (eq $v.global.environment "prod") $v.database.enabled (not $v.database.postgresql.persistence.enabled) -}}
   {{- $problems = append $problems "database.postgresql.persistence.enabled must be true in prod: without a volume the database is lost with its pod" -}}
 {{- end -}}
@@ -181,8 +222,17 @@ spec:
         {{- if not $root.Values.secrets.existingSecret }}
         checksum/secret: {{ include "rhesis.checksum" (include "rhesis.secretData" $root | fromJson) }}
         {{- end }}
+        {{- with $c.image.digest }}
+        rhesis.dev/image-digest: {{ . | quote }}
+        {{- end }}
     spec:
       automountServiceAccountToken: false
+      {{- with include "rhesis.pullSecrets" $root | fromJsonArray }}
+      imagePullSecrets:
+        {{- range . }}
+        - name: {{ . }}
+        {{- end }}
+      {{- end }}
       securityContext:
         runAsNonRoot: true
         runAsUser: {{ .runAs.user }}
@@ -192,7 +242,7 @@ spec:
           type: RuntimeDefault
       containers:
         - name: {{ .name }}
-          image: {{ printf "%s:%s" $c.image.repository $c.image.tag | quote }}
+          image: {{ printf "%s:%s" $c.image.repository (include "rhesis.imageTag" (dict "root" $root "c" $c)) | quote }}
           imagePullPolicy: {{ $c.image.pullPolicy | default $root.Values.global.imagePullPolicy }}
           {{- with .command }}
           command:
