@@ -30,7 +30,7 @@ type PlatformArgs struct {
 type Platform struct {
 	pulumi.ResourceState
 
-	Namespace pulumi.StringOutput
+	Namespace  pulumi.StringOutput
 	ConfigMap  *corev1.ConfigMap
 	Secret     *corev1.Secret
 	PullSecret *corev1.Secret
