@@ -97,21 +97,29 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 			}
 			s := stackSettings(t, base)
 			c.mutate(s)
-			registered, err := runProgram(t, c.stack, s)
-			require.Error(t, err)
-			var problems config.Problems
-			require.True(t, errors.As(err, &problems), "want config.Problems, got %T: %v", err, err)
-			found := false
-			for _, p := range problems {
-				if p.Key == config.Namespace+":"+c.key && strings.Contains(p.Reason, c.reason) {
-					found = true
-				}
-			}
-			assert.True(t, found, "no problem for %s containing %q in:\n%v", c.key, c.reason, err)
-			assert.Contains(t, err.Error(), "nothing was created")
-			assert.Empty(t, registered, "a bad configuration registered resources")
+			assertRefused(t, c.stack, s, c.key, c.reason)
 		})
 	}
+}
+
+// assertRefused runs stack.Program itself: the error must name key with an
+// explanation containing reason, and not one resource (not even the
+// provider) may be registered.
+func assertRefused(t *testing.T, stackName string, s settings, key, reason string) {
+	t.Helper()
+	registered, err := runProgram(t, stackName, s)
+	require.Error(t, err)
+	var problems config.Problems
+	require.True(t, errors.As(err, &problems), "want config.Problems, got %T: %v", err, err)
+	found := false
+	for _, p := range problems {
+		if p.Key == config.Namespace+":"+key && strings.Contains(p.Reason, reason) {
+			found = true
+		}
+	}
+	assert.True(t, found, "no problem for %s containing %q in:\n%v", key, reason, err)
+	assert.Contains(t, err.Error(), "nothing was created")
+	assert.Empty(t, registered, "a bad configuration registered resources")
 }
 
 // TestEveryProblemAtOnce: one run reports all problems, not the first one.

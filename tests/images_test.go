@@ -1,0 +1,408 @@
+package tests
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// fakeCheckout is a folder laid out like the Rhesis monorepo, holding the
+// given Dockerfiles (paths relative to its root).
+func fakeCheckout(t *testing.T, dockerfiles ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range dockerfiles {
+		path := filepath.Join(dir, filepath.FromSlash(f))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte("FROM scratch AS backend\n"), 0o644))
+	}
+	return dir
+}
+
+// rhesisCheckout is a fake checkout with both Dockerfiles.
+func rhesisCheckout(t *testing.T) string {
+	return fakeCheckout(t, config.BackendDockerfile, config.FrontendDockerfile)
+}
+
+// buildSettings is a stack building its images from checkout; staging and
+// prod push to ghcr.io/acme with credentials, as an operator sets them up.
+func buildSettings(t *testing.T, stackName, checkout string) settings {
+	s := stackSettings(t, stackName)
+	s.set("images.build", "true")
+	s.set("images.context", checkout)
+	if stackName != "local" {
+		s.set("images.registry", "ghcr.io/acme")
+		s.set("images.registryUsername", "acme-ci")
+		s.setSecret("images.registryPassword", "ghp_test_token")
+	}
+	return s
+}
+
+// builtImages are the docker.Image resources of a run, by resource name.
+func builtImages(r *result) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, res := range r.Resources {
+		if res.Type == dockerImageType {
+			out[res.Name] = res.Plain()
+		}
+	}
+	return out
+}
+
+type wantBuild struct {
+	ref, dockerfile, target string
+	args                    map[string]any
+}
+
+// TestImagePlanPerStack: with images.build, each stack builds exactly the
+// four images from the checkout root, with the right Dockerfile, target and
+// build args, pushes them in staging and prod only, and logs in for pushes.
+func TestImagePlanPerStack(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	backendDockerfile := filepath.Join(checkout, "apps", "backend", "Dockerfile")
+	frontendDockerfile := filepath.Join(checkout, "apps", "frontend", "Dockerfile")
+	plans := map[string]map[string]wantBuild{
+		"local": {
+			"backend-image":  {"rhesis-backend:latest", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"rhesis-worker:latest", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"rhesis-migrate:latest", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"rhesis-frontend:latest", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "local"}},
+		},
+		"staging": {
+			"backend-image":  {"ghcr.io/acme/backend:v1.4.0", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:v1.4.0", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:v1.4.0", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:v1.4.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "staging"}},
+		},
+		"prod": {
+			"backend-image":  {"ghcr.io/acme/backend:v1.4.0", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:v1.4.0", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:v1.4.0", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:v1.4.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "production"}},
+		},
+	}
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			r, err := run(t, s, buildSettings(t, s, checkout))
+			require.NoError(t, err)
+			got := builtImages(r)
+			require.ElementsMatch(t, keysOf(plans[s]), keysOf(got))
+			push := s != "local"
+			for name, want := range plans[s] {
+				img := got[name]
+				assert.Equal(t, want.ref, img["imageName"], name)
+				assert.Equal(t, checkout, dig(img, "build", "context"), "%s: the context is the checkout root", name)
+				assert.Equal(t, want.dockerfile, dig(img, "build", "dockerfile"), name)
+				target, _ := dig(img, "build", "target").(string)
+				assert.Equal(t, want.target, target, name)
+				assert.Equal(t, want.args, dig(img, "build", "args"), name)
+				assert.Equal(t, "linux/amd64", dig(img, "build", "platform"), name)
+				assert.Equal(t, !push, img["skipPush"], name)
+				if push {
+					assert.Equal(t, "ghcr.io", dig(img, "registry", "server"), name)
+					assert.Equal(t, "acme-ci", dig(img, "registry", "username"), name)
+					assert.Equal(t, "ghcr.io/acme/"+name[:len(name)-len("-image")]+":v1.4.0", img["imageName"])
+				} else {
+					assert.Nil(t, img["registry"], "%s: a local build logs in nowhere", name)
+				}
+			}
+			// The push password stays a Pulumi secret.
+			for _, res := range r.Resources {
+				if res.Type == dockerImageType && push {
+					assert.True(t, res.Inputs["registry"].ObjectValue()["password"].ContainsSecrets(), res.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestDeploymentsRunTheBuiltImages: every Deployment names exactly the
+// reference that was built (known at preview), carries the build's digest
+// as an annotation (so a rebuild under the same tag rolls it), and pulls a
+// pushed tag again (Always) while a local build is used where it is
+// (IfNotPresent, never Never).
+func TestDeploymentsRunTheBuiltImages(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			r, err := run(t, s, buildSettings(t, s, checkout))
+			require.NoError(t, err)
+			imgs := builtImages(r)
+			policy := map[string]string{"local": "IfNotPresent", "staging": "Always", "prod": "Always"}[s]
+			for _, app := range []string{"frontend", "backend", "worker"} {
+				d := r.object(t, "Deployment", app).Plain()
+				c := container(r.object(t, "Deployment", app))
+				assert.Equal(t, imgs[app+"-image"]["imageName"], c["image"], app)
+				assert.Equal(t, policy, c["imagePullPolicy"], app)
+				assert.Equal(t, mockDigest(app+"-image"),
+					dig(d, "spec", "template", "metadata", "annotations", "rhesis.dev/image-digest"), app)
+			}
+			for _, store := range []string{"postgres", "redis"} {
+				d := r.object(t, "Deployment", store).Plain()
+				assert.Nil(t, dig(d, "spec", "template", "metadata", "annotations", "rhesis.dev/image-digest"), store)
+				assert.Equal(t, "IfNotPresent", container(r.object(t, "Deployment", store))["imagePullPolicy"], store)
+			}
+			assert.Equal(t, imgs["migrate-image"]["imageName"], dig(r.Outputs, "images", "migrate", "ref"))
+			assert.Equal(t, mockDigest("backend-image"), dig(r.Outputs, "images", "backend", "digest"))
+			assert.Equal(t, true, dig(r.Outputs, "images", "backend", "built"))
+			assert.Equal(t, s != "local", dig(r.Outputs, "images", "backend", "pushed"))
+		})
+	}
+}
+
+// TestHelmModeGetsTheBuiltImages: helm mode builds the same images and hands
+// the chart exactly their references and digests.
+func TestHelmModeGetsTheBuiltImages(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			set := buildSettings(t, s, checkout)
+			set.set("deploy.mode", "helm")
+			r, err := run(t, s, set)
+			require.NoError(t, err)
+			imgs := builtImages(r)
+			assert.Len(t, imgs, 4)
+			values := r.object(t, "Release", "rhesis").Plain()["values"].(map[string]any)
+			for _, app := range []string{"frontend", "backend", "worker"} {
+				image := dig(values, app, "image").(map[string]any)
+				assert.Equal(t, imgs[app+"-image"]["imageName"], image["repository"].(string)+":"+image["tag"].(string), app)
+				assert.Equal(t, mockDigest(app+"-image"), image["digest"], app)
+			}
+		})
+	}
+}
+
+// TestPrebuiltImagesNeedNoDocker: without images.build nothing is built and
+// the pods run the published images under the configured tag.
+func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
+	want := map[string]string{"local": "rhesis-%s:latest", "staging": "ghcr.io/rhesis-ai/%s:v1.4.0", "prod": "ghcr.io/rhesis-ai/%s:v1.4.0"}
+	for _, s := range stacks {
+		r := mustRun(t, s)
+		assert.Empty(t, builtImages(r), s)
+		for _, app := range []string{"frontend", "backend", "worker"} {
+			d := r.object(t, "Deployment", app)
+			assert.Equal(t, fmt.Sprintf(want[s], app), container(d)["image"], "%s %s", s, app)
+			assert.Nil(t, dig(d.Plain(), "spec", "template", "metadata", "annotations", "rhesis.dev/image-digest"))
+			assert.Equal(t, false, dig(r.Outputs, "images", app, "built"))
+		}
+		assert.Equal(t, fmt.Sprintf(want[s], "migrate"), dig(r.Outputs, "images", "migrate", "ref"), s)
+	}
+
+	// A private mirror: images.registry renames them, per-image overrides win.
+	set := stackSettings(t, "prod")
+	set.set("images.registry", "registry.example.com:5000/mirror")
+	set.set("worker.image.repository", "registry.example.com:5000/other/rhesis-worker")
+	set.set("worker.image.tag", "v1.4.1")
+	r, err := run(t, "prod", set)
+	require.NoError(t, err)
+	assert.Equal(t, "registry.example.com:5000/mirror/backend:v1.4.0", container(r.object(t, "Deployment", "backend"))["image"])
+	assert.Equal(t, "registry.example.com:5000/other/rhesis-worker:v1.4.1", container(r.object(t, "Deployment", "worker"))["image"])
+	assert.Equal(t, "IfNotPresent", container(r.object(t, "Deployment", "worker"))["imagePullPolicy"])
+}
+
+// TestOnlyEnabledComponentsAreBuilt: a disabled worker is not built; without
+// the backend there is neither a backend nor a migrate image.
+func TestOnlyEnabledComponentsAreBuilt(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	s := buildSettings(t, "local", checkout)
+	s.set("worker.enabled", "false")
+	r, err := run(t, "local", s)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"backend-image", "migrate-image", "frontend-image"}, keysOf(builtImages(r)))
+
+	// The frontend alone needs only its own Dockerfile.
+	s = buildSettings(t, "local", fakeCheckout(t, config.FrontendDockerfile))
+	for _, c := range []string{"backend", "worker", "postgres", "redis"} {
+		s.set(c+".enabled", "false")
+	}
+	r, err = run(t, "local", s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"frontend-image"}, keysOf(builtImages(r)))
+}
+
+// TestRelativeCheckoutPath: images.context is relative to the project folder.
+func TestRelativeCheckoutPath(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	rel, err := filepath.Rel(repoRoot(t), checkout)
+	require.NoError(t, err)
+	r, err := run(t, "local", buildSettings(t, "local", rel))
+	require.NoError(t, err)
+	assert.Equal(t, checkout, dig(builtImages(r)["backend-image"], "build", "context"))
+}
+
+// TestRegistryCredentialsMakeAPullSecret: the credentials become the
+// dockerconfigjson Secret rhesis-registry (a Pulumi secret) that every pod
+// pulls with, next to any pull Secret named in images.pullSecrets.
+func TestRegistryCredentialsMakeAPullSecret(t *testing.T) {
+	s := buildSettings(t, "prod", rhesisCheckout(t))
+	s.set("images.pullSecrets", "mirror-creds, other")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	secret := r.object(t, "Secret", "rhesis-registry")
+	assert.Equal(t, "kubernetes.io/dockerconfigjson", secret.Plain()["type"])
+	assert.True(t, secret.Inputs["stringData"].ContainsSecrets(), "the registry password must be a Pulumi secret")
+	var cfg struct {
+		Auths map[string]struct{ Username, Password, Auth string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(dig(secret.Plain(), "stringData", ".dockerconfigjson").(string)), &cfg))
+	login := cfg.Auths["ghcr.io"]
+	assert.Equal(t, "acme-ci", login.Username)
+	assert.Equal(t, "ghp_test_token", login.Password)
+	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte("acme-ci:ghp_test_token")), login.Auth)
+	for _, name := range workloads {
+		refs := dig(r.object(t, "Deployment", name).Plain(), "spec", "template", "spec", "imagePullSecrets")
+		assert.Equal(t, []any{
+			map[string]any{"name": "rhesis-registry"}, map[string]any{"name": "mirror-creds"}, map[string]any{"name": "other"},
+		}, refs, name)
+	}
+
+	// Without credentials there is no such Secret and no reference to it.
+	r = mustRun(t, "prod")
+	assert.False(t, r.hasObject("Secret", "rhesis-registry"))
+	assert.Nil(t, dig(r.object(t, "Deployment", "backend").Plain(), "spec", "template", "spec", "imagePullSecrets"))
+}
+
+// TestParityWithBuiltImages: built images, their digests and the pull
+// Secrets come out of the chart exactly as raw mode creates them.
+func TestParityWithBuiltImages(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			set := buildSettings(t, s, rhesisCheckout(t))
+			set.set("images.pullSecrets", "mirror-creds")
+			r, err := run(t, s, set)
+			require.NoError(t, err)
+			values := stack.HelmValues(r.Config)
+			digests := map[string]any{}
+			for _, app := range []string{"frontend", "backend", "worker"} {
+				digests[app] = mockDigest(app + "-image")
+			}
+			stack.SetImageDigests(values, digests)
+			raw := rawObjects(t, r)
+			if s != "local" {
+				assert.Contains(t, raw, "Secret/rhesis-registry")
+			}
+			assertSameObjects(t, raw, chartObjects(t, values), s+" with built images")
+		})
+	}
+}
+
+// TestBadImageConfigCreatesNothing: each mistake is named with its fix
+// before anything is built or created.
+func TestBadImageConfigCreatesNothing(t *testing.T) {
+	checkout := rhesisCheckout(t)
+	cases := []struct {
+		name, stack string
+		mutate      func(s settings)
+		key, reason string
+	}{
+		{"checkout that does not exist", "local", func(s settings) { s.set("images.context", "/nonexistent/rhesis") },
+			"images.context", "/nonexistent/rhesis is not a folder"},
+		{"build without a checkout", "local", func(s settings) { s.unset("images.context") },
+			"images.context", "is required when images.build is true"},
+		{"checkout without the frontend Dockerfile", "local", func(s settings) {
+			s.set("images.context", fakeCheckout(t, config.BackendDockerfile))
+		}, "images.context", "has no apps/frontend/Dockerfile (needed for the frontend image)"},
+		{"checkout without the backend Dockerfile", "local", func(s settings) {
+			s.set("images.context", fakeCheckout(t, config.FrontendDockerfile))
+		}, "images.context", "has no apps/backend/Dockerfile (needed for the backend image)"},
+		{"latest in prod", "prod", func(s settings) { s.set("images.tag", "latest") },
+			"images.tag", "latest is refused in prod"},
+		{"latest on one image in staging", "staging", func(s settings) { s.set("worker.image.tag", "latest") },
+			"worker.image.tag", "latest is refused in staging"},
+		{"latest on a store in prod", "prod", func(s settings) { s.set("redis.image.tag", "latest") },
+			"redis.image.tag", "latest is refused in prod"},
+		{"no tag in prod", "prod", func(s settings) { s.unset("images.tag") },
+			"images.tag", "is required in prod: the release or commit to deploy"},
+		{"push without a registry", "staging", func(s settings) {
+			s.unset("images.registry")
+			s.unset("images.registryUsername")
+			s.unset("images.registryPassword")
+		}, "images.push", "needs images.registry"},
+		{"credentials without a password", "prod", func(s settings) { s.unset("images.registryPassword") },
+			"images.registryPassword", "is required with images.registryUsername"},
+		{"registry password in plain text", "prod", func(s settings) { s.set("images.registryPassword", "ghp_plain") },
+			"images.registryPassword", "is stored in plain text"},
+		{"unknown platform", "local", func(s settings) { s.set("images.platform", "linux/") },
+			"images.platform", "is not a platform"},
+		{"tag with a slash", "local", func(s settings) { s.set("images.tag", "feature/x") },
+			"images.tag", "is not an image tag"},
+		{"repository with a tag", "local", func(s settings) { s.set("backend.image.repository", "rhesis-backend:v1") },
+			"backend.image.repository", "must be a repository without tag or digest"},
+		{"repository in upper case", "local", func(s settings) { s.set("images.registry", "GHCR.io/Acme") },
+			"images.registry", "is not a registry and namespace"},
+		{"pull secret that is no name", "local", func(s settings) { s.set("images.pullSecrets", "Bad_Name") },
+			"images.pullSecrets", "is not a Secret name"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := buildSettings(t, c.stack, checkout)
+			c.mutate(s)
+			assertRefused(t, c.stack, s, c.key, c.reason)
+		})
+	}
+}
+
+// TestLatestIsReportedOnce: one images.tag behind four images is one problem.
+func TestLatestIsReportedOnce(t *testing.T) {
+	s := stackSettings(t, "prod")
+	s.set("images.tag", "latest")
+	_, err := runProgram(t, "prod", s)
+	var problems config.Problems
+	require.ErrorAs(t, err, &problems)
+	assert.Equal(t, []string{"rhesis:images.tag"}, problems.Keys())
+}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestChartRefusesLatestAndHalfCredentials: plain `helm install` users get
+// the same refusals as `pulumi up`.
+func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
+	cases := []struct {
+		name   string
+		values map[string]any
+		want   string
+	}{
+		{"latest for every image", map[string]any{"global": map[string]any{"imageTag": "latest"}},
+			"global.imageTag=latest is refused in prod"},
+		{"latest for one image", map[string]any{"backend": map[string]any{"image": map[string]any{"tag": "latest"}}},
+			"backend.image.tag=latest is refused in prod"},
+		{"a user without password", map[string]any{"global": map[string]any{"imageCredentials": map[string]any{"registry": "ghcr.io", "username": "ci"}}},
+			"global.imageCredentials.username needs global.imageCredentials.registry and secrets.registryPassword"},
+		{"a password without user", map[string]any{"secrets": map[string]any{"registryPassword": "x"}},
+			"need global.imageCredentials.username"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := render(t, layer(envValues(t, "prod"), c.values))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	// A tag of its own needs no global one; the chart names the image exactly.
+	v := layer(envValues(t, "prod"), map[string]any{"global": map[string]any{"imageTag": ""}})
+	for _, app := range []string{"frontend", "backend", "worker"} {
+		v = layer(v, map[string]any{app: map[string]any{"image": map[string]any{"tag": "v9"}}})
+	}
+	for _, m := range mustRender(t, v) {
+		if m.kind() == "Deployment" && (m.name() == "backend" || m.name() == "worker" || m.name() == "frontend") {
+			assert.Equal(t, "ghcr.io/rhesis-ai/"+m.name()+":v9", dig(m.Object, "spec", "template", "spec", "containers", 0, "image"))
+		}
+	}
+}
