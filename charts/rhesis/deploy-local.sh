@@ -4,8 +4,9 @@
 #   ./deploy-local.sh [--source PATH] [--tag TAG] [--prebuilt] [--namespace NS]
 #                     [--release NAME] [--values FILE] [--timeout DURATION]
 #
-#   --source PATH   a Rhesis monorepo checkout: build the backend, worker and
-#                   frontend images from it (context = the repository root)
+#   --source PATH   a Rhesis monorepo checkout: build the backend, worker,
+#                   migrate and frontend images from it (context = the
+#                   repository root)
 #   --prebuilt      use ghcr.io/rhesis-ai/{backend,worker,frontend}:TAG instead
 #                   of locally built rhesis-* images
 #   --tag TAG       image tag (default: latest)
@@ -58,10 +59,11 @@ if [ -n "$SOURCE" ]; then
 	# Context is the repository root; backend and worker are targets of one Dockerfile.
 	docker build -f "$SOURCE/apps/backend/Dockerfile" --target backend -t "rhesis-backend:$TAG" "$SOURCE"
 	docker build -f "$SOURCE/apps/backend/Dockerfile" --target worker -t "rhesis-worker:$TAG" "$SOURCE"
+	docker build -f "$SOURCE/apps/backend/Dockerfile" --target migrate -t "rhesis-migrate:$TAG" "$SOURCE"
 	docker build -f "$SOURCE/apps/frontend/Dockerfile" --build-arg "FRONTEND_ENV=$frontend_env" -t "rhesis-frontend:$TAG" "$SOURCE"
 	if [ "$CONTEXT" = minikube ]; then
 		need minikube "https://minikube.sigs.k8s.io/docs/start/"
-		for img in backend worker frontend; do minikube image load "rhesis-$img:$TAG"; done
+		for img in backend worker migrate frontend; do minikube image load "rhesis-$img:$TAG"; done
 	fi
 fi
 for img in backend worker frontend; do

@@ -68,6 +68,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 	if env != "local" {
 		set("frontendUrl", "https://bench.test", false)
 		set("apiBaseUrl", "https://api.bench.test", false)
+		set("images.tag", benchRelease, false)
 		for k, v := range benchSecrets {
 			set(k, v, true)
 		}
@@ -86,7 +87,8 @@ func benchEnv(ctx context.Context, root, env string) row {
 	args := []string{"upgrade", "--install", "rhesis", filepath.Join(root, "charts", "rhesis"),
 		"--namespace", hns, "--create-namespace", "-f", filepath.Join(root, "charts", "rhesis", "values-"+env+".yaml"), "--wait", "--timeout", "10m"}
 	if env != "local" {
-		args = append(args, "--set", "global.frontendUrl=https://bench.test", "--set", "global.apiBaseUrl=https://api.bench.test")
+		args = append(args, "--set", "global.frontendUrl=https://bench.test", "--set", "global.apiBaseUrl=https://api.bench.test",
+			"--set", "global.imageTag="+benchRelease)
 		for k, v := range benchSecrets {
 			args = append(args, "--set", "secrets."+k+"="+v)
 		}
@@ -96,6 +98,9 @@ func benchEnv(ctx context.Context, root, env string) row {
 	check(run(log, "kubectl", "delete", "namespace", hns, "--wait"))
 	return r
 }
+
+// benchRelease is the image tag staging and prod runs deploy (latest is refused there).
+const benchRelease = "v1.4.0"
 
 func timed(what string, f func() error) time.Duration {
 	start := time.Now()

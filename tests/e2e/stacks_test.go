@@ -96,12 +96,13 @@ func TestLocalHelm(t *testing.T) {
 }
 
 // TestProdConfig: the prod configuration (seed production sizes, secrets as
-// Pulumi secrets) converges on the sandbox; only URLs and secrets are added.
+// Pulumi secrets) converges on the sandbox; only URLs, the release tag and
+// secrets are added.
 func TestProdConfig(t *testing.T) {
 	ns := "e2e-prod"
 	e := newStack(t, "e2e-prod",
 		map[string]string{"environment": "prod", "namespace": ns,
-			"frontendUrl": "https://rhesis.e2e.test", "apiBaseUrl": "https://api.rhesis.e2e.test"},
+			"frontendUrl": "https://rhesis.e2e.test", "apiBaseUrl": "https://api.rhesis.e2e.test", "images.tag": "v1.4.0"},
 		map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
 			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
