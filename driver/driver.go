@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"gopkg.in/yaml.v3"
 
+	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
@@ -225,4 +226,37 @@ func CopyProject(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dst, "Pulumi.yaml"), raw, 0o644)
+}
+
+// DockerProviderVersion is the docker provider the program's image builds use
+// (the pulumi-docker SDK in go.mod).
+const DockerProviderVersion = "4.10.0"
+
+// LoadConfig reads a stack's configuration the way the program does, without
+// running it: for commands that only explain what a run would do.
+func LoadConfig(ctx context.Context, s auto.Stack, projectDir string) (*config.Stack, error) {
+	all, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src := config.MapSource{Values: map[string]string{}, Secrets: map[string]bool{}, Dir: projectDir}
+	for k, v := range all {
+		src.Values[k] = v.Value
+		src.Secrets[k] = v.Secret
+	}
+	return config.Load(src, s.Name())
+}
+
+// EnsureImageBuilder installs the docker provider when the stack builds
+// images; a stack of prebuilt images never needs it.
+func EnsureImageBuilder(ctx context.Context, s auto.Stack, projectDir string) error {
+	cfg, err := LoadConfig(ctx, s, projectDir)
+	if err != nil || len(cfg.ImageBuilds()) == 0 {
+		return nil // an invalid configuration is reported by the program itself
+	}
+	if err := s.Workspace().InstallPlugin(ctx, "docker", "v"+DockerProviderVersion); err != nil {
+		return fmt.Errorf("images.build is true, which needs the docker provider: %w "+
+			"(install it with `pulumi plugin install resource docker v%s`)", err, DockerProviderVersion)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
 )
 
 func TestEnvGivesTheLocalStackItsPassphrase(t *testing.T) {
@@ -52,4 +53,21 @@ func TestCopyProjectCopiesWhatTheProgramNeeds(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dst, "charts", "rhesis", "Chart.yaml"))
 	assert.FileExists(t, filepath.Join(dst, "charts", "rhesis", "templates", "_helpers.tpl"))
 	assert.NoFileExists(t, filepath.Join(dst, "Pulumi.local.yaml"), "stack files stay behind")
+}
+
+// TestDockerProviderVersionMatchesTheSDK: the plugin the driver installs is
+// the one the docker SDK in go.mod speaks to.
+func TestDockerProviderVersionMatchesTheSDK(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	require.NoError(t, err)
+	mod, err := modfile.Parse("go.mod", raw, nil)
+	require.NoError(t, err)
+	found := false
+	for _, r := range mod.Require {
+		if r.Mod.Path == "github.com/pulumi/pulumi-docker/sdk/v4" {
+			found = true
+			assert.Equal(t, "v"+DockerProviderVersion, r.Mod.Version)
+		}
+	}
+	assert.True(t, found, "go.mod does not require the docker SDK")
 }

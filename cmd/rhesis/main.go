@@ -11,6 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -18,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/driver"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
@@ -35,6 +39,8 @@ Commands:
             unless --allow-data-loss
   destroy   delete every object of the stack
   outputs   print the stack outputs as JSON
+  images    print the image plan: what each image is named, and what is
+            built from which Dockerfile and target and pushed (no Docker needed)
 
 Flags:
 `
@@ -80,7 +86,7 @@ func run() int {
 	defer cancel()
 
 	switch command {
-	case "up", "preview", "destroy", "outputs":
+	case "up", "preview", "destroy", "outputs", "images":
 	default:
 		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", command)
 		fs.Usage()
@@ -90,7 +96,18 @@ func run() int {
 	if err != nil {
 		return fail(err)
 	}
+	if command == "up" || command == "preview" {
+		if err := driver.EnsureImageBuilder(ctx, s, dir); err != nil {
+			return fail(err)
+		}
+	}
 	switch command {
+	case "images":
+		cfg, err := driver.LoadConfig(ctx, s, dir)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(imagePlan(cfg))
 	case "up":
 		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr))
 		if err != nil {
@@ -136,6 +153,60 @@ func run() int {
 		printOutputs(out, *showSecrets)
 	}
 	return 0
+}
+
+// imagePlan is a table of the stack's application images.
+func imagePlan(cfg *config.Stack) string {
+	builds := map[string]config.ImageBuild{}
+	for _, b := range cfg.ImageBuilds() {
+		builds[b.Name] = b
+	}
+	var sb strings.Builder
+	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "IMAGE\tREFERENCE\tPULL\tSOURCE")
+	for _, name := range []string{config.FrontendName, config.BackendName, config.WorkerName, config.MigrateName} {
+		b, built := builds[name]
+		owner := name
+		if name == config.MigrateName {
+			owner = config.BackendName
+		}
+		if !cfg.Component(owner).Enabled {
+			continue
+		}
+		img := cfg.AppImage(name)
+		source := "prebuilt"
+		if built {
+			rel, _ := filepath.Rel(b.Context, b.Dockerfile)
+			source = "build " + filepath.ToSlash(rel)
+			if b.Target != "" {
+				source += " target " + b.Target
+			}
+			for _, k := range sortedKeys(b.Args) {
+				source += fmt.Sprintf(" %s=%s", k, b.Args[k])
+			}
+			source += fmt.Sprintf(" (%s, context %s)", b.Platform, b.Context)
+			if b.Push {
+				source += ", push"
+			} else {
+				source += ", no push"
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, img.Ref(), img.PullPolicy, source)
+	}
+	_ = w.Flush()
+	if names := cfg.PullSecretNames(); len(names) > 0 {
+		fmt.Fprintf(&sb, "pull Secrets: %s\n", strings.Join(names, ", "))
+	}
+	return sb.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func printOutputs(out auto.OutputMap, showSecrets bool) {
