@@ -55,6 +55,28 @@ func isBuildable(name string) bool {
 	return false
 }
 
+// AppImages are the names of the application images the stack runs, in the
+// order tables list them: those of enabled components, migrate with the backend.
+func (s *Stack) AppImages() []string {
+	var names []string
+	for _, name := range []string{FrontendName, BackendName, WorkerName, MigrateName} {
+		if s.Component(owner(name)).Enabled {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// owner is the component an image belongs to.
+func owner(image string) string {
+	for _, b := range buildable {
+		if b.image == image {
+			return b.component
+		}
+	}
+	return image
+}
+
 // AppImage returns the image of frontend, backend, worker or migrate.
 func (s *Stack) AppImage(name string) Image {
 	if name == MigrateName {

@@ -67,14 +67,7 @@ func PullSecretData(cfg *config.Stack) map[string]string {
 // the program builds and pushes it, and the built content's digest.
 func imageOutputs(cfg *config.Stack, digests imageDigests) pulumi.Map {
 	out := pulumi.Map{}
-	for _, name := range []string{config.FrontendName, config.BackendName, config.WorkerName, config.MigrateName} {
-		owner := name
-		if name == config.MigrateName {
-			owner = config.BackendName
-		}
-		if !cfg.Component(owner).Enabled {
-			continue
-		}
+	for _, name := range cfg.AppImages() {
 		img := cfg.AppImage(name)
 		m := pulumi.Map{
 			"ref":    pulumi.String(img.Ref()),

@@ -163,16 +163,9 @@ func imagePlan(cfg *config.Stack) string {
 	}
 	var sb strings.Builder
 	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "IMAGE\tREFERENCE\tPULL\tSOURCE")
-	for _, name := range []string{config.FrontendName, config.BackendName, config.WorkerName, config.MigrateName} {
+	_, _ = fmt.Fprintln(w, "IMAGE\tREFERENCE\tPULL\tSOURCE")
+	for _, name := range cfg.AppImages() {
 		b, built := builds[name]
-		owner := name
-		if name == config.MigrateName {
-			owner = config.BackendName
-		}
-		if !cfg.Component(owner).Enabled {
-			continue
-		}
 		img := cfg.AppImage(name)
 		source := "prebuilt"
 		if built {
@@ -191,7 +184,7 @@ func imagePlan(cfg *config.Stack) string {
 				source += ", no push"
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, img.Ref(), img.PullPolicy, source)
+		_, _ = fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, img.Ref(), img.PullPolicy, source)
 	}
 	_ = w.Flush()
 	if names := cfg.PullSecretNames(); len(names) > 0 {
