@@ -90,6 +90,7 @@ func Keys() []Key {
 		keys = append(keys, componentKeys(c)...)
 	}
 	keys = append(keys, imageKeys()...)
+	keys = append(keys, hardeningKeys()...)
 	for _, s := range storeNames {
 		keys = append(keys, persistenceKeys(s)...)
 	}
@@ -129,6 +130,10 @@ func componentKeys(c string) []Key {
 			fmt.Sprintf("CPU limit of each %s container, at least the request.", c)),
 		envKey(c+".resources.limits.memory", KindString, p.limitMemory,
 			fmt.Sprintf("Memory limit of each %s container, at least the request.", c)),
+		envKey(c+".resources.requests.ephemeralStorage", KindString, same("256Mi"),
+			fmt.Sprintf("Ephemeral (node-local scratch) storage request of each %s container.", c)),
+		envKey(c+".resources.limits.ephemeralStorage", KindString, same("2Gi"),
+			fmt.Sprintf("Ephemeral storage limit of each %s container; the pod is evicted above it.", c)),
 		{Name: c + ".extraEnv", Kind: KindObject, Default: map[string]any{},
 			Description: fmt.Sprintf("Extra non-secret environment variables of %s, as a map of NAME: value.", c)},
 	}

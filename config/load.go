@@ -50,8 +50,6 @@ func Load(src Source, stackName string) (*Stack, error) {
 	s.DeployMode = b.str("deploy.mode")
 	s.KubeContext = b.str("kubeContext")
 	s.LogLevel = b.str("logLevel")
-	s.FrontendURL = b.str("frontendUrl")
-	s.APIBaseURL = b.str("apiBaseUrl")
 
 	s.Images = b.images(src.ProjectDir())
 	b.imgs = s.Images
@@ -63,8 +61,17 @@ func Load(src Source, stackName string) (*Stack, error) {
 		Concurrency:        b.integer("worker.concurrency", 1),
 		PrefetchMultiplier: b.integer("worker.prefetchMultiplier", 1),
 	}
-	s.Postgres = Store{b.component(PostgresName), b.persistence(PostgresName)}
-	s.Redis = Store{b.component(RedisName), b.persistence(RedisName)}
+	s.Postgres = Store{b.component(PostgresName), b.persistence(PostgresName), b.external(PostgresName)}
+	s.Redis = Store{b.component(RedisName), b.persistence(RedisName), b.external(RedisName)}
+	s.SpreadAcrossNodes = b.boolean("scheduling.spreadAcrossNodes")
+	s.Ingress = b.ingress()
+	b.browserURLs(s)
+	s.NetworkPolicies = b.networkPolicies()
+	s.Migrations = b.boolean("migrations.enabled")
+	s.Keep = b.boolean("postgres.persistence.keep")
+	s.Backup = b.backup()
+	s.Storage = b.sharedStorage()
+	s.Monitoring = b.monitoring()
 	s.Secrets = b.secrets()
 
 	b.problems = append(b.problems, s.validate(b.secretSet)...)
@@ -213,15 +220,26 @@ func (b *binder) object(name string) map[string]string {
 }
 
 func (b *binder) component(c string) Component {
+	replicas := b.integer(c+".replicas", 0)
 	return Component{
 		Enabled:  b.boolean(c + ".enabled"),
 		Image:    b.image(c, b.imgs),
-		Replicas: b.integer(c+".replicas", 0),
+		Replicas: replicas,
 		Resources: Resources{
-			Requests: Quantities{CPU: b.quantity(c + ".resources.requests.cpu"), Memory: b.quantity(c + ".resources.requests.memory")},
-			Limits:   Quantities{CPU: b.quantity(c + ".resources.limits.cpu"), Memory: b.quantity(c + ".resources.limits.memory")},
+			Requests: b.quantities(c + ".resources.requests"),
+			Limits:   b.quantities(c + ".resources.limits"),
 		},
-		ExtraEnv: b.object(c + ".extraEnv"),
+		ExtraEnv:                  b.object(c + ".extraEnv"),
+		ServiceAccountAnnotations: b.object(c + ".serviceAccount.annotations"),
+		Autoscaling:               b.autoscaling(c, replicas),
+	}
+}
+
+func (b *binder) quantities(prefix string) Quantities {
+	return Quantities{
+		CPU:              b.quantity(prefix + ".cpu"),
+		Memory:           b.quantity(prefix + ".memory"),
+		EphemeralStorage: b.quantity(prefix + ".ephemeralStorage"),
 	}
 }
 

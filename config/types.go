@@ -59,6 +59,17 @@ type Stack struct {
 
 	Images Images
 
+	// Production hardening (see hardening.go).
+	SpreadAcrossNodes bool
+	Ingress           Ingress
+	NetworkPolicies   NetworkPolicies
+	Migrations        bool
+	// Keep protects the data volumes from deletion and replacement.
+	Keep       bool
+	Backup     Backup
+	Storage    SharedStorage
+	Monitoring Monitoring
+
 	Secrets Secrets
 }
 
@@ -108,6 +119,9 @@ type Component struct {
 	Replicas  int
 	Resources Resources
 	ExtraEnv  map[string]string
+	// ServiceAccountAnnotations annotate the component's ServiceAccount.
+	ServiceAccountAnnotations map[string]string
+	Autoscaling               Autoscaling
 }
 
 // App is a stateless application component (frontend, backend).
@@ -126,6 +140,8 @@ type Worker struct {
 type Store struct {
 	Component
 	Persistence Persistence
+	// External, when its Host is set, replaces the in-cluster store.
+	External External
 }
 
 // Image names a container image.
@@ -148,10 +164,11 @@ type Resources struct {
 	Limits   Quantities
 }
 
-// Quantities is a CPU and memory pair.
+// Quantities are CPU, memory and ephemeral storage.
 type Quantities struct {
-	CPU    resource.Quantity
-	Memory resource.Quantity
+	CPU              resource.Quantity
+	Memory           resource.Quantity
+	EphemeralStorage resource.Quantity
 }
 
 // Persistence is a component's volume.

@@ -23,6 +23,7 @@ var ManagedEnv = []string{
 	"BACKEND_ENV", "WORKER_ENV", "FRONTEND_ENV", "LOG_LEVEL", "FRONTEND_URL", "NEXTAUTH_URL", "API_BASE_URL", "BACKEND_URL",
 	"CELERY_WORKER_CONCURRENCY", "CELERY_WORKER_PREFETCH_MULTIPLIER", "NEXT_TELEMETRY_DISABLED",
 	"HOSTNAME", "PORT", "HEALTH_PORT", "BROKER_URL", "CELERY_RESULT_BACKEND",
+	"SKIP_MIGRATIONS", "STORAGE_SERVICE_URI", "PGSSLMODE",
 	"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "NEXTAUTH_SECRET", "DB_ENCRYPTION_KEY", "APP_DB_PASS", "REDIS_PASSWORD",
 	"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "PGDATA",
 }
@@ -71,13 +72,17 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 		if !s.Component(app).Enabled {
 			continue
 		}
-		for _, dep := range []string{PostgresName, RedisName} {
-			if !s.Component(dep).Enabled {
-				add(dep+".enabled", "false", fmt.Sprintf("must be true while %s.enabled is true: the %s needs %s", app, app, dep))
+		for _, dep := range []struct {
+			name string
+			st   Store
+		}{{PostgresName, s.Postgres}, {RedisName, s.Redis}} {
+			if name := dep.name; !dep.st.Enabled && dep.st.External.Host == "" {
+				add(name+".enabled", "false", fmt.Sprintf("must be true while %s.enabled is true: the %s needs %s (or set %s.external.host)", app, app, name, name))
 			}
 		}
 	}
 	ps = append(ps, s.validateImages(secrets)...)
+	ps = append(ps, s.validateHardening()...)
 	return append(ps, s.validateSecrets(secrets)...)
 }
 
@@ -106,6 +111,9 @@ func checkComponent(name string, c Component) Problems {
 	}
 	if r.Limits.Memory.Cmp(r.Requests.Memory) < 0 {
 		add("resources.limits.memory", r.Limits.Memory.String(), "is below the memory request "+r.Requests.Memory.String()+"; a limit must be at least its request")
+	}
+	if r.Limits.EphemeralStorage.Cmp(r.Requests.EphemeralStorage) < 0 {
+		add("resources.limits.ephemeralStorage", r.Limits.EphemeralStorage.String(), "is below the request "+r.Requests.EphemeralStorage.String()+"; a limit must be at least its request")
 	}
 	for _, k := range sortedKeys(c.ExtraEnv) {
 		if reason := checkEnvName(k); reason != "" {

@@ -188,8 +188,8 @@ type settings struct {
 }
 
 // stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
-// then Pulumi.<stack>.yaml. Staging and prod get browser URLs, an image tag
-// and testSecrets (stored as secrets), as an operator would set them.
+// then Pulumi.<stack>.yaml. Staging and prod get an ingress host with TLS,
+// an image tag and testSecrets (stored as secrets), as an operator would set them.
 func stackSettings(t *testing.T, stackName string) settings {
 	t.Helper()
 	root := repoRoot(t)
@@ -207,8 +207,10 @@ func stackSettings(t *testing.T, stackName string) settings {
 		s.values[k] = rawString(t, v)
 	}
 	if stackName != "local" {
-		s.set("frontendUrl", "https://"+stackName+".rhesis.test")
-		s.set("apiBaseUrl", "https://api."+stackName+".rhesis.test")
+		// The browser URLs follow from the ingress hosts:
+		// https://<stack>.rhesis.test and https://api.<stack>.rhesis.test.
+		s.set("ingress.host", stackName+".rhesis.test")
+		s.set("ingress.tlsSecret", "rhesis-tls")
 		s.set("images.tag", testRelease)
 		for k, v := range testSecrets {
 			s.setSecret(k, v)

@@ -46,7 +46,7 @@ var badConfigs = []badConfig{
 		"frontendUrl", "must be an absolute http:// or https:// URL"},
 	{"URL without scheme", "prod", func(s settings) { s.set("apiBaseUrl", "api.rhesis.example.com") },
 		"apiBaseUrl", "must be an absolute http:// or https:// URL"},
-	{"URL missing in staging", "staging", func(s settings) { s.unset("frontendUrl") },
+	{"URL missing in staging without an ingress", "staging", func(s settings) { s.set("ingress.enabled", "false") },
 		"frontendUrl", "is required in this environment"},
 	{"required secret missing in prod", "prod", func(s settings) { s.unset("sessionSecretKey") },
 		"sessionSecretKey", "is required in prod; run: pulumi config set --secret -s prod sessionSecretKey"},
