@@ -11,6 +11,7 @@ const (
 	FrontendPort      = 3000
 	BackendHealthPath = "/health"
 	WorkerHealthPath  = "/health/basic"
+	WorkerReadyPath   = "/health"
 	FrontendHealth    = "/api/health"
 	// appUID is the non-root user the backend, worker and frontend images run as.
 	appUID = 1000
@@ -33,7 +34,9 @@ func NewBackend(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 			RunAs:     RunAs{User: appUID, Group: appUID, FSGroup: appUID},
 			Startup:   &Probe{Path: BackendHealthPath, PeriodSeconds: 10, FailureThreshold: 60},
 			Readiness: Probe{Path: BackendHealthPath, PeriodSeconds: 10, FailureThreshold: 3},
-			Liveness:  Probe{Path: BackendHealthPath, PeriodSeconds: 20, FailureThreshold: 3},
+			// Liveness only asks whether the server still accepts connections:
+			// a slow /health under load must not restart a working pod.
+			Liveness: Probe{PeriodSeconds: 20, FailureThreshold: 3},
 		}, nil
 	})
 	if err != nil {
@@ -57,8 +60,10 @@ func NewWorker(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulum
 			Role: "worker", PortName: "health", Port: WorkerPort, EnvFrom: true,
 			Env:       []Env{Literal("HEALTH_PORT", itoa(WorkerPort))},
 			RunAs:     RunAs{User: appUID, Group: appUID, FSGroup: appUID},
-			Startup:   &Probe{Path: WorkerHealthPath, PeriodSeconds: 10, FailureThreshold: 30},
-			Readiness: Probe{Path: WorkerHealthPath, PeriodSeconds: 10, FailureThreshold: 3},
+			Startup: &Probe{Path: WorkerHealthPath, PeriodSeconds: 10, FailureThreshold: 30},
+			// Ready means the broker is reachable (/health answers 503 otherwise);
+			// alive means the health server is up.
+			Readiness: Probe{Path: WorkerReadyPath, PeriodSeconds: 10, FailureThreshold: 3},
 			Liveness:  Probe{Path: WorkerHealthPath, PeriodSeconds: 20, FailureThreshold: 3},
 		}, nil
 	})
@@ -86,7 +91,7 @@ func NewFrontend(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pul
 			RunAs:     RunAs{User: appUID, Group: appUID, FSGroup: appUID},
 			Startup:   &Probe{Path: FrontendHealth, PeriodSeconds: 10, FailureThreshold: 30},
 			Readiness: Probe{Path: FrontendHealth, PeriodSeconds: 10, FailureThreshold: 3},
-			Liveness:  Probe{Path: FrontendHealth, PeriodSeconds: 20, FailureThreshold: 3},
+			Liveness:  Probe{PeriodSeconds: 20, FailureThreshold: 3},
 		}, nil
 	})
 	if err != nil {

@@ -24,12 +24,20 @@ type ServiceArgs struct {
 	PodAnnotations pulumi.StringMap
 	// ImagePullSecrets are the Secrets the kubelet pulls images with.
 	ImagePullSecrets []string
+	// Volumes are mounted besides the component's own (the shared storage).
+	Volumes []Volume
+	// Spread asks for replicas on different nodes.
+	Spread bool
 }
 
-// StoreArgs add a volume to ServiceArgs.
+// StoreArgs add a volume and metrics to ServiceArgs.
 type StoreArgs struct {
 	ServiceArgs
 	Persistence config.Persistence
+	// Keep protects the claim: deleting or replacing it is refused.
+	Keep bool
+	// Exporter adds the Prometheus exporter sidecar.
+	Exporter bool
 }
 
 // Service is the part every service component shares: its workload and where
@@ -56,7 +64,8 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	wa.Name, wa.Namespace, wa.Settings = name, args.Namespace, args.Settings
-	wa.PodAnnotations, wa.ImagePullSecrets = args.PodAnnotations, args.ImagePullSecrets
+	wa.PodAnnotations, wa.ImagePullSecrets, wa.Spread = args.PodAnnotations, args.ImagePullSecrets, args.Spread
+	wa.Volumes = append(wa.Volumes, args.Volumes...)
 	wa.Env = append(wa.Env, args.Env...)
 	w, err := NewWorkload(ctx, c, wa)
 	if err != nil {

@@ -27,6 +27,13 @@ const (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// Readiness commands: exec probes get no $(VAR) expansion, so a shell reads
+// the variables the container already has.
+var (
+	PostgresReadyCommand = []string{"sh", "-c", `pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"`}
+	RedisReadyCommand    = []string{"sh", "-c", `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 ping | grep -q PONG`}
+)
+
 // Postgres is PostgreSQL with pgvector.
 type Postgres struct {
 	Service
@@ -50,10 +57,17 @@ func NewPostgres(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulum
 				FromSecret("POSTGRES_PASSWORD", "APP_DB_PASS"),
 				Literal("PGDATA", postgresData),
 			},
-			RunAs:     RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID},
-			Startup:   &Probe{PeriodSeconds: 5, FailureThreshold: 60},
-			Readiness: Probe{PeriodSeconds: 10, FailureThreshold: 3},
-			Liveness:  Probe{PeriodSeconds: 20, FailureThreshold: 3},
+			RunAs:   RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID},
+			Startup: &Probe{PeriodSeconds: 5, FailureThreshold: 60},
+			// Ready when the server accepts queries, alive while it listens.
+			Readiness:    Probe{Exec: PostgresReadyCommand, PeriodSeconds: 10, FailureThreshold: 3},
+			Liveness:     Probe{PeriodSeconds: 20, FailureThreshold: 3},
+			ReadOnlyRoot: true,
+			// The server's socket and lock files.
+			Volumes: []Volume{{Name: "run", MountPath: "/var/run/postgresql"}},
+		}
+		if args.Exporter {
+			wa.Sidecars = append(wa.Sidecars, PostgresExporter)
 		}
 		dataVolume(&wa, claim, PostgresClaim, postgresMount)
 		return wa, err
@@ -87,9 +101,13 @@ func NewRedis(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulumi.R
 			Command:   []string{"redis-server"},
 			Args:      []string{"--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data", "--appendonly", appendOnly},
 			Env:       []Env{FromSecret("REDIS_PASSWORD", "REDIS_PASSWORD")},
-			RunAs:     RunAs{User: redisUID, Group: redisGID, FSGroup: redisGID},
-			Readiness: Probe{PeriodSeconds: 10, FailureThreshold: 3},
-			Liveness:  Probe{PeriodSeconds: 20, FailureThreshold: 3},
+			RunAs:        RunAs{User: redisUID, Group: redisGID, FSGroup: redisGID},
+			Readiness:    Probe{Exec: RedisReadyCommand, PeriodSeconds: 10, FailureThreshold: 3},
+			Liveness:     Probe{PeriodSeconds: 20, FailureThreshold: 3},
+			ReadOnlyRoot: true,
+		}
+		if args.Exporter {
+			wa.Sidecars = append(wa.Sidecars, RedisExporter)
 		}
 		dataVolume(&wa, claim, RedisClaim, "/data")
 		return wa, err
@@ -113,14 +131,45 @@ func newClaim(ctx *pulumi.Context, parent pulumi.Resource, claim, component, rol
 	if p.StorageClass != "" {
 		spec.StorageClassName = pulumi.String(p.StorageClass)
 	}
-	return corev1.NewPersistentVolumeClaim(ctx, claim, &corev1.PersistentVolumeClaimArgs{
-		Metadata: metav1.ObjectMetaArgs{
-			Name:      pulumi.String(claim),
-			Namespace: args.Namespace,
-			Labels:    pulumi.ToStringMap(Labels(component, role)),
-		},
-		Spec: spec,
-	}, pulumi.Parent(parent))
+	return NewClaim(ctx, parent, ClaimArgs{
+		Name: claim, Component: component, Role: role, Namespace: args.Namespace,
+		Size: p.Size.String(), StorageClass: p.StorageClass, AccessMode: "ReadWriteOnce", Keep: args.Keep,
+	})
+}
+
+// ClaimArgs describe a PersistentVolumeClaim.
+type ClaimArgs struct {
+	Name, Component, Role string
+	Namespace             pulumi.StringInput
+	Size, StorageClass    string
+	AccessMode            string
+	// Keep protects the claim in Pulumi (delete and replace are refused) and
+	// tells Helm to leave it on uninstall: the data outlives the stack.
+	Keep bool
+}
+
+// KeepAnnotation makes `helm uninstall` leave an object in place.
+const KeepAnnotation = "helm.sh/resource-policy"
+
+// NewClaim creates a claim; every data volume of the stack is made here.
+func NewClaim(ctx *pulumi.Context, parent pulumi.Resource, a ClaimArgs) (*corev1.PersistentVolumeClaim, error) {
+	spec := corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.ToStringArray([]string{a.AccessMode}),
+		Resources:   corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(a.Size)}},
+	}
+	if a.StorageClass != "" {
+		spec.StorageClassName = pulumi.String(a.StorageClass)
+	}
+	meta := metav1.ObjectMetaArgs{
+		Name:      pulumi.String(a.Name),
+		Namespace: a.Namespace,
+		Labels:    pulumi.ToStringMap(Labels(a.Component, a.Role)),
+	}
+	if a.Keep {
+		meta.Annotations = pulumi.StringMap{KeepAnnotation: pulumi.String("keep")}
+	}
+	return corev1.NewPersistentVolumeClaim(ctx, a.Name, &corev1.PersistentVolumeClaimArgs{Metadata: meta, Spec: spec},
+		pulumi.Parent(parent), pulumi.Protect(a.Keep))
 }
 
 // dataVolume mounts claim at mountPath, or an emptyDir when there is no claim,

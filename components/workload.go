@@ -11,11 +11,12 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
-// Probe is an HTTP GET on Path, or a TCP check when Path is empty, on the
-// workload's port. Every timeout is at least 5 s: the seed's 1 s timeouts
-// killed healthy pods under load.
+// Probe is an HTTP GET on Path, a command (Exec), or a TCP check when both
+// are empty, on the workload's port. Every timeout is at least 5 s: the
+// seed's 1 s timeouts killed healthy pods under load.
 type Probe struct {
 	Path             string
+	Exec             []string
 	PeriodSeconds    int
 	FailureThreshold int
 }
@@ -54,6 +55,13 @@ type WorkloadArgs struct {
 	Readiness Probe
 	Liveness  Probe
 	Volumes   []Volume
+	// ReadOnlyRoot mounts the root filesystem read-only, with an emptyDir
+	// at /tmp (and the Volumes) the only writable places.
+	ReadOnlyRoot bool
+	// Sidecars run next to the main container (metrics exporters).
+	Sidecars []Sidecar
+	// Spread asks the scheduler to put replicas on different nodes.
+	Spread bool
 	// Recreate stops the old pod before starting the new one: required for a
 	// single-writer volume.
 	Recreate       bool
@@ -62,6 +70,16 @@ type WorkloadArgs struct {
 	ImagePullSecrets []string
 	// DependsOn are children (volume claims) the Deployment must wait for.
 	DependsOn []pulumi.Resource
+}
+
+// Sidecar is an extra container exposing PortName (a metrics port) on the
+// workload's Service.
+type Sidecar struct {
+	Name, Image string
+	PortName    string
+	Port        int
+	Env         []Env
+	Resources   config.Resources
 }
 
 // ServiceSkipAwait stops Pulumi from awaiting a Service: its awaiter always
@@ -83,21 +101,33 @@ func NewWorkload(ctx *pulumi.Context, parent pulumi.Resource, args WorkloadArgs)
 	selector := pulumi.ToStringMap(SelectorLabels(args.Name))
 	meta := metav1.ObjectMetaArgs{Name: pulumi.String(args.Name), Namespace: args.Namespace, Labels: labels}
 
-	dep, err := appsv1.NewDeployment(ctx, args.Name, &appsv1.DeploymentArgs{
-		Metadata: meta,
-		Spec: appsv1.DeploymentSpecArgs{
-			Replicas:             pulumi.Int(args.Settings.Replicas),
-			RevisionHistoryLimit: pulumi.Int(5),
-			Selector:             metav1.LabelSelectorArgs{MatchLabels: selector},
-			Strategy:             strategy(args.Recreate),
-			Template: corev1.PodTemplateSpecArgs{
-				Metadata: metav1.ObjectMetaArgs{Labels: labels, Annotations: args.PodAnnotations},
-				Spec:     podSpec(args),
-			},
+	sa, err := NewServiceAccount(ctx, parent, args.Name, args.Namespace, labels, args.Settings.ServiceAccountAnnotations)
+	if err != nil {
+		return nil, err
+	}
+	depMeta := meta
+	depMeta.Annotations = pulumi.ToStringMap(KubeScoreAnnotations(KubeScoreIgnores(args.RunAs, args.ReadOnlyRoot, args.Settings.Image)))
+	spec := appsv1.DeploymentSpecArgs{
+		RevisionHistoryLimit: pulumi.Int(5),
+		Selector:             metav1.LabelSelectorArgs{MatchLabels: selector},
+		Strategy:             strategy(args.Recreate),
+		Template: corev1.PodTemplateSpecArgs{
+			Metadata: metav1.ObjectMetaArgs{Labels: labels, Annotations: args.PodAnnotations},
+			Spec:     podSpec(args),
 		},
-	}, pulumi.Parent(parent), pulumi.DependsOn(args.DependsOn))
+	}
+	// An autoscaled Deployment has no replicas of the program's: the field
+	// stays the autoscaler's, and a later `pulumi up` does not reset it.
+	if !args.Settings.Autoscaling.Enabled {
+		spec.Replicas = pulumi.Int(args.Settings.Replicas)
+	}
+	dep, err := appsv1.NewDeployment(ctx, args.Name, &appsv1.DeploymentArgs{Metadata: depMeta, Spec: spec},
+		pulumi.Parent(parent), pulumi.DependsOn(append(args.DependsOn, sa)))
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: %w", args.Name, err)
+	}
+	if err := newScaling(ctx, parent, args, meta, selector); err != nil {
+		return nil, err
 	}
 
 	svc, err := corev1.NewService(ctx, args.Name, &corev1.ServiceArgs{
@@ -108,18 +138,24 @@ func NewWorkload(ctx *pulumi.Context, parent pulumi.Resource, args WorkloadArgs)
 		Spec: corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
 			Selector: selector,
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name:       pulumi.String(args.PortName),
-				Port:       pulumi.Int(args.Port),
-				TargetPort: pulumi.String(args.PortName),
-				Protocol:   pulumi.String("TCP"),
-			}},
+			Ports:    servicePorts(args),
 		},
 	}, pulumi.Parent(parent))
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", args.Name, err)
 	}
 	return &Workload{Deployment: dep, Service: svc}, nil
+}
+
+func servicePorts(args WorkloadArgs) corev1.ServicePortArray {
+	port := func(name string, n int) corev1.ServicePortArgs {
+		return corev1.ServicePortArgs{Name: pulumi.String(name), Port: pulumi.Int(n), TargetPort: pulumi.String(name), Protocol: pulumi.String("TCP")}
+	}
+	ports := corev1.ServicePortArray{port(args.PortName, args.Port)}
+	for _, sc := range args.Sidecars {
+		ports = append(ports, port(sc.PortName, sc.Port))
+	}
+	return ports
 }
 
 func strategy(recreate bool) appsv1.DeploymentStrategyArgs {
@@ -137,77 +173,44 @@ func strategy(recreate bool) appsv1.DeploymentStrategyArgs {
 }
 
 func podSpec(args WorkloadArgs) corev1.PodSpecArgs {
-	env := corev1.EnvVarArray{}
-	for _, e := range append(append([]Env{}, args.Env...), LiteralsSorted(args.Settings.ExtraEnv)...) {
-		env = append(env, e.args())
+	volumes := args.Volumes
+	if args.ReadOnlyRoot {
+		volumes = append(append([]Volume{}, volumes...), Volume{Name: "tmp", MountPath: "/tmp"})
 	}
-	var envFrom corev1.EnvFromSourceArray
-	if args.EnvFrom {
-		envFrom = corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
-			ConfigMapRef: corev1.ConfigMapEnvSourceArgs{Name: pulumi.String(ConfigMapName)},
-		}}
+	main := ContainerSpec{
+		Name: args.Name, Image: args.Settings.Image.Ref(), PullPolicy: args.Settings.Image.PullPolicy,
+		Command: args.Command, Args: args.Args,
+		Ports: []NamedPort{{args.PortName, args.Port}}, EnvFrom: args.EnvFrom,
+		Env: append(append([]Env{}, args.Env...), LiteralsSorted(args.Settings.ExtraEnv)...), Resources: args.Settings.Resources,
+		Mounts: volumes, ReadOnlyRoot: args.ReadOnlyRoot, RunAs: args.RunAs,
 	}
-	var volumes corev1.VolumeArray
-	var mounts corev1.VolumeMountArray
-	for _, v := range args.Volumes {
-		vol := corev1.VolumeArgs{Name: pulumi.String(v.Name)}
-		if v.ClaimName != "" {
-			vol.PersistentVolumeClaim = corev1.PersistentVolumeClaimVolumeSourceArgs{ClaimName: pulumi.String(v.ClaimName)}
-		} else {
-			vol.EmptyDir = corev1.EmptyDirVolumeSourceArgs{}
-		}
-		volumes = append(volumes, vol)
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String(v.Name), MountPath: pulumi.String(v.MountPath)})
-	}
-	res := args.Settings.Resources
-	container := corev1.ContainerArgs{
-		Name:            pulumi.String(args.Name),
-		Image:           pulumi.String(args.Settings.Image.Ref()),
-		ImagePullPolicy: pulumi.String(args.Settings.Image.PullPolicy),
-		Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-			Name: pulumi.String(args.PortName), ContainerPort: pulumi.Int(args.Port), Protocol: pulumi.String("TCP"),
-		}},
-		Env:     env,
-		EnvFrom: envFrom,
-		Resources: corev1.ResourceRequirementsArgs{
-			Requests: pulumi.StringMap{"cpu": pulumi.String(res.Requests.CPU.String()), "memory": pulumi.String(res.Requests.Memory.String())},
-			Limits:   pulumi.StringMap{"cpu": pulumi.String(res.Limits.CPU.String()), "memory": pulumi.String(res.Limits.Memory.String())},
-		},
-		ReadinessProbe: probe(args.Readiness, args.PortName),
-		LivenessProbe:  probe(args.Liveness, args.PortName),
-		VolumeMounts:   mounts,
-		SecurityContext: corev1.SecurityContextArgs{
-			RunAsNonRoot:             pulumi.Bool(true),
-			RunAsUser:                pulumi.Int(args.RunAs.User),
-			RunAsGroup:               pulumi.Int(args.RunAs.Group),
-			AllowPrivilegeEscalation: pulumi.Bool(false),
-			Capabilities:             corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
-			SeccompProfile:           corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-		},
-	}
-	if len(args.Command) > 0 {
-		container.Command = pulumi.ToStringArray(args.Command)
-	}
-	if len(args.Args) > 0 {
-		container.Args = pulumi.ToStringArray(args.Args)
-	}
+	container := main.args()
+	container.ReadinessProbe = probe(args.Readiness, args.PortName)
+	container.LivenessProbe = probe(args.Liveness, args.PortName)
 	if args.Startup != nil {
 		container.StartupProbe = probe(*args.Startup, args.PortName)
 	}
-	return corev1.PodSpecArgs{
-		// The applications never call the Kubernetes API.
-		AutomountServiceAccountToken: pulumi.Bool(false),
-		SecurityContext: corev1.PodSecurityContextArgs{
-			RunAsNonRoot:   pulumi.Bool(true),
-			RunAsUser:      pulumi.Int(args.RunAs.User),
-			RunAsGroup:     pulumi.Int(args.RunAs.Group),
-			FsGroup:        pulumi.Int(args.RunAs.FSGroup),
-			SeccompProfile: corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-		},
-		ImagePullSecrets: pullSecrets(args.ImagePullSecrets),
-		Containers:       corev1.ContainerArray{container},
-		Volumes:          volumes,
+	containers := corev1.ContainerArray{container}
+	for _, sc := range args.Sidecars {
+		containers = append(containers, ContainerSpec{
+			Name: sc.Name, Image: sc.Image, PullPolicy: config.PullIfNotPresent,
+			Ports: []NamedPort{{sc.PortName, sc.Port}}, Env: sc.Env, Resources: sc.Resources,
+			ReadOnlyRoot: true, RunAs: args.RunAs,
+		}.args())
 	}
+	pod := PodArgs{
+		ServiceAccount: args.Name, RunAs: args.RunAs, PullSecrets: args.ImagePullSecrets,
+		Containers: containers, Volumes: volumes,
+	}.args()
+	if args.Spread {
+		pod.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
+			MaxSkew:           pulumi.Int(1),
+			TopologyKey:       pulumi.String("kubernetes.io/hostname"),
+			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+			LabelSelector:     metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(args.Name))},
+		}}
+	}
+	return pod
 }
 
 func pullSecrets(names []string) corev1.LocalObjectReferenceArray {
@@ -224,9 +227,12 @@ func probe(p Probe, port string) corev1.ProbeArgs {
 		TimeoutSeconds:   pulumi.Int(ProbeTimeoutSeconds),
 		FailureThreshold: pulumi.Int(p.FailureThreshold),
 	}
-	if p.Path != "" {
+	switch {
+	case p.Path != "":
 		a.HttpGet = corev1.HTTPGetActionArgs{Path: pulumi.String(p.Path), Port: pulumi.String(port)}
-	} else {
+	case len(p.Exec) > 0:
+		a.Exec = corev1.ExecActionArgs{Command: pulumi.ToStringArray(p.Exec)}
+	default:
 		a.TcpSocket = corev1.TCPSocketActionArgs{Port: pulumi.String(port)}
 	}
 	return a

@@ -119,6 +119,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 			Namespace: platform.Namespace, Settings: cfg.Component(name), Env: env,
 			PodAnnotations:   digests.podAnnotations(name, checksums),
 			ImagePullSecrets: cfg.PullSecretNames(),
+			Spread:           cfg.SpreadAcrossNodes,
 		}
 	}
 	after := func(deps ...pulumi.Resource) pulumi.ResourceOption {
@@ -126,41 +127,69 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	}
 
 	out := &outputs{cfg: cfg, namespace: platform.Namespace, urls: map[string]pulumi.StringOutput{}}
-	// Start order as in the project's docker-compose: stores, then the Python
-	// services, then the frontend. Each waits for the Deployments before it
-	// to become Available (not for whole components, whose Services need not
-	// gate anything).
+	if specs := NetworkPolicySpecs(cfg); specs != nil {
+		if _, err := components.NewNetworkPolicies(ctx, "network-policies",
+			components.NetworkPoliciesArgs{Namespace: platform.Namespace, Specs: specs}, withProvider, after()); err != nil {
+			return nil, err
+		}
+	}
+	// Start order as in the project's docker-compose: stores, then the
+	// migrations, then the Python services, then the frontend. Each waits for
+	// the Deployments (or Job) before it, not for whole components.
 	var stores []pulumi.Resource
-	if cfg.Postgres.Enabled {
-		pg, err := components.NewPostgres(ctx, config.PostgresName,
-			components.StoreArgs{ServiceArgs: args(config.PostgresName, nil), Persistence: cfg.Postgres.Persistence},
-			withProvider, after())
+	if cfg.PostgresInCluster() {
+		pg, err := components.NewPostgres(ctx, config.PostgresName, components.StoreArgs{
+			ServiceArgs: args(config.PostgresName, nil), Persistence: cfg.Postgres.Persistence,
+			Keep: cfg.Keep, Exporter: cfg.Monitoring.Enabled,
+		}, withProvider, after())
 		if err != nil {
 			return nil, err
 		}
 		stores = append(stores, pg.Deployment)
 	}
-	if cfg.Redis.Enabled {
-		rd, err := components.NewRedis(ctx, config.RedisName,
-			components.StoreArgs{ServiceArgs: args(config.RedisName, nil), Persistence: cfg.Redis.Persistence},
-			withProvider, after())
+	if cfg.RedisInCluster() {
+		rd, err := components.NewRedis(ctx, config.RedisName, components.StoreArgs{
+			ServiceArgs: args(config.RedisName, nil), Persistence: cfg.Redis.Persistence, Exporter: cfg.Monitoring.Enabled,
+		}, withProvider, after())
 		if err != nil {
 			return nil, err
 		}
 		stores = append(stores, rd.Deployment)
 	}
+	pythonDeps := stores
+	if cfg.Backend.Enabled && cfg.Migrations {
+		m, err := components.NewMigration(ctx, components.MigrateName, migrationArgs(cfg, platform.Namespace, digests, stores),
+			withProvider, after())
+		if err != nil {
+			return nil, err
+		}
+		pythonDeps = append(append([]pulumi.Resource{}, stores...), m.Job)
+	}
+	if cfg.Backup.Enabled {
+		if _, err := components.NewBackup(ctx, components.BackupName, components.BackupArgs{
+			JobArgs: backupJobArgs(cfg, platform.Namespace), Backup: cfg.Backup, Keep: cfg.Keep,
+		}, withProvider, after()); err != nil {
+			return nil, err
+		}
+	}
+	shared, err := sharedStorage(ctx, cfg, platform, withProvider)
+	if err != nil {
+		return nil, err
+	}
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
-		be, err := components.NewBackend(ctx, config.BackendName, args(config.BackendName, PythonEnv(cfg)),
-			withProvider, after(stores...))
+		a := args(config.BackendName, BackendEnv(cfg))
+		a.Volumes = shared
+		be, err := components.NewBackend(ctx, config.BackendName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
 		}
 		backend, out.urls[config.BackendName] = be.Deployment, be.URL
 	}
 	if cfg.Worker.Enabled {
-		wk, err := components.NewWorker(ctx, config.WorkerName, args(config.WorkerName, PythonEnv(cfg)),
-			withProvider, after(stores...))
+		a := args(config.WorkerName, PythonEnv(cfg))
+		a.Volumes = shared
+		wk, err := components.NewWorker(ctx, config.WorkerName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +206,16 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 			return nil, err
 		}
 		out.urls[config.FrontendName] = fe.URL
+	}
+	if cfg.Ingress.Enabled {
+		if _, err := components.NewIngress(ctx, platform, platform.Namespace, cfg.Ingress); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Monitoring.Enabled {
+		if _, err := components.NewMonitoring(ctx, "monitoring", monitoringArgs(cfg, platform.Namespace), withProvider, after()); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

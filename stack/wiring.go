@@ -23,14 +23,16 @@ const (
 // ConfigData is the shared ConfigMap: everything non-secret the applications read.
 func ConfigData(s *config.Stack) map[string]string {
 	env := s.Environment.AppEnv()
-	return map[string]string{
-		"DB_HOST":                           config.PostgresName,
-		"DB_PORT":                           strconv.Itoa(components.PostgresPort),
-		"DB_NAME":                           dbName,
+	db := Database(s)
+	redisHost, redisPort := RedisEndpoint(s)
+	data := map[string]string{
+		"DB_HOST":                           db.Host,
+		"DB_PORT":                           strconv.Itoa(db.Port),
+		"DB_NAME":                           db.Database,
 		"DB_DRIVER":                         dbDriver,
-		"APP_DB_USER":                       dbUser,
-		"REDIS_HOST":                        config.RedisName,
-		"REDIS_PORT":                        strconv.Itoa(components.RedisPort),
+		"APP_DB_USER":                       db.User,
+		"REDIS_HOST":                        redisHost,
+		"REDIS_PORT":                        strconv.Itoa(redisPort),
 		"BACKEND_ENV":                       env,
 		"WORKER_ENV":                        env,
 		"FRONTEND_ENV":                      env,
@@ -43,6 +45,31 @@ func ConfigData(s *config.Stack) map[string]string {
 		"CELERY_WORKER_PREFETCH_MULTIPLIER": strconv.Itoa(s.Worker.PrefetchMultiplier),
 		"NEXT_TELEMETRY_DISABLED":           "1",
 	}
+	if db.SSLMode != "" {
+		// libpq, under the applications' driver, reads PGSSLMODE.
+		data["PGSSLMODE"] = db.SSLMode
+	}
+	if s.Storage.URI != "" {
+		data["STORAGE_SERVICE_URI"] = s.Storage.URI
+	}
+	return data
+}
+
+// Database is where the applications' PostgreSQL is: the in-cluster Service
+// with the fixed identity, or the external server.
+func Database(s *config.Stack) config.External {
+	if e := s.Postgres.External; e.Host != "" {
+		return e
+	}
+	return config.External{Host: config.PostgresName, Port: components.PostgresPort, Database: dbName, User: dbUser}
+}
+
+// RedisEndpoint is the host and port of Redis, in-cluster or external.
+func RedisEndpoint(s *config.Stack) (string, int) {
+	if e := s.Redis.External; e.Host != "" {
+		return e.Host, e.Port
+	}
+	return config.RedisName, components.RedisPort
 }
 
 // SecretData is the shared Secret: the required secrets, the optional ones and
@@ -55,17 +82,23 @@ func SecretData(s *config.Stack) map[string]string {
 	for k, v := range s.Secrets.Required {
 		data[k] = v
 	}
-	data["BROKER_URL"] = redisURL(s.Secrets.Required["REDIS_PASSWORD"], 0)
-	data["CELERY_RESULT_BACKEND"] = redisURL(s.Secrets.Required["REDIS_PASSWORD"], 1)
+	data["BROKER_URL"] = redisURL(s, 0)
+	data["CELERY_RESULT_BACKEND"] = redisURL(s, 1)
 	return data
 }
 
 // redisURL percent-encodes the password: '@', '/', ':' or '#' in it would
 // otherwise break the URL. Query escaping with %20 for spaces is used because
-// the chart can do exactly the same (urlquery), so both modes agree.
-func redisURL(password string, db int) string {
-	escaped := strings.ReplaceAll(url.QueryEscape(password), "+", "%20")
-	return fmt.Sprintf("redis://:%s@%s:%d/%d", escaped, config.RedisName, components.RedisPort, db)
+// the chart can do exactly the same (urlquery), so both modes agree. An
+// external Redis over TLS is rediss:// with the certificate verified.
+func redisURL(s *config.Stack, db int) string {
+	escaped := strings.ReplaceAll(url.QueryEscape(s.Secrets.Required["REDIS_PASSWORD"]), "+", "%20")
+	host, port := RedisEndpoint(s)
+	scheme, query := "redis", ""
+	if s.Redis.External.Host != "" && s.Redis.External.TLS {
+		scheme, query = "rediss", "?ssl_cert_reqs=required"
+	}
+	return fmt.Sprintf("%s://:%s@%s:%d/%d%s", scheme, escaped, host, port, db, query)
 }
 
 // Secret variables by consumer.
