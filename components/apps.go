@@ -58,8 +58,8 @@ func NewWorker(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulum
 	err := registerService(ctx, "Worker", name, &c.Service, args, opts, func() (WorkloadArgs, error) {
 		return WorkloadArgs{
 			Role: "worker", PortName: "health", Port: WorkerPort, EnvFrom: true,
-			Env:       []Env{Literal("HEALTH_PORT", itoa(WorkerPort))},
-			RunAs:     RunAs{User: appUID, Group: appUID, FSGroup: appUID},
+			Env:     []Env{Literal("HEALTH_PORT", itoa(WorkerPort))},
+			RunAs:   RunAs{User: appUID, Group: appUID, FSGroup: appUID},
 			Startup: &Probe{Path: WorkerHealthPath, PeriodSeconds: 10, FailureThreshold: 30},
 			// Ready means the broker is reachable (/health answers 503 otherwise);
 			// alive means the health server is up.

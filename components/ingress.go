@@ -18,10 +18,11 @@ const ClusterIssuerAnnotation = "cert-manager.io/cluster-issuer"
 // cert-manager issuer, and no Pulumi await (a load balancer address is
 // published by some controllers only; the Deployments prove readiness).
 func IngressAnnotations(in config.Ingress) map[string]string {
-	a := map[string]string{ServiceSkipAwait: "true"}
+	a := map[string]string{}
 	for k, v := range in.Annotations {
 		a[k] = v
 	}
+	a[ServiceSkipAwait] = "true"
 	if in.ClusterIssuer != "" {
 		a[ClusterIssuerAnnotation] = in.ClusterIssuer
 	}

@@ -50,7 +50,7 @@ type AlertRule struct {
 
 // AlertRules are the stack's alerts. They use metrics that exist: the
 // exporters' and kube-state-metrics' (which a Prometheus Operator stack runs).
-func AlertRules(namespace string, deployments []string, postgres, redis bool, redisMemoryLimit int64) []AlertRule {
+func AlertRules(namespace string, deployments []string, postgres, redis bool) []AlertRule {
 	ns := fmt.Sprintf(`namespace=%q`, namespace)
 	rules := []AlertRule{
 		{"RhesisComponentDown",
@@ -67,7 +67,7 @@ func AlertRules(namespace string, deployments []string, postgres, redis bool, re
 	}
 	if redis {
 		rules = append(rules, AlertRule{"RhesisRedisMemoryHigh",
-			fmt.Sprintf(`max(redis_memory_used_bytes{%s}) / %d > 0.9`, ns, redisMemoryLimit),
+			fmt.Sprintf(`max(redis_memory_used_bytes{%s}) / max(kube_pod_container_resource_limits{%s,container="redis",resource="memory"}) > 0.9`, ns, ns),
 			"10m", "warning", "Redis uses more than 90% of its memory limit."})
 	}
 	return rules

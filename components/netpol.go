@@ -56,7 +56,7 @@ func NewNetworkPolicies(ctx *pulumi.Context, name string, args NetworkPoliciesAr
 		return nil, err
 	}
 	for _, p := range args.Specs {
-		selector := metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{}}
+		selector := metav1.LabelSelectorArgs{} // every pod
 		if p.App != "" {
 			selector.MatchLabels = pulumi.ToStringMap(SelectorLabels(p.App))
 		}
@@ -109,7 +109,7 @@ func peers(ps []PolicyPeer) networkingv1.NetworkPolicyPeerArray {
 			})
 		case p.DNS:
 			out = append(out, networkingv1.NetworkPolicyPeerArgs{
-				NamespaceSelector: metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{}},
+				NamespaceSelector: metav1.LabelSelectorArgs{}, // every namespace
 				PodSelector:       metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
 			})
 		default:

@@ -140,10 +140,12 @@ func (p PodArgs) args() corev1.PodSpecArgs {
 // identity when one is configured.
 func NewServiceAccount(ctx *pulumi.Context, parent pulumi.Resource, name string, namespace pulumi.StringInput,
 	labels pulumi.StringMap, annotations map[string]string) (*corev1.ServiceAccount, error) {
+	meta := metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: namespace, Labels: labels}
+	if len(annotations) > 0 {
+		meta.Annotations = pulumi.ToStringMap(annotations)
+	}
 	return corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
-		Metadata: metav1.ObjectMetaArgs{
-			Name: pulumi.String(name), Namespace: namespace, Labels: labels, Annotations: pulumi.ToStringMap(annotations),
-		},
+		Metadata:                     meta,
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, pulumi.Parent(parent))
 }

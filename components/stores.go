@@ -98,9 +98,9 @@ func NewRedis(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulumi.R
 		}
 		wa := WorkloadArgs{
 			Role: "cache", PortName: "redis", Port: RedisPort, Recreate: true,
-			Command:   []string{"redis-server"},
-			Args:      []string{"--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data", "--appendonly", appendOnly},
-			Env:       []Env{FromSecret("REDIS_PASSWORD", "REDIS_PASSWORD")},
+			Command:      []string{"redis-server"},
+			Args:         []string{"--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data", "--appendonly", appendOnly},
+			Env:          []Env{FromSecret("REDIS_PASSWORD", "REDIS_PASSWORD")},
 			RunAs:        RunAs{User: redisUID, Group: redisGID, FSGroup: redisGID},
 			Readiness:    Probe{Exec: RedisReadyCommand, PeriodSeconds: 10, FailureThreshold: 3},
 			Liveness:     Probe{PeriodSeconds: 20, FailureThreshold: 3},

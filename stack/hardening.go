@@ -84,7 +84,6 @@ func monitoringArgs(cfg *config.Stack, ns pulumi.StringInput) components.Monitor
 	}
 	return components.MonitoringArgs{
 		Namespace: ns, Scraped: scraped, Labels: cfg.Monitoring.Labels,
-		Rules: components.AlertRules(cfg.Namespace, deployments, cfg.PostgresInCluster(), cfg.RedisInCluster(),
-			cfg.Redis.Resources.Limits.Memory.Value()),
+		Rules: components.AlertRules(cfg.Namespace, deployments, cfg.PostgresInCluster(), cfg.RedisInCluster()),
 	}
 }

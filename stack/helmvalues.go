@@ -14,9 +14,14 @@ func HelmValues(cfg *config.Stack) map[string]any {
 
 	postgres := componentValues(cfg.Postgres.Component)
 	delete(postgres, "enabled") // the chart keeps the seed's database.enabled
+	delete(postgres, "autoscaling")
 	postgres["persistence"] = persistenceValues(cfg.Postgres.Persistence)
+	postgres["persistence"].(map[string]any)["keep"] = cfg.Keep
 	redis := componentValues(cfg.Redis.Component)
 	redis["persistence"] = persistenceValues(cfg.Redis.Persistence)
+	delete(redis, "autoscaling")
+	re := cfg.Redis.External
+	redis["external"] = map[string]any{"host": re.Host, "port": re.Port, "tls": re.TLS}
 
 	secrets := map[string]any{"existingSecret": "", "extra": stringMap(cfg.Secrets.Extra), "registryPassword": cfg.Images.Password}
 	for _, spec := range config.RequiredSecrets {
@@ -24,7 +29,7 @@ func HelmValues(cfg *config.Stack) map[string]any {
 	}
 	frontend, backend := componentValues(cfg.Frontend.Component), componentValues(cfg.Backend.Component)
 	for _, app := range []map[string]any{frontend, backend, worker} {
-		app["image"].(map[string]any)["digest"] = ""
+		withDigest(app["image"].(map[string]any))
 	}
 	registry := ""
 	if cfg.Images.HasCredentials() {
@@ -33,15 +38,16 @@ func HelmValues(cfg *config.Stack) map[string]any {
 
 	return map[string]any{
 		"global": map[string]any{
-			"environment":      string(cfg.Environment),
-			"imagePullPolicy":  config.PullIfNotPresent,
-			"imageTag":         cfg.Images.Tag,
-			"imagePullSecrets": anyList(cfg.Images.PullSecrets),
-			"imageCredentials": map[string]any{"registry": registry, "username": cfg.Images.Username},
-			"logLevel":         cfg.LogLevel,
-			"frontendUrl":      cfg.FrontendURL,
-			"apiBaseUrl":       cfg.APIBaseURL,
-			"chartDigest":      "",
+			"environment":       string(cfg.Environment),
+			"imagePullPolicy":   config.PullIfNotPresent,
+			"imageTag":          cfg.Images.Tag,
+			"imagePullSecrets":  anyList(cfg.Images.PullSecrets),
+			"imageCredentials":  map[string]any{"registry": registry, "username": cfg.Images.Username},
+			"logLevel":          cfg.LogLevel,
+			"frontendUrl":       cfg.FrontendURL,
+			"apiBaseUrl":        cfg.APIBaseURL,
+			"chartDigest":       "",
+			"spreadAcrossNodes": cfg.SpreadAcrossNodes,
 		},
 		config.FrontendName: frontend,
 		config.BackendName:  backend,
@@ -50,6 +56,28 @@ func HelmValues(cfg *config.Stack) map[string]any {
 			"enabled":    cfg.Postgres.Enabled,
 			"type":       dbDriver,
 			"postgresql": postgres,
+			"external":   externalPostgresValues(cfg.Postgres.External),
+		},
+		"networkPolicies": map[string]any{
+			"enabled":                    cfg.NetworkPolicies.Enabled,
+			"ingressControllerNamespace": cfg.NetworkPolicies.IngressNamespace,
+			"internetEgress":             cfg.NetworkPolicies.InternetEgress,
+			"egressPorts":                intList(cfg.NetworkPolicies.EgressPorts),
+		},
+		"ingress": ingressValues(cfg.Ingress),
+		"migrations": map[string]any{
+			"enabled": cfg.Migrations,
+			"image":   withDigest(imageValues(cfg.Images.Migrate)),
+		},
+		"backup": map[string]any{
+			"enabled": cfg.Backup.Enabled, "schedule": cfg.Backup.Schedule, "retentionDays": cfg.Backup.RetentionDays,
+			"size": cfg.Backup.Size.String(), "storageClass": cfg.Backup.StorageClass,
+		},
+		"storage": map[string]any{
+			"uri": cfg.Storage.URI, "size": cfg.Storage.Size.String(), "accessMode": cfg.Storage.AccessMode, "storageClass": cfg.Storage.StorageClass,
+		},
+		"monitoring": map[string]any{
+			"enabled": cfg.Monitoring.Enabled, "namespace": cfg.Monitoring.Namespace, "labels": stringMap(cfg.Monitoring.Labels),
 		},
 		config.RedisName: redis,
 		"secrets":        secrets,
@@ -65,6 +93,9 @@ func SetImageDigests(values map[string]any, digests map[string]any) {
 			values[app].(map[string]any)["image"].(map[string]any)["digest"] = d
 		}
 	}
+	if d, ok := digests[config.MigrateName]; ok {
+		values["migrations"].(map[string]any)["image"].(map[string]any)["digest"] = d
+	}
 }
 
 func anyList(s []string) []any {
@@ -77,20 +108,56 @@ func anyList(s []string) []any {
 
 func componentValues(c config.Component) map[string]any {
 	r := c.Resources
+	a := c.Autoscaling
 	return map[string]any{
-		"enabled": c.Enabled,
-		"image": map[string]any{
-			"repository": c.Image.Repository,
-			"tag":        c.Image.Tag,
-			"pullPolicy": c.Image.PullPolicy,
-		},
+		"enabled":  c.Enabled,
+		"image":    imageValues(c.Image),
 		"replicas": c.Replicas,
 		"resources": map[string]any{
-			"requests": map[string]any{"cpu": r.Requests.CPU.String(), "memory": r.Requests.Memory.String()},
-			"limits":   map[string]any{"cpu": r.Limits.CPU.String(), "memory": r.Limits.Memory.String()},
+			"requests": quantityValues(r.Requests),
+			"limits":   quantityValues(r.Limits),
 		},
-		"extraEnv": stringMap(c.ExtraEnv),
+		"extraEnv":       stringMap(c.ExtraEnv),
+		"serviceAccount": map[string]any{"annotations": stringMap(c.ServiceAccountAnnotations)},
+		"autoscaling": map[string]any{
+			"enabled": a.Enabled, "minReplicas": a.MinReplicas, "maxReplicas": a.MaxReplicas,
+			"targetCPUUtilization": a.TargetCPU, "targetMemoryUtilization": a.TargetMemory,
+			"scaleDownStabilizationSeconds": a.ScaleDownStabilizationSeconds,
+		},
 	}
+}
+
+func imageValues(i config.Image) map[string]any {
+	return map[string]any{"repository": i.Repository, "tag": i.Tag, "pullPolicy": i.PullPolicy}
+}
+
+// withDigest adds the image's digest, empty until a build sets it.
+func withDigest(image map[string]any) map[string]any {
+	image["digest"] = ""
+	return image
+}
+
+func quantityValues(q config.Quantities) map[string]any {
+	return map[string]any{"cpu": q.CPU.String(), "memory": q.Memory.String(), "ephemeralStorage": q.EphemeralStorage.String()}
+}
+
+func externalPostgresValues(e config.External) map[string]any {
+	return map[string]any{"host": e.Host, "port": e.Port, "database": e.Database, "user": e.User, "sslMode": e.SSLMode}
+}
+
+func ingressValues(in config.Ingress) map[string]any {
+	return map[string]any{
+		"enabled": in.Enabled, "className": in.ClassName, "host": in.Host, "apiHost": in.APIHost, "apiPath": in.APIPath,
+		"tlsSecret": in.TLSSecret, "clusterIssuer": in.ClusterIssuer, "annotations": stringMap(in.Annotations),
+	}
+}
+
+func intList(ns []int) []any {
+	out := make([]any, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, n)
+	}
+	return out
 }
 
 func persistenceValues(p config.Persistence) map[string]any {

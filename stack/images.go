@@ -40,6 +40,9 @@ func (d imageDigests) podAnnotations(component string, checksums map[string]stri
 	if digest, ok := d[component]; ok {
 		m[components.ImageDigestAnnotation] = digest
 	}
+	if len(m) == 0 {
+		return nil
+	}
 	return m
 }
 

@@ -5,6 +5,9 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
+// HelmTestApp is the app label of the chart's `helm test` pod.
+const HelmTestApp = "backend-health-test"
+
 // privateRanges are not "the internet": the backend and worker reach
 // in-cluster and private addresses only through the rules that name them.
 var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
@@ -85,6 +88,10 @@ func NetworkPolicySpecs(cfg *config.Stack) []components.PolicySpec {
 		if cfg.Frontend.Enabled {
 			ingress = append(ingress, components.PolicyRule{Peers: []components.PolicyPeer{app(config.FrontendName)}, Ports: tcp(components.BackendPort)})
 		}
+		// The chart's `helm test` pod checks the backend's /health.
+		ingress = append(ingress, components.PolicyRule{Peers: []components.PolicyPeer{app(HelmTestApp)}, Ports: tcp(components.BackendPort)})
+		specs = append(specs, components.PolicySpec{Name: "helm-test", App: HelmTestApp, Types: both,
+			Egress: []components.PolicyRule{{Peers: []components.PolicyPeer{app(config.BackendName)}, Ports: tcp(components.BackendPort)}}})
 		specs = append(specs, components.PolicySpec{Name: config.BackendName, App: config.BackendName, Types: both,
 			Ingress: ingress, Egress: pythonEgress()})
 	}

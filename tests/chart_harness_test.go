@@ -120,7 +120,8 @@ func mustRender(t *testing.T, user map[string]any) []manifest {
 }
 
 // envValues are the values of `-f values-<env>.yaml`, plus for staging and
-// prod what an operator must add: the URLs, the image tag and the secrets.
+// prod what an operator must add: the ingress host and certificate, the image
+// tag and the secrets.
 func envValues(t *testing.T, env string) map[string]any {
 	t.Helper()
 	v := valuesFile(t, "values-"+env+".yaml")
@@ -132,11 +133,8 @@ func envValues(t *testing.T, env string) map[string]any {
 		secrets[k] = s
 	}
 	return layer(v, map[string]any{
-		"global": map[string]any{
-			"frontendUrl": "https://" + env + ".rhesis.test",
-			"apiBaseUrl":  "https://api." + env + ".rhesis.test",
-			"imageTag":    testRelease,
-		},
+		"global":  map[string]any{"imageTag": testRelease},
+		"ingress": map[string]any{"host": env + ".rhesis.test", "tlsSecret": "rhesis-tls"},
 		"secrets": secrets,
 	})
 }

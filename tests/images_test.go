@@ -283,7 +283,7 @@ func TestParityWithBuiltImages(t *testing.T) {
 			require.NoError(t, err)
 			values := stack.HelmValues(r.Config)
 			digests := map[string]any{}
-			for _, app := range []string{"frontend", "backend", "worker"} {
+			for _, app := range []string{"frontend", "backend", "worker", "migrate"} {
 				digests[app] = mockDigest(app + "-image")
 			}
 			stack.SetImageDigests(values, digests)
@@ -397,7 +397,7 @@ func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
 	}
 	// A tag of its own needs no global one; the chart names the image exactly.
 	v := layer(envValues(t, "prod"), map[string]any{"global": map[string]any{"imageTag": ""}})
-	for _, app := range []string{"frontend", "backend", "worker"} {
+	for _, app := range []string{"frontend", "backend", "worker", "migrations"} {
 		v = layer(v, map[string]any{app: map[string]any{"image": map[string]any{"tag": "v9"}}})
 	}
 	for _, m := range mustRender(t, v) {

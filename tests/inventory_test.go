@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/rhesis-ai/rhesis-deploy/components"
 )
 
 func inventory(r *result) []string {
@@ -21,25 +23,18 @@ func inventory(r *result) []string {
 	return out
 }
 
-// TestInventory pins the exact objects each stack creates.
+// TestInventory pins the exact objects each stack creates: the chart's
+// (expectedObjects), plus the Namespace and the release's migration Job.
 func TestInventory(t *testing.T) {
-	common := []string{
-		"ConfigMap rhesis/rhesis-config",
-		"Deployment rhesis/backend", "Deployment rhesis/frontend", "Deployment rhesis/postgres",
-		"Deployment rhesis/redis", "Deployment rhesis/worker",
-		"Namespace /rhesis",
-		"PersistentVolumeClaim rhesis/postgres-pvc",
-		"Secret rhesis/rhesis-secrets",
-		"Service rhesis/backend", "Service rhesis/frontend", "Service rhesis/postgres",
-		"Service rhesis/redis", "Service rhesis/worker",
-	}
-	withRedisClaim := append([]string{"PersistentVolumeClaim rhesis/redis-pvc"}, common...)
-	sort.Strings(withRedisClaim)
-	want := map[string][]string{"local": common, "staging": withRedisClaim, "prod": withRedisClaim}
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
-			assert.Equal(t, want[s], inventory(r))
+			want := []string{"Namespace /rhesis", "Job rhesis/" + components.MigrationJobName(r.Config.Images.Migrate.Ref())}
+			for _, o := range expectedObjects(s) {
+				want = append(want, strings.Replace(o, "/", " rhesis/", 1))
+			}
+			sort.Strings(want)
+			assert.Equal(t, want, inventory(r))
 		})
 	}
 }
@@ -56,22 +51,30 @@ func TestComponentsOwnTheirObjects(t *testing.T) {
 	}
 	sort.Strings(comps)
 	assert.Equal(t, []string{
-		"rhesis:components:Backend backend", "rhesis:components:Frontend frontend",
+		"rhesis:components:Backend backend", "rhesis:components:Backup postgres-backup",
+		"rhesis:components:Frontend frontend", "rhesis:components:Migration migrate",
+		"rhesis:components:NetworkPolicies network-policies",
 		"rhesis:components:Platform platform", "rhesis:components:Postgres postgres",
 		"rhesis:components:Redis redis", "rhesis:components:Worker worker",
 	}, comps)
 
-	owner := map[string]string{
-		"Namespace": "Platform", "ConfigMap": "Platform", "Secret": "Platform",
+	owner := func(kind, name string) string {
+		switch {
+		case kind == "NetworkPolicy":
+			return "NetworkPolicies"
+		case kind == "Namespace" || kind == "ConfigMap" || kind == "Secret" || kind == "Ingress" || name == "app-storage":
+			return "Platform"
+		case strings.HasPrefix(name, "migrate"):
+			return "Migration"
+		case strings.HasPrefix(name, "postgres-backup"):
+			return "Backup"
+		}
+		component := strings.TrimSuffix(name, "-pvc")
+		return strings.ToUpper(component[:1]) + component[1:]
 	}
 	for _, res := range r.kubernetes() {
 		name, _ := res.Meta()
-		want := owner[res.Kind()]
-		if want == "" {
-			component := strings.TrimSuffix(name, "-pvc")
-			want = strings.ToUpper(component[:1]) + component[1:]
-		}
-		assert.Contains(t, res.Parent, "rhesis:components:"+want+"::", "%s %s parent", res.Kind(), name)
+		assert.Contains(t, res.Parent, "rhesis:components:"+owner(res.Kind(), name)+"::", "%s %s parent", res.Kind(), name)
 	}
 }
 
@@ -129,7 +132,12 @@ func TestResourcesMatchSeedTables(t *testing.T) {
 			r := mustRun(t, s)
 			for name, row := range seedTables[s] {
 				d := r.object(t, "Deployment", name).Plain()
-				assert.EqualValues(t, row.replicas, dig(d, "spec", "replicas"), name+" replicas")
+				replicas := dig(d, "spec", "replicas")
+				if replicas == nil {
+					// Autoscaled: the seed's count is the autoscaler's minimum.
+					replicas = dig(r.object(t, "HorizontalPodAutoscaler", name).Plain(), "spec", "minReplicas")
+				}
+				assert.EqualValues(t, row.replicas, replicas, name+" replicas")
 				res := dig(d, "spec", "template", "spec", "containers", 0, "resources")
 				assertQuantity(t, row.reqCPU, dig(res, "requests", "cpu"), name+" cpu request")
 				assertQuantity(t, row.limCPU, dig(res, "limits", "cpu"), name+" cpu limit")

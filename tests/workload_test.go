@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,44 +11,57 @@ import (
 var workloads = []string{"frontend", "backend", "worker", "postgres", "redis"}
 
 type probeWant struct {
-	path string // "" = TCP
+	path string // "" = TCP, unless exec
 	port string
+	exec string // part of the command of an exec probe
 }
 
-// TestProbes checks each component's health checks as the stack facts give them.
+// TestProbes checks each component's health checks as the stack facts give
+// them: readiness asks whether the service can serve (its health endpoint,
+// pg_isready, redis PING), liveness only whether it still listens; they
+// differ, so a slow dependency never restarts a working pod.
 func TestProbes(t *testing.T) {
-	want := map[string]probeWant{
-		"backend":  {"/health", "http"},
-		"worker":   {"/health/basic", "health"},
-		"frontend": {"/api/health", "http"},
-		"postgres": {"", "postgres"},
-		"redis":    {"", "redis"},
+	ready := map[string]probeWant{
+		"backend":  {path: "/health", port: "http"},
+		"worker":   {path: "/health", port: "health"},
+		"frontend": {path: "/api/health", port: "http"},
+		"postgres": {exec: "pg_isready"},
+		"redis":    {exec: "redis-cli -h 127.0.0.1 ping"},
+	}
+	alive := map[string]probeWant{
+		"backend":  {port: "http"},
+		"worker":   {path: "/health/basic", port: "health"},
+		"frontend": {port: "http"},
+		"postgres": {port: "postgres"},
+		"redis":    {port: "redis"},
 	}
 	r := mustRun(t, "local")
-	for name, w := range want {
+	for name := range ready {
 		c := container(r.object(t, "Deployment", name))
-		for _, kind := range []string{"readinessProbe", "livenessProbe"} {
-			p := c[kind]
-			require.NotNil(t, p, "%s %s", name, kind)
-			assertProbe(t, w, p, name+" "+kind)
-		}
+		assertProbe(t, ready[name], c["readinessProbe"], name+" readinessProbe")
+		assertProbe(t, alive[name], c["livenessProbe"], name+" livenessProbe")
+		assert.NotEqual(t, c["readinessProbe"], c["livenessProbe"], name)
 	}
-	// The backend's first start runs every migration: liveness only starts
+	// The backend's first start may run every migration: liveness only starts
 	// after the startup probe, which allows at least 5 minutes.
 	startup := container(r.object(t, "Deployment", "backend"))["startupProbe"]
-	assertProbe(t, want["backend"], startup, "backend startupProbe")
+	assertProbe(t, ready["backend"], startup, "backend startupProbe")
 	budget := dig(startup, "periodSeconds").(float64) * dig(startup, "failureThreshold").(float64)
 	assert.GreaterOrEqual(t, budget, 300.0, "backend startup budget in seconds")
 }
 
 func assertProbe(t *testing.T, w probeWant, p any, msg string) {
 	t.Helper()
+	require.NotNil(t, p, msg)
 	assert.GreaterOrEqual(t, dig(p, "timeoutSeconds"), 5.0, msg+" timeout")
-	if w.path != "" {
+	switch {
+	case w.exec != "":
+		assert.Contains(t, fmt.Sprint(dig(p, "exec", "command")), w.exec, msg)
+	case w.path != "":
 		assert.Equal(t, w.path, dig(p, "httpGet", "path"), msg)
 		assert.Equal(t, w.port, dig(p, "httpGet", "port"), msg)
 		assert.Nil(t, dig(p, "tcpSocket"), msg)
-	} else {
+	default:
 		assert.Equal(t, w.port, dig(p, "tcpSocket", "port"), msg)
 		assert.Nil(t, dig(p, "httpGet"), msg)
 	}
@@ -152,7 +166,7 @@ func TestVolumes(t *testing.T) {
 	r := mustRun(t, "local")
 	assert.Equal(t, "postgres-pvc", dig(volume(t, r, "postgres"), "persistentVolumeClaim", "claimName"))
 	pg := container(r.object(t, "Deployment", "postgres"))
-	assert.Equal(t, "/var/lib/postgresql/data", dig(pg, "volumeMounts", 0, "mountPath"))
+	assert.Contains(t, dig(pg, "volumeMounts"), map[string]any{"name": "data", "mountPath": "/var/lib/postgresql/data"})
 	assert.Contains(t, envNames(pg), "PGDATA")
 	assert.NotNil(t, dig(volume(t, r, "redis"), "emptyDir"), "local redis has no persistence")
 	assert.Nil(t, dig(volume(t, r, "redis"), "persistentVolumeClaim"))
@@ -168,13 +182,20 @@ func TestVolumes(t *testing.T) {
 	assert.False(t, off.hasObject("PersistentVolumeClaim", "postgres-pvc"))
 	assert.NotNil(t, dig(volume(t, off, "postgres"), "emptyDir"))
 	for _, res := range off.kubernetes() {
-		assert.NotContains(t, jsonOf(t, res.Plain()), "persistentVolumeClaim", "%s references a claim", res.Kind())
+		assert.NotContains(t, jsonOf(t, res.Plain()), `"postgres-pvc"`, "%s references the claim", res.Kind())
 	}
 }
 
+// volume is the data volume of a store's pod.
 func volume(t *testing.T, r *result, name string) any {
 	t.Helper()
-	return dig(r.object(t, "Deployment", name).Plain(), "spec", "template", "spec", "volumes", 0)
+	for _, v := range dig(r.object(t, "Deployment", name).Plain(), "spec", "template", "spec", "volumes").([]any) {
+		if dig(v, "name") == "data" {
+			return v
+		}
+	}
+	require.FailNow(t, "no data volume", name)
+	return nil
 }
 
 func envNames(c map[string]any) []string {
