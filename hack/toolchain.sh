@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox]...   build what is missing
+#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #
 # Cache: ${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}/<tool>-<version>
@@ -21,6 +21,7 @@ ACTIONLINT_VERSION=1.7.12
 KUBE_VERSION=1.34.4
 ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
+KUBE_SCORE_VERSION=1.20.0
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
@@ -29,6 +30,7 @@ LINT_DIR=$CACHE/golangci-lint-$LINT_VERSION
 ACTIONLINT_DIR=$CACHE/actionlint-$ACTIONLINT_VERSION
 KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
 KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
+KUBE_SCORE_DIR=$CACHE/kube-score-$KUBE_SCORE_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -102,6 +104,13 @@ build_actionlint() {
 	GOBIN="$ACTIONLINT_DIR" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
+build_kube_score() {
+	[ -x "$KUBE_SCORE_DIR/kube-score" ] && return
+	log "building kube-score v$KUBE_SCORE_VERSION"
+	mkdir -p "$KUBE_SCORE_DIR"
+	GOBIN="$KUBE_SCORE_DIR" go install "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
+}
+
 # The sandbox cluster: kube-apiserver, kube-controller-manager,
 # kube-scheduler and etcd from one module graph, kwok from its own.
 build_kube() {
@@ -134,20 +143,21 @@ build_kwok() {
 main() {
 	case "${1:-all}" in
 	bin)
-		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR"
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR"
 		exit 0
 		;;
 	esac
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok ;;
+		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
 		lint) build_lint; build_actionlint ;;
 		sandbox) build_kube; build_kwok ;;
-		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox]... | bin" >&2; exit 2 ;;
+		score) build_helm; build_kube_score ;;
+		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score]... | bin" >&2; exit 2 ;;
 		esac
 	done
 	log "ready: ${*:-all}"
