@@ -66,9 +66,11 @@ func benchEnv(ctx context.Context, root, env string) row {
 	set("environment", env, false)
 	set("namespace", ns, false)
 	if env != "local" {
-		set("frontendUrl", "https://bench.test", false)
-		set("apiBaseUrl", "https://api.bench.test", false)
+		set("ingress.host", "bench.test", false)
+		set("ingress.tlsSecret", "rhesis-tls", false)
 		set("images.tag", benchRelease, false)
+		// The bench destroys what it deployed: prod's kept volumes would refuse.
+		set("postgres.persistence.keep", "false", false)
 		for k, v := range benchSecrets {
 			set(k, v, true)
 		}
@@ -87,8 +89,8 @@ func benchEnv(ctx context.Context, root, env string) row {
 	args := []string{"upgrade", "--install", "rhesis", filepath.Join(root, "charts", "rhesis"),
 		"--namespace", hns, "--create-namespace", "-f", filepath.Join(root, "charts", "rhesis", "values-"+env+".yaml"), "--wait", "--timeout", "10m"}
 	if env != "local" {
-		args = append(args, "--set", "global.frontendUrl=https://bench.test", "--set", "global.apiBaseUrl=https://api.bench.test",
-			"--set", "global.imageTag="+benchRelease)
+		args = append(args, "--set", "ingress.host=bench.test", "--set", "ingress.tlsSecret=rhesis-tls",
+			"--set", "global.imageTag="+benchRelease, "--set", "database.postgresql.persistence.keep=false")
 		for k, v := range benchSecrets {
 			args = append(args, "--set", "secrets."+k+"="+v)
 		}

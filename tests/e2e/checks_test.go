@@ -3,12 +3,14 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // assertConverged checks what `up` must leave: every Deployment Available
@@ -30,8 +32,21 @@ func assertConverged(t *testing.T, ns string, wantReplicas map[string]float64) {
 		assert.True(t, available, "%s is not Available", n)
 	}
 	assert.Equal(t, wantReplicas, got)
+	// Every claim a pod uses is bound (the backup's waits for its first run:
+	// the class binds on first use).
+	used := map[string]bool{}
+	for _, p := range items(kubectl(t, "get", "pods", "-n", ns)) {
+		vols, _ := dig(p, "spec", "volumes").([]any)
+		for _, v := range vols {
+			if claim, ok := dig(v, "persistentVolumeClaim", "claimName").(string); ok {
+				used[claim] = true
+			}
+		}
+	}
 	for _, pvc := range items(kubectl(t, "get", "pvc", "-n", ns)) {
-		assert.Equal(t, "Bound", dig(pvc, "status", "phase"), "claim %s", name(pvc))
+		if used[name(pvc)] {
+			assert.Equal(t, "Bound", dig(pvc, "status", "phase"), "claim %s", name(pvc))
+		}
 	}
 	slices := items(kubectl(t, "get", "endpointslices", "-n", ns))
 	for _, svc := range items(kubectl(t, "get", "services", "-n", ns)) {
@@ -142,4 +157,41 @@ func assertGone(t *testing.T, ns string) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	assert.Empty(t, left, "volumes of %s left behind", ns)
+}
+
+// assertMigrated checks the release's migration Job completed before the
+// backend started, and that the backend skips its own migrations.
+func assertMigrated(t *testing.T, ns string) {
+	t.Helper()
+	jobs := items(kubectl(t, "get", "jobs", "-n", ns, "-l", "app=migrate"))
+	require.Len(t, jobs, 1)
+	assert.EqualValues(t, 1, dig(jobs[0], "status", "succeeded"), "migration job %s", name(jobs[0]))
+	done, err := time.Parse(time.RFC3339, dig(jobs[0], "status", "completionTime").(string))
+	require.NoError(t, err)
+	backend := kubectl(t, "get", "deployment", "backend", "-n", ns)
+	created, err := time.Parse(time.RFC3339, dig(backend, "metadata", "creationTimestamp").(string))
+	require.NoError(t, err)
+	if !strings.Contains(ns, "helm") { // Helm's first migration is a post-install hook
+		assert.False(t, created.Before(done), "the backend was created before the migrations finished")
+	}
+	assert.Contains(t, fmt.Sprint(dig(backend, "spec", "template", "spec", "containers", 0, "env")), "SKIP_MIGRATIONS")
+}
+
+// waitForReplicas waits up to two minutes for the Deployments' replicas
+// (set by the autoscalers) to reach want.
+func waitForReplicas(t *testing.T, ns string, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got := map[string]float64{}
+		for _, d := range items(kubectl(t, "get", "deployments", "-n", ns)) {
+			if r, ok := dig(d, "status", "availableReplicas").(float64); ok && r == dig(d, "spec", "replicas") {
+				got[name(d)] = r
+			}
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
 }

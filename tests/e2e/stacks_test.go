@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
@@ -30,7 +32,8 @@ func TestLocalRaw(t *testing.T) {
 	res := e.up()
 	assertConverged(t, ns, localReplicas)
 	assertReferencesResolve(t, ns)
-	assertRestricted(t, ns, 5)
+	assertRestricted(t, ns, 5+1) // five workloads and the migration Job's pod
+	assertMigrated(t, ns)
 
 	out := res.Outputs
 	assert.Equal(t, ns, out["namespace"].Value)
@@ -44,8 +47,9 @@ func TestLocalRaw(t *testing.T) {
 	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:worker.replicas", auto.ConfigValue{Value: "2"}))
 	changed := *e.up().Summary.ResourceChanges
 	delete(changed, "read") // the program's read of its own last outputs
-	assert.Equal(t, map[string]int{"update": 1, "same": changed["same"]}, changed,
-		"changing worker replicas must update exactly the worker Deployment")
+	assert.Equal(t, map[string]int{"update": 1, "create": 1, "same": changed["same"]}, changed,
+		"changing worker replicas must update exactly the worker Deployment, and add its disruption budget")
+	kubectl(t, "get", "poddisruptionbudget", "worker", "-n", ns)
 	assert.EqualValues(t, 2, dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "replicas"))
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
 
@@ -69,7 +73,8 @@ func TestLocalHelm(t *testing.T) {
 	res := e.up()
 	assertConverged(t, ns, localReplicas)
 	assertReferencesResolve(t, ns)
-	assertRestricted(t, ns, 5)
+	assertRestricted(t, ns, 5+1)
+	assertMigrated(t, ns) // the post-install hook
 	assert.Equal(t, "helm", res.Outputs["deployMode"].Value)
 	assert.Equal(t, "deployed", dig(res.Outputs["release"].Value, "status"))
 
@@ -96,27 +101,51 @@ func TestLocalHelm(t *testing.T) {
 }
 
 // TestProdConfig: the prod configuration (seed production sizes, secrets as
-// Pulumi secrets) converges on the sandbox; only URLs, the release tag and
-// secrets are added.
+// Pulumi secrets, autoscaling, network policies, ingress, backups, kept
+// volumes) converges on the sandbox; only the ingress host and certificate,
+// the release tag and the secrets are added.
 func TestProdConfig(t *testing.T) {
 	ns := "e2e-prod"
 	e := newStack(t, "e2e-prod",
 		map[string]string{"environment": "prod", "namespace": ns,
-			"frontendUrl": "https://rhesis.e2e.test", "apiBaseUrl": "https://api.rhesis.e2e.test", "images.tag": "v1.4.0"},
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "v1.4.0"},
 		map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
 			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
 			"redisPassword": "e2e@redis/pw",
 		})
-	e.up()
-	assertConverged(t, ns, map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1})
+	res := e.up()
+	prodReplicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
+	// The autoscalers, not the program, bring the apps to their minimum.
+	waitForReplicas(t, ns, prodReplicas)
+	assertConverged(t, ns, prodReplicas)
 	assertReferencesResolve(t, ns)
-	assertRestricted(t, ns, 12)
+	assertRestricted(t, ns, 12+1)
+	assertMigrated(t, ns)
 	pg := kubectl(t, "get", "pvc", "postgres-pvc", "-n", ns)
 	assert.Equal(t, "100Gi", dig(pg, "status", "capacity", "storage"))
+	assert.Equal(t, "keep", dig(pg, "metadata", "annotations", "helm.sh/resource-policy"))
 	rd := kubectl(t, "get", "pvc", "redis-pvc", "-n", ns)
 	assert.Equal(t, "10Gi", dig(rd, "status", "capacity", "storage"))
+	for _, kind := range []string{"horizontalpodautoscaler", "poddisruptionbudget"} {
+		assert.Len(t, items(kubectl(t, "get", kind, "-n", ns)), 3, kind)
+	}
+	assert.Len(t, items(kubectl(t, "get", "networkpolicy", "-n", ns)), 10)
+	ing := kubectl(t, "get", "ingress", "rhesis", "-n", ns)
+	assert.Equal(t, "api.rhesis.e2e.test", dig(ing, "spec", "rules", 1, "host"))
+	kubectl(t, "get", "cronjob", "postgres-backup", "-n", ns)
+	assert.Equal(t, "https://rhesis.e2e.test", dig(res.Outputs["publicUrls"].Value, "frontend"))
 	e.expectNoChanges()
+
+	// The replicas an autoscaler chose survive an update of the Deployment.
+	scale := exec.Command("kubectl", "scale", "deployment", "backend", "-n", ns, "--replicas=4")
+	out, err := scale.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:backend.extraEnv", auto.ConfigValue{Value: `{"FEATURE_X":"on"}`}))
+	e.up()
+	backend := kubectl(t, "get", "deployment", "backend", "-n", ns)
+	assert.EqualValues(t, 4, dig(backend, "spec", "replicas"), "pulumi up reset the autoscaler's replicas")
+	assert.Contains(t, fmt.Sprint(dig(backend, "spec", "template", "spec", "containers", 0, "env")), "FEATURE_X")
 
 	// A change that replaces the database volume is flagged and gated.
 	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.storageClass", auto.ConfigValue{Value: "fast-ssd"}))
@@ -126,8 +155,19 @@ func TestProdConfig(t *testing.T) {
 	require.Len(t, sum.DataLoss(), 1)
 	assert.Equal(t, "postgres-pvc", sum.DataLoss()[0].Name)
 	assert.ErrorContains(t, summary.Gate(sum, "e2e-prod", false), "would replace postgres-pvc, losing data")
+	// ... and the engine itself refuses it: the claim is protected.
+	_, err = e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	require.Error(t, err)
+	assert.Contains(t, e.log.String(), "protected")
 	require.NoError(t, e.s.RemoveConfig(e.ctx, "rhesis:postgres.persistence.storageClass"))
 
+	// The volumes survive `pulumi destroy`: it is refused while they are kept.
+	_, err = e.s.Destroy(e.ctx, optdestroy.ProgressStreams(e.log))
+	require.Error(t, err)
+	kubectl(t, "get", "pvc", "postgres-pvc", "-n", ns)
+	// Deliberately letting them go: keep off, up, then destroy.
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
+	e.up()
 	e.destroy()
 	assertGone(t, ns)
 }
