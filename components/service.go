@@ -28,6 +28,9 @@ type ServiceArgs struct {
 	Volumes []Volume
 	// Spread asks for replicas on different nodes.
 	Spread bool
+	// StartAfter are what the Deployment itself waits for (stores, the
+	// migration Job): recorded on it, not only on its component.
+	StartAfter []pulumi.Resource
 }
 
 // StoreArgs add a volume and metrics to ServiceArgs.
@@ -66,6 +69,7 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 	wa.Name, wa.Namespace, wa.Settings = name, args.Namespace, args.Settings
 	wa.PodAnnotations, wa.ImagePullSecrets, wa.Spread = args.PodAnnotations, args.ImagePullSecrets, args.Spread
 	wa.Volumes = append(wa.Volumes, args.Volumes...)
+	wa.DependsOn = append(wa.DependsOn, args.StartAfter...)
 	wa.Env = append(wa.Env, args.Env...)
 	w, err := NewWorkload(ctx, c, wa)
 	if err != nil {

@@ -160,13 +160,18 @@ func NewClaim(ctx *pulumi.Context, parent pulumi.Resource, a ClaimArgs) (*corev1
 	if a.StorageClass != "" {
 		spec.StorageClassName = pulumi.String(a.StorageClass)
 	}
-	meta := metav1.ObjectMetaArgs{
-		Name:      pulumi.String(a.Name),
-		Namespace: a.Namespace,
-		Labels:    pulumi.ToStringMap(Labels(a.Component, a.Role)),
-	}
+	// No Pulumi await of its own: for a WaitForFirstConsumer class the
+	// provider waits for a claim to be Pending, so any later update of a
+	// bound claim would time out; the Deployment that mounts it awaits it.
+	annotations := pulumi.StringMap{ServiceSkipAwait: pulumi.String("true")}
 	if a.Keep {
-		meta.Annotations = pulumi.StringMap{KeepAnnotation: pulumi.String("keep")}
+		annotations[KeepAnnotation] = pulumi.String("keep")
+	}
+	meta := metav1.ObjectMetaArgs{
+		Name:        pulumi.String(a.Name),
+		Namespace:   a.Namespace,
+		Labels:      pulumi.ToStringMap(Labels(a.Component, a.Role)),
+		Annotations: annotations,
 	}
 	return corev1.NewPersistentVolumeClaim(ctx, a.Name, &corev1.PersistentVolumeClaimArgs{Metadata: meta, Spec: spec},
 		pulumi.Parent(parent), pulumi.Protect(a.Keep))

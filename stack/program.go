@@ -179,7 +179,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
 		a := args(config.BackendName, BackendEnv(cfg))
-		a.Volumes = shared
+		a.Volumes, a.StartAfter = shared, pythonDeps
 		be, err := components.NewBackend(ctx, config.BackendName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
@@ -188,7 +188,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	}
 	if cfg.Worker.Enabled {
 		a := args(config.WorkerName, PythonEnv(cfg))
-		a.Volumes = shared
+		a.Volumes, a.StartAfter = shared, pythonDeps
 		wk, err := components.NewWorker(ctx, config.WorkerName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
@@ -200,8 +200,9 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 		if backend != nil {
 			deps = append(deps, backend)
 		}
-		fe, err := components.NewFrontend(ctx, config.FrontendName, args(config.FrontendName, FrontendEnv()),
-			withProvider, after(deps...))
+		a := args(config.FrontendName, FrontendEnv())
+		a.StartAfter = deps
+		fe, err := components.NewFrontend(ctx, config.FrontendName, a, withProvider, after(deps...))
 		if err != nil {
 			return nil, err
 		}

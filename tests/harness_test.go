@@ -30,11 +30,14 @@ var repoRoot = testutil.RepoRoot
 
 // registered is one resource the program asked the engine for.
 type registered struct {
-	Type   string
-	Name   string
-	Custom bool
-	Parent string
-	Inputs resource.PropertyMap
+	Type    string
+	Name    string
+	Custom  bool
+	Parent  string
+	Inputs  resource.PropertyMap
+	Protect bool
+	// DependsOn are the URNs the resource waits for.
+	DependsOn []string
 }
 
 // Kind is the Kubernetes kind of a custom resource ("Deployment").
@@ -103,6 +106,7 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 	}
 	m.resources = append(m.resources, registered{
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
+		Protect: a.RegisterRPC.GetProtect(), DependsOn: a.RegisterRPC.GetDependencies(),
 	})
 	state := a.Inputs
 	if a.TypeToken == dockerImageType {

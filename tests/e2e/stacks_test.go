@@ -158,13 +158,17 @@ func TestProdConfig(t *testing.T) {
 	// ... and the engine itself refuses it: the claim is protected.
 	_, err = e.s.Up(e.ctx, optup.ProgressStreams(e.log))
 	require.Error(t, err)
-	assert.Contains(t, e.log.String(), "protected")
+	assert.Contains(t, e.log.String(), "marked for protection")
 	require.NoError(t, e.s.RemoveConfig(e.ctx, "rhesis:postgres.persistence.storageClass"))
 
-	// The volumes survive `pulumi destroy`: it is refused while they are kept.
+	// The volumes survive `pulumi destroy`: it removes the rest and fails on
+	// them; their namespace stays too.
 	_, err = e.s.Destroy(e.ctx, optdestroy.ProgressStreams(e.log))
 	require.Error(t, err)
-	kubectl(t, "get", "pvc", "postgres-pvc", "-n", ns)
+	for _, claim := range []string{"postgres-pvc", "postgres-backup", "app-storage"} {
+		kubectl(t, "get", "pvc", claim, "-n", ns)
+	}
+	assert.Empty(t, items(kubectl(t, "get", "deployments", "-n", ns)), "the applications are gone")
 	// Deliberately letting them go: keep off, up, then destroy.
 	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
 	e.up()

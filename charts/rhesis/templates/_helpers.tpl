@@ -573,10 +573,12 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "rhesis.labels" . | nindent 4 }}
-  {{- if .keep }}
   annotations:
+    # Read by Pulumi only: the Deployment mounting the claim awaits it.
+    pulumi.com/skipAwait: "true"
+    {{- if .keep }}
     helm.sh/resource-policy: keep
-  {{- end }}
+    {{- end }}
 spec:
   accessModes: [{{ .accessMode | default "ReadWriteOnce" }}]
   resources:
