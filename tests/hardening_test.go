@@ -12,9 +12,6 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
-// apps are the components that may be autoscaled.
-var apps = []string{"frontend", "backend", "worker"}
-
 // objectsOf are the registered objects of one kind, by name.
 func objectsOf(r *result, kind string) map[string]map[string]any {
 	out := map[string]map[string]any{}
