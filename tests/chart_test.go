@@ -63,6 +63,9 @@ func TestChartRendersEveryEnvironment(t *testing.T) {
 			assert.Contains(t, notes, "kubectl port-forward -n rhesis svc/backend 8080:8080")
 			assert.Contains(t, notes, "kubectl port-forward -n rhesis svc/worker 8081:8080")
 			assert.NotContains(t, notes, "-n  ")
+			if env != "local" {
+				assert.Contains(t, notes, "Open https://"+env+".rhesis.test (API: https://api."+env+".rhesis.test)")
+			}
 		})
 	}
 }
