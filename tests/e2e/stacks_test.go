@@ -209,3 +209,47 @@ func TestLocalStackNeedsNoPassphrase(t *testing.T) {
 	assert.Equal(t, "x", v.Value)
 	assert.True(t, v.Secret)
 }
+
+// TestMonitoringAndExternalStores: with the Prometheus Operator's kinds
+// installed, monitoring creates the exporters, ServiceMonitors and rules; with
+// external stores no postgres or redis object is created and the
+// applications converge pointing at them.
+func TestMonitoringAndExternalStores(t *testing.T) {
+	crds := filepath.Join(repoRoot(t), "tests", "e2e", "testdata", "prometheus-operator-crds.yaml")
+	out, err := exec.Command("kubectl", "apply", "-f", crds).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	ns := "e2e-monitoring"
+	e := newStack(t, "e2e-monitoring", map[string]string{"environment": "local", "namespace": ns,
+		"monitoring.enabled": "true", "monitoring.labels": `{"release":"prometheus"}`}, nil)
+	e.up()
+	assertConverged(t, ns, localReplicas)
+	for _, store := range []string{"postgres", "redis"} {
+		sm := kubectl(t, "get", "servicemonitor", store, "-n", ns)
+		assert.Equal(t, "prometheus", dig(sm, "metadata", "labels", "release"))
+		containers := dig(kubectl(t, "get", "deployment", store, "-n", ns), "spec", "template", "spec", "containers").([]any)
+		assert.Len(t, containers, 2, "%s has its exporter", store)
+	}
+	rules := dig(kubectl(t, "get", "prometheusrule", "rhesis", "-n", ns), "spec", "groups", 0, "rules").([]any)
+	assert.Len(t, rules, 4)
+	assertRestricted(t, ns, 5+1)
+	e.destroy()
+	assertGone(t, ns)
+
+	ns = "e2e-external"
+	e = newStack(t, "e2e-external", map[string]string{"environment": "local", "namespace": ns,
+		"postgres.external.host": "db.example.com", "redis.external.host": "cache.example.com"}, nil)
+	e.up()
+	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1})
+	for _, pvc := range items(kubectl(t, "get", "pvc", "-n", ns)) {
+		assert.NotEqual(t, "postgres-pvc", name(pvc), "no in-cluster database volume")
+	}
+	cm := kubectl(t, "get", "configmap", "rhesis-config", "-n", ns)
+	assert.Equal(t, "db.example.com", dig(cm, "data", "DB_HOST"))
+	assert.Equal(t, "require", dig(cm, "data", "PGSSLMODE"))
+	assertReferencesResolve(t, ns)
+	e.destroy()
+	assertGone(t, ns)
+}
