@@ -9,7 +9,9 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	rbac "k8s.io/api/rbac/v1"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
@@ -148,6 +150,37 @@ func NewServiceAccount(ctx *pulumi.Context, parent pulumi.Resource, name string,
 		Metadata:                     meta,
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, pulumi.Parent(parent))
+}
+
+// newRole grants the component's ServiceAccount the configured API rights
+// in its namespace; nothing when none are configured.
+func newRole(ctx *pulumi.Context, parent pulumi.Resource, name string, meta metav1.ObjectMetaArgs, rules []rbac.PolicyRule) error {
+	if len(rules) == 0 {
+		return nil
+	}
+	var policy rbacv1.PolicyRuleArray
+	for _, r := range rules {
+		rule := rbacv1.PolicyRuleArgs{Verbs: pulumi.ToStringArray(r.Verbs)}
+		if len(r.APIGroups) > 0 {
+			rule.ApiGroups = pulumi.ToStringArray(r.APIGroups)
+		}
+		if len(r.Resources) > 0 {
+			rule.Resources = pulumi.ToStringArray(r.Resources)
+		}
+		if len(r.ResourceNames) > 0 {
+			rule.ResourceNames = pulumi.ToStringArray(r.ResourceNames)
+		}
+		policy = append(policy, rule)
+	}
+	if _, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{Metadata: meta, Rules: policy}, pulumi.Parent(parent)); err != nil {
+		return err
+	}
+	_, err := rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
+		Metadata: meta,
+		RoleRef:  rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(name)},
+		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(name), Namespace: meta.Namespace}},
+	}, pulumi.Parent(parent))
+	return err
 }
 
 // newScaling adds the HorizontalPodAutoscaler of an autoscaled component and

@@ -105,6 +105,9 @@ func NewWorkload(ctx *pulumi.Context, parent pulumi.Resource, args WorkloadArgs)
 	if err != nil {
 		return nil, err
 	}
+	if err := newRole(ctx, parent, args.Name, meta, args.Settings.Rules); err != nil {
+		return nil, fmt.Errorf("role %s: %w", args.Name, err)
+	}
 	depMeta := meta
 	depMeta.Annotations = pulumi.ToStringMap(KubeScoreAnnotations(KubeScoreIgnores(args.RunAs, args.ReadOnlyRoot, args.Settings.Image)))
 	spec := appsv1.DeploymentSpecArgs{

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -170,8 +172,12 @@ func hardeningKeys() []Key {
 			Description: "Labels the ServiceMonitors and PrometheusRule carry, so Prometheus selects them (e.g. release: prometheus)."},
 	}
 	for _, c := range componentNames {
-		keys = append(keys, Key{Name: c + ".serviceAccount.annotations", Kind: KindObject, Default: map[string]any{},
-			Description: fmt.Sprintf("Annotations of the ServiceAccount %s (workload identity).", c)})
+		keys = append(keys,
+			Key{Name: c + ".serviceAccount.annotations", Kind: KindObject, Default: map[string]any{},
+				Description: fmt.Sprintf("Annotations of the ServiceAccount %s (workload identity).", c)},
+			Key{Name: c + ".serviceAccount.rules", Kind: KindString, Default: "",
+				Description: fmt.Sprintf("Kubernetes API rights of %s in its namespace, as a JSON list of Role rules, "+
+					`e.g. [{"apiGroups":[""],"resources":["configmaps"],"verbs":["get"]}]. Empty grants none (the applications need none).`, c)})
 	}
 	for _, c := range scaledApps {
 		keys = append(keys,
@@ -190,6 +196,28 @@ func hardeningKeys() []Key {
 		)
 	}
 	return keys
+}
+
+// rules reads a component's Role rules, checked by the Kubernetes types.
+func (b *binder) rules(c string) []rbacv1.PolicyRule {
+	name := c + ".serviceAccount.rules"
+	v := b.str(name)
+	if v == "" {
+		return nil
+	}
+	var rules []rbacv1.PolicyRule
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rules); err != nil {
+		b.problem(name, v, "must be a JSON list of Role rules ({apiGroups, resources, resourceNames, verbs}): "+err.Error())
+		return nil
+	}
+	for i, r := range rules {
+		if len(r.Verbs) == 0 || len(r.Resources) == 0 {
+			b.problem(name, v, fmt.Sprintf("rule %d needs resources and verbs", i))
+		}
+	}
+	return rules
 }
 
 // explicit tells whether a key was set in the stack's configuration.

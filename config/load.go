@@ -231,6 +231,7 @@ func (b *binder) component(c string) Component {
 		},
 		ExtraEnv:                  b.object(c + ".extraEnv"),
 		ServiceAccountAnnotations: b.object(c + ".serviceAccount.annotations"),
+		Rules:                     b.rules(c),
 		Autoscaling:               b.autoscaling(c, replicas),
 	}
 }

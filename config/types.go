@@ -6,6 +6,7 @@ package config
 import (
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -121,7 +122,9 @@ type Component struct {
 	ExtraEnv  map[string]string
 	// ServiceAccountAnnotations annotate the component's ServiceAccount.
 	ServiceAccountAnnotations map[string]string
-	Autoscaling               Autoscaling
+	// Rules are the API rights of the ServiceAccount (a Role); none by default.
+	Rules       []rbacv1.PolicyRule
+	Autoscaling Autoscaling
 }
 
 // App is a stateless application component (frontend, backend).

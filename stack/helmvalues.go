@@ -1,6 +1,10 @@
 package stack
 
 import (
+	"encoding/json"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -118,13 +122,29 @@ func componentValues(c config.Component) map[string]any {
 			"limits":   quantityValues(r.Limits),
 		},
 		"extraEnv":       stringMap(c.ExtraEnv),
-		"serviceAccount": map[string]any{"annotations": stringMap(c.ServiceAccountAnnotations)},
+		"serviceAccount": map[string]any{"annotations": stringMap(c.ServiceAccountAnnotations), "rules": rulesValues(c.Rules)},
 		"autoscaling": map[string]any{
 			"enabled": a.Enabled, "minReplicas": a.MinReplicas, "maxReplicas": a.MaxReplicas,
 			"targetCPUUtilization": a.TargetCPU, "targetMemoryUtilization": a.TargetMemory,
 			"scaleDownStabilizationSeconds": a.ScaleDownStabilizationSeconds,
 		},
 	}
+}
+
+// rulesValues are Role rules as the chart takes them, empty fields left out
+// (as the Kubernetes types' JSON does).
+func rulesValues(rules []rbacv1.PolicyRule) []any {
+	out := []any{}
+	for _, r := range rules {
+		b, err := json.Marshal(r)
+		if err != nil {
+			panic(err) // plain string lists always marshal
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		out = append(out, m)
+	}
+	return out
 }
 
 func imageValues(i config.Image) map[string]any {

@@ -46,6 +46,20 @@ func TestServiceAccounts(t *testing.T) {
 	for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} {
 		assert.Empty(t, objectsOf(r, kind), "no RBAC rights are granted")
 	}
+
+	// Rights only where configured: a Role of exactly those rules, bound to
+	// the component's own account.
+	s.set("worker.serviceAccount.rules", `[{"apiGroups":[""],"resources":["configmaps"],"resourceNames":["rhesis-config"],"verbs":["get","watch"]}]`)
+	r, err = run(t, "prod", s)
+	require.NoError(t, err)
+	role := objectsOf(r, "Role")
+	require.Len(t, role, 1)
+	assert.Equal(t, []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"},
+		"resourceNames": []any{"rhesis-config"}, "verbs": []any{"get", "watch"}}}, dig(role["worker"], "rules"))
+	binding := objectsOf(r, "RoleBinding")["worker"]
+	assert.Equal(t, "worker", dig(binding, "roleRef", "name"))
+	assert.Equal(t, map[string]any{"kind": "ServiceAccount", "name": "worker", "namespace": "rhesis"}, dig(binding, "subjects", 0))
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with worker rights")
 }
 
 // TestAutoscaling: prod scales the apps with HorizontalPodAutoscalers from
@@ -426,6 +440,10 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 			"storage.accessMode", "must be ReadWriteMany"},
 		{"storage URI without scheme", "local", func(s settings) { s.set("storage.uri", "rhesis-bucket") },
 			"storage.uri", "must be a URI"},
+		{"rights that are no Role rules", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"verb":"get"}]`) },
+			"backend.serviceAccount.rules", "must be a JSON list of Role rules"},
+		{"a rule without verbs", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"resources":["pods"]}]`) },
+			"backend.serviceAccount.rules", "rule 0 needs resources and verbs"},
 		{"no database at all", "local", func(s settings) { s.set("postgres.enabled", "false") },
 			"postgres.enabled", "or set postgres.external.host"},
 	}

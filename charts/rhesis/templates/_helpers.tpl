@@ -374,6 +374,34 @@ sidecar (or nil: name, image, portName, port, env), recreate, command, args.
 {{- if .readOnly }}{{ $volumes = append $volumes (dict "name" "tmp" "mount" "/tmp" "claim" "") }}{{ end -}}
 {{ include "rhesis.serviceAccount" (dict "root" $root "name" .name "role" .role "annotations" $c.serviceAccount.annotations) }}
 ---
+{{- with $c.serviceAccount.rules }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ $.name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "rhesis.labels" $ | nindent 4 }}
+rules:
+  {{- toYaml . | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $.name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "rhesis.labels" $ | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $.name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $.name }}
+    namespace: {{ $root.Release.Namespace }}
+---
+{{- end }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
