@@ -58,7 +58,7 @@ func NewMigration(ctx *pulumi.Context, name string, args JobArgs, opts ...pulumi
 		return nil, err
 	}
 	runAs := RunAs{User: appUID, Group: appUID, FSGroup: appUID}
-	pod := jobPod(MigrateName, runAs, args, false, nil, nil, "Never")
+	pod := jobPod(MigrateName, runAs, args, false, nil, nil, "Never", "")
 	jobName := MigrationJobName(args.Image.Ref())
 	c.Job, err = batchv1.NewJob(ctx, jobName, &batchv1.JobArgs{
 		Metadata: metav1.ObjectMetaArgs{
@@ -90,6 +90,7 @@ type BackupArgs struct {
 // Backup is the CronJob dumping the database to its own volume.
 type Backup struct {
 	pulumi.ResourceState
+	Claim *corev1.PersistentVolumeClaim
 }
 
 // BackupScript dumps the database in pg_dump's compressed custom format
@@ -118,6 +119,7 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	if err != nil {
 		return nil, err
 	}
+	c.Claim = claim
 	labels := pulumi.ToStringMap(Labels(BackupName, "backup"))
 	sa, err := NewServiceAccount(ctx, c, BackupName, args.Namespace, labels, nil)
 	if err != nil {
@@ -125,7 +127,9 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	}
 	runAs := RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID}
 	pod := jobPod(BackupName, runAs, args.JobArgs, true,
-		[]string{"sh", "-c", BackupScript(b.RetentionDays)}, []Volume{{Name: "backup", MountPath: BackupMount, ClaimName: BackupName}}, "OnFailure")
+		[]string{"sh", "-c", BackupScript(b.RetentionDays)}, []Volume{{Name: "backup", MountPath: BackupMount, ClaimName: BackupName}}, "OnFailure",
+		// The claim is ReadWriteOnce and mounted by the database's pod.
+		"postgres")
 	_, err = batchv1.NewCronJob(ctx, BackupName, &batchv1.CronJobArgs{
 		Metadata: metav1.ObjectMetaArgs{
 			Name: pulumi.String(BackupName), Namespace: args.Namespace, Labels: labels,
@@ -157,7 +161,7 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 
 // jobPod is the pod of a job: one container named after the job, reading the
 // shared ConfigMap, restricted like every other pod.
-func jobPod(name string, runAs RunAs, args JobArgs, readOnly bool, command []string, volumes []Volume, restart string) corev1.PodSpecArgs {
+func jobPod(name string, runAs RunAs, args JobArgs, readOnly bool, command []string, volumes []Volume, restart, nextTo string) corev1.PodSpecArgs {
 	if readOnly {
 		volumes = append(volumes, Volume{Name: "tmp", MountPath: "/tmp"})
 	}
@@ -167,6 +171,6 @@ func jobPod(name string, runAs RunAs, args JobArgs, readOnly bool, command []str
 	}.args()
 	return PodArgs{
 		ServiceAccount: name, RunAs: runAs, PullSecrets: args.ImagePullSecrets,
-		Containers: corev1.ContainerArray{container}, Volumes: volumes, RestartPolicy: restart,
+		Containers: corev1.ContainerArray{container}, Volumes: volumes, RestartPolicy: restart, NextTo: nextTo,
 	}.args()
 }

@@ -49,7 +49,11 @@ func (c ContainerSpec) args() corev1.ContainerArgs {
 	}
 	var mounts corev1.VolumeMountArray
 	for _, v := range c.Mounts {
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String(v.Name), MountPath: pulumi.String(v.MountPath)})
+		m := corev1.VolumeMountArgs{Name: pulumi.String(v.Name), MountPath: pulumi.String(v.MountPath)}
+		if v.ReadOnly {
+			m.ReadOnly = pulumi.Bool(true)
+		}
+		mounts = append(mounts, m)
 	}
 	var ports corev1.ContainerPortArray
 	for _, p := range c.Ports {
@@ -103,6 +107,9 @@ type PodArgs struct {
 	Volumes        []Volume
 	// RestartPolicy is empty for Deployments, Never or OnFailure for jobs.
 	RestartPolicy string
+	// NextTo, when set, schedules the pod on the node of that component's
+	// pod (to share a ReadWriteOnce volume with it).
+	NextTo string
 }
 
 func (p PodArgs) args() corev1.PodSpecArgs {
@@ -133,6 +140,14 @@ func (p PodArgs) args() corev1.PodSpecArgs {
 	}
 	if p.RestartPolicy != "" {
 		spec.RestartPolicy = pulumi.String(p.RestartPolicy)
+	}
+	if p.NextTo != "" {
+		spec.Affinity = corev1.AffinityArgs{PodAffinity: corev1.PodAffinityArgs{
+			RequiredDuringSchedulingIgnoredDuringExecution: corev1.PodAffinityTermArray{corev1.PodAffinityTermArgs{
+				LabelSelector: metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(p.NextTo))},
+				TopologyKey:   pulumi.String("kubernetes.io/hostname"),
+			}},
+		}}
 	}
 	return spec
 }

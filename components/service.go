@@ -41,6 +41,8 @@ type StoreArgs struct {
 	Keep bool
 	// Exporter adds the Prometheus exporter sidecar.
 	Exporter bool
+	// Backups is the backup claim postgres mounts read-only, or nil.
+	Backups pulumi.Resource
 }
 
 // Service is the part every service component shares: its workload and where

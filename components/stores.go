@@ -70,6 +70,14 @@ func NewPostgres(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulum
 			wa.Sidecars = append(wa.Sidecars, PostgresExporter)
 		}
 		dataVolume(&wa, claim, PostgresClaim, postgresMount)
+		if args.Backups != nil {
+			// Read-only: the dumps are at hand for pg_restore, and the server
+			// is the claim's first consumer, so it binds at install (under
+			// WaitForFirstConsumer it would wait for the first backup, and
+			// `helm --wait` with it).
+			wa.Volumes = append(wa.Volumes, Volume{Name: "backup", MountPath: BackupMount, ClaimName: BackupName, ReadOnly: true})
+			wa.DependsOn = append(wa.DependsOn, args.Backups)
+		}
 		return wa, err
 	})
 	if err != nil {

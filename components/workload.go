@@ -30,6 +30,7 @@ type Volume struct {
 	Name      string
 	MountPath string
 	ClaimName string
+	ReadOnly  bool
 }
 
 // RunAs is the identity a pod runs with; it must be the user the image really

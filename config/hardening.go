@@ -425,8 +425,12 @@ func (s *Stack) validateHardening() Problems {
 		if s.Backup.Size.Sign() <= 0 {
 			add("backup.size", s.Backup.Size.String(), "must be larger than zero")
 		}
-		if !s.PostgresInCluster() && s.Postgres.External.Host == "" {
-			add("backup.enabled", "true", "needs a database: postgres.enabled or postgres.external.host")
+		switch {
+		case s.Postgres.External.Host != "":
+			add("backup.enabled", "true", "backs up the in-cluster database; an external one is backed up by its provider "+
+				"(snapshots, point-in-time recovery): set backup.enabled false")
+		case !s.PostgresInCluster():
+			add("backup.enabled", "true", "needs the in-cluster database (postgres.enabled)")
 		}
 	}
 	if s.Storage.URI == "" {

@@ -24,7 +24,7 @@ declare -A variants=(
 	[local]="-f charts/rhesis/values-local.yaml"
 	[staging]="-f charts/rhesis/values-staging.yaml --set ingress.host=staging.rhesis.test ${required[*]}"
 	[prod]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]}"
-	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com"
+	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false"
 	[local-monitoring]="-f charts/rhesis/values-local.yaml --set monitoring.enabled=true"
 )
 failed=0

@@ -137,10 +137,20 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	// migrations, then the Python services, then the frontend. Each waits for
 	// the Deployments (or Job) before it, not for whole components.
 	var stores []pulumi.Resource
+	var backups pulumi.Resource
+	if cfg.Backup.Enabled {
+		b, err := components.NewBackup(ctx, components.BackupName, components.BackupArgs{
+			JobArgs: backupJobArgs(cfg, platform.Namespace), Backup: cfg.Backup, Keep: cfg.Keep,
+		}, withProvider, after())
+		if err != nil {
+			return nil, err
+		}
+		backups = b.Claim
+	}
 	if cfg.PostgresInCluster() {
 		pg, err := components.NewPostgres(ctx, config.PostgresName, components.StoreArgs{
 			ServiceArgs: args(config.PostgresName, nil), Persistence: cfg.Postgres.Persistence,
-			Keep: cfg.Keep, Exporter: cfg.Monitoring.Enabled,
+			Keep: cfg.Keep, Exporter: cfg.Monitoring.Enabled, Backups: backups,
 		}, withProvider, after())
 		if err != nil {
 			return nil, err
@@ -164,13 +174,6 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 			return nil, err
 		}
 		pythonDeps = append(append([]pulumi.Resource{}, stores...), m.Job)
-	}
-	if cfg.Backup.Enabled {
-		if _, err := components.NewBackup(ctx, components.BackupName, components.BackupArgs{
-			JobArgs: backupJobArgs(cfg, platform.Namespace), Backup: cfg.Backup, Keep: cfg.Keep,
-		}, withProvider, after()); err != nil {
-			return nil, err
-		}
 	}
 	shared, err := sharedStorage(ctx, cfg, platform, withProvider)
 	if err != nil {

@@ -193,6 +193,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	}
 	// Keys read only while a feature is on: external stores, monitoring.
 	bases["external"] = layer(bases["prod"], map[string]any{
+		"backup":   map[string]any{"enabled": false},
 		"database": map[string]any{"external": map[string]any{"host": "db.example.com"}},
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})

@@ -296,6 +296,7 @@ func TestExternalStores(t *testing.T) {
 	s.set("postgres.external.user", "app")
 	s.set("redis.external.host", "cache.example.com")
 	s.set("redis.external.port", "6380")
+	s.set("backup.enabled", "false") // the provider backs a managed database up
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	for _, store := range []string{"postgres", "redis"} {
@@ -316,7 +317,6 @@ func TestExternalStores(t *testing.T) {
 	np := objectsOf(r, "NetworkPolicy")
 	assert.Equal(t, []string{"egress cidr=0.0.0.0/0 6432/TCP", "egress cidr=0.0.0.0/0 6380/TCP",
 		"egress cidr=0.0.0.0/0 80/TCP,443/TCP,465/TCP,587/TCP"}, policyRules(np["worker"]))
-	assert.Equal(t, []string{"egress cidr=0.0.0.0/0 6432/TCP"}, policyRules(np["postgres-backup"]), "the backup dumps the external database")
 	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with external stores")
 }
 
@@ -347,6 +347,11 @@ func TestDataSafety(t *testing.T) {
 	assert.Equal(t, "pgvector/pgvector:pg16", dig(pod, "containers", 0, "image"), "pg_dump of the server's own version")
 	assert.Equal(t, "postgres-backup", dig(pod, "volumes", 0, "persistentVolumeClaim", "claimName"))
 	assert.Equal(t, "100Gi", dig(r.object(t, "PersistentVolumeClaim", "postgres-backup").Plain(), "spec", "resources", "requests", "storage"))
+	// The claim is ReadWriteOnce: the job runs next to the database, which
+	// mounts the dumps read-only (and so binds the claim at install).
+	assert.Equal(t, "postgres", dig(pod, "affinity", "podAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "labelSelector", "matchLabels", "app"))
+	assert.Contains(t, dig(container(r.object(t, "Deployment", "postgres")), "volumeMounts"),
+		map[string]any{"name": "backup", "mountPath": "/backup", "readOnly": true})
 
 	local := mustRun(t, "local")
 	assert.False(t, local.object(t, "PersistentVolumeClaim", "postgres-pvc").Protect)
@@ -444,6 +449,8 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 			"backend.serviceAccount.rules", "must be a JSON list of Role rules"},
 		{"a rule without verbs", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"resources":["pods"]}]`) },
 			"backend.serviceAccount.rules", "rule 0 needs resources and verbs"},
+		{"a backup of an external database", "prod", func(s settings) { s.set("postgres.external.host", "db.example.com") },
+			"backup.enabled", "an external one is backed up by its provider"},
 		{"no database at all", "local", func(s settings) { s.set("postgres.enabled", "false") },
 			"postgres.enabled", "or set postgres.external.host"},
 	}

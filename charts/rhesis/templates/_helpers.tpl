@@ -194,6 +194,9 @@ required settings. Rendered by configmap.yaml, which every install has.
 {{- if and (eq $v.global.environment "prod") $v.ingress.enabled (not $v.ingress.tlsSecret) (not $v.ingress.clusterIssuer) -}}
   {{- $problems = append $problems "ingress.tlsSecret or ingress.clusterIssuer is required in prod: browsers would send session cookies in clear" -}}
 {{- end -}}
+{{- if and $v.backup.enabled $v.database.external.host -}}
+  {{- $problems = append $problems "backup.enabled backs up the in-cluster database; an external one is backed up by its provider: --set backup.enabled=false" -}}
+{{- end -}}
 {{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
   {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
 {{- end -}}
@@ -311,6 +314,9 @@ imagePullSecrets:
 {{- if eq $.what "mounts" }}
 - name: {{ .name }}
   mountPath: {{ .mount }}
+  {{- if .readOnly }}
+  readOnly: true
+  {{- end }}
 {{- else }}
 - name: {{ .name }}
   {{- if .claim }}
