@@ -23,6 +23,8 @@ type PlatformArgs struct {
 	// PullSecretData, when set, is the content of the image pull Secret
 	// config.RegistrySecretName (a .dockerconfigjson).
 	PullSecretData map[string]string
+	// Keep protects the namespace: deleting it would delete the kept claims.
+	Keep bool
 }
 
 // Platform is the namespace and the ConfigMap and Secret the applications
@@ -43,7 +45,7 @@ func NewPlatform(ctx *pulumi.Context, name string, args PlatformArgs, opts ...pu
 		return nil, err
 	}
 	labels := Labels(PartOf, "platform")
-	ns, err := newNamespace(ctx, c, args.Namespace)
+	ns, err := newNamespace(ctx, c, args.Namespace, args.Keep)
 	if err != nil {
 		return nil, err
 	}
@@ -84,12 +86,14 @@ func newSecret(ctx *pulumi.Context, parent *Platform, name, typ string, labels m
 }
 
 // newNamespace creates the namespace with Pod Security "restricted" enforced.
-func newNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string) (*corev1.Namespace, error) {
+// With keep it is protected: `pulumi destroy` removes everything else and
+// leaves it, with the kept volumes in it.
+func newNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, keep bool) (*corev1.Namespace, error) {
 	labels := Labels(PartOf, "platform")
 	for _, mode := range []string{"enforce", "audit", "warn"} {
 		labels["pod-security.kubernetes.io/"+mode] = PodSecurityLevel
 	}
 	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
 		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: pulumi.ToStringMap(labels)},
-	}, pulumi.Parent(parent))
+	}, pulumi.Parent(parent), pulumi.Protect(keep))
 }

@@ -16,6 +16,8 @@ type ChartReleaseArgs struct {
 	// passed as a Pulumi secret.
 	Values  map[string]any
 	Secrets map[string]any
+	// Keep protects the namespace, where `helm uninstall` leaves the kept claims.
+	Keep bool
 }
 
 // ChartRelease is the namespace plus the project's chart installed as a Helm
@@ -34,7 +36,7 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	if err := ctx.RegisterComponentResource(TypePrefix+"ChartRelease", name, c, opts...); err != nil {
 		return nil, err
 	}
-	ns, err := newNamespace(ctx, c, args.Namespace)
+	ns, err := newNamespace(ctx, c, args.Namespace, args.Keep)
 	if err != nil {
 		return nil, err
 	}

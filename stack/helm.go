@@ -95,7 +95,7 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, digests imag
 	secrets := values["secrets"].(map[string]any)
 	delete(values, "secrets")
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
-		Namespace: cfg.Namespace, ChartDir: dir, Values: values, Secrets: secrets,
+		Namespace: cfg.Namespace, ChartDir: dir, Values: values, Secrets: secrets, Keep: cfg.Keep,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -106,6 +106,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 		ConfigData:     configData,
 		SecretData:     secretData,
 		PullSecretData: PullSecretData(cfg),
+		Keep:           cfg.Keep,
 	}, withProvider)
 	if err != nil {
 		return nil, err

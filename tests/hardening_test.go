@@ -331,6 +331,10 @@ func TestDataSafety(t *testing.T) {
 		assert.Equal(t, "keep", dig(pvc.Plain(), "metadata", "annotations", "helm.sh/resource-policy"), claim)
 	}
 	assert.False(t, r.object(t, "PersistentVolumeClaim", "redis-pvc").Protect, "redis holds a cache and a queue, not the data")
+	assert.True(t, r.object(t, "Namespace", "rhesis").Protect, "deleting the namespace would delete the kept claims")
+	helm, err := run(t, "prod", helmSettings(t, "prod"))
+	require.NoError(t, err)
+	assert.True(t, helm.object(t, "Namespace", "rhesis").Protect, "helm uninstall keeps the claims in the namespace")
 	assert.Equal(t, []any{"ReadWriteMany"}, dig(r.object(t, "PersistentVolumeClaim", "app-storage").Plain(), "spec", "accessModes"))
 	for _, name := range []string{"backend", "worker"} {
 		assert.Contains(t, dig(container(r.object(t, "Deployment", name)), "volumeMounts"),
@@ -362,9 +366,10 @@ func TestDataSafety(t *testing.T) {
 	s := stackSettings(t, "prod")
 	s.set("postgres.persistence.keep", "false")
 	s.set("storage.uri", "s3://rhesis-prod/files")
-	r, err := run(t, "prod", s)
+	r, err = run(t, "prod", s)
 	require.NoError(t, err)
 	assert.False(t, r.object(t, "PersistentVolumeClaim", "postgres-pvc").Protect)
+	assert.False(t, r.object(t, "Namespace", "rhesis").Protect)
 	assert.False(t, r.hasObject("PersistentVolumeClaim", "app-storage"), "object storage needs no claim")
 	assert.Equal(t, "s3://rhesis-prod/files", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "STORAGE_SERVICE_URI"))
 }

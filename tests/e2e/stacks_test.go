@@ -176,6 +176,45 @@ func TestProdConfig(t *testing.T) {
 	assertGone(t, ns)
 }
 
+// TestProdHelm: prod's configuration in helm mode installs (helm waits for
+// every claim: the backup claim binds because the database mounts it), and
+// the kept claims survive `pulumi destroy` (helm uninstall leaves them, the
+// namespace holding them is protected).
+func TestProdHelm(t *testing.T) {
+	ns := "e2e-prod-helm"
+	e := newStack(t, "e2e-prod-helm",
+		map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": "helm",
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "v1.4.0"},
+		map[string]string{
+			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
+			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
+			"redisPassword": "e2e@redis/pw",
+		})
+	res := e.up()
+	assert.Equal(t, "deployed", dig(res.Outputs["release"].Value, "status"))
+	prodReplicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
+	waitForReplicas(t, ns, prodReplicas)
+	assertConverged(t, ns, prodReplicas)
+	assertMigrated(t, ns)
+	assert.Equal(t, "Bound", dig(kubectl(t, "get", "pvc", "postgres-backup", "-n", ns), "status", "phase"))
+	e.expectNoChanges()
+
+	_, err := e.s.Destroy(e.ctx, optdestroy.ProgressStreams(e.log))
+	require.Error(t, err, "the protected namespace refuses deletion")
+	for _, claim := range []string{"postgres-pvc", "postgres-backup", "app-storage"} {
+		kubectl(t, "get", "pvc", claim, "-n", ns)
+	}
+	out, err := exec.Command("helm", "status", "rhesis", "-n", ns).CombinedOutput()
+	assert.Error(t, err, "the release is uninstalled: %s", out)
+
+	// Back up in the kept namespace, on the kept claims; then let them go.
+	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
+	e.up()
+	assertConverged(t, ns, map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1})
+	e.destroy()
+	assertGone(t, ns)
+}
+
 // TestBadConfigCreatesNothing: an invalid configuration fails before any
 // object exists in the cluster.
 func TestBadConfigCreatesNothing(t *testing.T) {
