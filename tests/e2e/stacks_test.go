@@ -210,7 +210,8 @@ func TestProdHelm(t *testing.T) {
 	// Back up in the kept namespace, on the kept claims; then let them go.
 	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
 	e.up()
-	assertConverged(t, ns, map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1})
+	waitForReplicas(t, ns, prodReplicas)
+	assertConverged(t, ns, prodReplicas)
 	e.destroy()
 	assertGone(t, ns)
 }
