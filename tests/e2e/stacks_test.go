@@ -100,20 +100,28 @@ func TestLocalHelm(t *testing.T) {
 	assertGone(t, ns)
 }
 
-// TestProdConfig: the prod configuration (seed production sizes, secrets as
-// Pulumi secrets, autoscaling, network policies, ingress, backups, kept
-// volumes) converges on the sandbox; only the ingress host and certificate,
-// the release tag and the secrets are added.
-func TestProdConfig(t *testing.T) {
-	ns := "e2e-prod"
-	e := newStack(t, "e2e-prod",
-		map[string]string{"environment": "prod", "namespace": ns,
+// newProdStack is stack ns with prod's configuration in deploy mode mode,
+// plus what an operator adds: the ingress host and certificate, the release
+// tag and the secrets.
+func newProdStack(t *testing.T, ns, mode string) *e2eStack {
+	t.Helper()
+	return newStack(t, ns,
+		map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
 			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "v1.4.0"},
 		map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
 			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
 			"redisPassword": "e2e@redis/pw",
 		})
+}
+
+// TestProdConfig: the prod configuration (seed production sizes, secrets as
+// Pulumi secrets, autoscaling, network policies, ingress, backups, kept
+// volumes) converges on the sandbox; only the ingress host and certificate,
+// the release tag and the secrets are added.
+func TestProdConfig(t *testing.T) {
+	ns := "e2e-prod"
+	e := newProdStack(t, ns, "raw")
 	res := e.up()
 	prodReplicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
 	// The autoscalers, not the program, bring the apps to their minimum.
@@ -182,14 +190,7 @@ func TestProdConfig(t *testing.T) {
 // namespace holding them is protected).
 func TestProdHelm(t *testing.T) {
 	ns := "e2e-prod-helm"
-	e := newStack(t, "e2e-prod-helm",
-		map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": "helm",
-			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "v1.4.0"},
-		map[string]string{
-			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
-			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
-			"redisPassword": "e2e@redis/pw",
-		})
+	e := newProdStack(t, ns, "helm")
 	res := e.up()
 	assert.Equal(t, "deployed", dig(res.Outputs["release"].Value, "status"))
 	prodReplicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
