@@ -298,3 +298,37 @@ func mutate(t *testing.T, v map[string]any, path string) map[string]any {
 	}
 	return out
 }
+
+// TestChartRefusesUnsafeHardening: plain `helm install` users get the same
+// refusals as `pulumi up` for the production settings.
+func TestChartRefusesUnsafeHardening(t *testing.T) {
+	cases := []struct {
+		name   string
+		values map[string]any
+		want   string
+	}{
+		{"prod ingress without TLS", map[string]any{"ingress": map[string]any{"tlsSecret": ""}},
+			"ingress.tlsSecret or ingress.clusterIssuer is required in prod"},
+		{"API on a host and a path", map[string]any{"ingress": map[string]any{"apiHost": "api.x.test", "apiPath": "/backend"}},
+			"ingress.apiHost and ingress.apiPath exclude each other"},
+		{"backup of an external database", map[string]any{"database": map[string]any{"external": map[string]any{"host": "db.example.com"}}},
+			"an external one is backed up by its provider"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := render(t, layer(envValues(t, "prod"), c.values))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	// The schema refuses an API path that would shadow the frontend's /api
+	// (NextAuth) and an unknown access mode.
+	for _, bad := range []map[string]any{
+		{"ingress": map[string]any{"apiPath": "/api"}},
+		{"storage": map[string]any{"accessMode": "ReadWriteSometimes"}},
+		{"backend": map[string]any{"autoscaling": map[string]any{"targetCPUUtilization": 150}}},
+	} {
+		_, _, err := render(t, layer(envValues(t, "staging"), bad))
+		assert.Error(t, err, "%v", bad)
+	}
+}
