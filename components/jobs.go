@@ -58,7 +58,7 @@ func NewMigration(ctx *pulumi.Context, name string, args JobArgs, opts ...pulumi
 		return nil, err
 	}
 	runAs := RunAs{User: appUID, Group: appUID, FSGroup: appUID}
-	pod := jobPod(MigrateName, runAs, args, false, nil, nil, "Never", "")
+	pod := jobPod(jobPodSpec{Name: MigrateName, RunAs: runAs, RestartPolicy: "Never"}, args)
 	jobName := MigrationJobName(args.Image.Ref())
 	c.Job, err = batchv1.NewJob(ctx, jobName, &batchv1.JobArgs{
 		Metadata: metav1.ObjectMetaArgs{
@@ -126,10 +126,13 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 		return nil, err
 	}
 	runAs := RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID}
-	pod := jobPod(BackupName, runAs, args.JobArgs, true,
-		[]string{"sh", "-c", BackupScript(b.RetentionDays)}, []Volume{{Name: "backup", MountPath: BackupMount, ClaimName: BackupName}}, "OnFailure",
+	pod := jobPod(jobPodSpec{
+		Name: BackupName, RunAs: runAs, ReadOnlyRoot: true, RestartPolicy: "OnFailure",
+		Command: []string{"sh", "-c", BackupScript(b.RetentionDays)},
+		Volumes: []Volume{{Name: "backup", MountPath: BackupMount, ClaimName: BackupName}},
 		// The claim is ReadWriteOnce and mounted by the database's pod.
-		"postgres")
+		NextTo: "postgres",
+	}, args.JobArgs)
 	_, err = batchv1.NewCronJob(ctx, BackupName, &batchv1.CronJobArgs{
 		Metadata: metav1.ObjectMetaArgs{
 			Name: pulumi.String(BackupName), Namespace: args.Namespace, Labels: labels,
@@ -159,18 +162,30 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
 }
 
-// jobPod is the pod of a job: one container named after the job, reading the
-// shared ConfigMap, restricted like every other pod.
-func jobPod(name string, runAs RunAs, args JobArgs, readOnly bool, command []string, volumes []Volume, restart, nextTo string) corev1.PodSpecArgs {
-	if readOnly {
-		volumes = append(volumes, Volume{Name: "tmp", MountPath: "/tmp"})
+// jobPodSpec is what differs between the stack's job pods.
+type jobPodSpec struct {
+	Name          string // of the container and its ServiceAccount
+	RunAs         RunAs
+	ReadOnlyRoot  bool // with an emptyDir at /tmp
+	Command       []string
+	Volumes       []Volume
+	RestartPolicy string
+	NextTo        string // see PodArgs.NextTo
+}
+
+// jobPod is the pod of a job: one container reading the shared ConfigMap,
+// restricted like every other pod.
+func jobPod(spec jobPodSpec, args JobArgs) corev1.PodSpecArgs {
+	volumes := spec.Volumes
+	if spec.ReadOnlyRoot {
+		volumes = append(append([]Volume{}, volumes...), Volume{Name: "tmp", MountPath: "/tmp"})
 	}
 	container := ContainerSpec{
-		Name: name, Image: args.Image.Ref(), PullPolicy: args.Image.PullPolicy, Command: command,
-		EnvFrom: true, Env: args.Env, Resources: args.Resources, Mounts: volumes, ReadOnlyRoot: readOnly, RunAs: runAs,
+		Name: spec.Name, Image: args.Image.Ref(), PullPolicy: args.Image.PullPolicy, Command: spec.Command,
+		EnvFrom: true, Env: args.Env, Resources: args.Resources, Mounts: volumes, ReadOnlyRoot: spec.ReadOnlyRoot, RunAs: spec.RunAs,
 	}.args()
 	return PodArgs{
-		ServiceAccount: name, RunAs: runAs, PullSecrets: args.ImagePullSecrets,
-		Containers: corev1.ContainerArray{container}, Volumes: volumes, RestartPolicy: restart, NextTo: nextTo,
+		ServiceAccount: spec.Name, RunAs: spec.RunAs, PullSecrets: args.ImagePullSecrets,
+		Containers: corev1.ContainerArray{container}, Volumes: volumes, RestartPolicy: spec.RestartPolicy, NextTo: spec.NextTo,
 	}.args()
 }
