@@ -140,7 +140,8 @@ func (b *binder) images(projectDir string) Images {
 
 // image reads <name>.image.*: the stores' fixed defaults, or for a buildable
 // image a name derived from the images.* keys.
-func (b *binder) image(name string, im Images) Image {
+func (b *binder) image(name string) Image {
+	im := b.imgs
 	img := Image{
 		Repository: b.str(name + ".image.repository"),
 		Tag:        b.str(name + ".image.tag"),

@@ -51,9 +51,10 @@ func Load(src Source, stackName string) (*Stack, error) {
 	s.KubeContext = b.str("kubeContext")
 	s.LogLevel = b.str("logLevel")
 
-	s.Images = b.images(src.ProjectDir())
-	b.imgs = s.Images
-	s.Images.Migrate = b.image(MigrateName, s.Images)
+	// The images.* keys first: every image name below derives from them.
+	b.imgs = b.images(src.ProjectDir())
+	s.Images = b.imgs
+	s.Images.Migrate = b.image(MigrateName)
 	s.Frontend = App{b.component(FrontendName)}
 	s.Backend = App{b.component(BackendName)}
 	s.Worker = Worker{
@@ -86,7 +87,8 @@ type binder struct {
 	env      Environment
 	keys     map[string]Key
 	problems Problems
-	imgs     Images
+	// imgs are the images.* keys, read before any image.
+	imgs Images
 	// secretSet records which secrets were configured, and whether encrypted.
 	secretSet map[string]secretState
 }
@@ -223,7 +225,7 @@ func (b *binder) component(c string) Component {
 	replicas := b.integer(c+".replicas", 0)
 	return Component{
 		Enabled:  b.boolean(c + ".enabled"),
-		Image:    b.image(c, b.imgs),
+		Image:    b.image(c),
 		Replicas: replicas,
 		Resources: Resources{
 			Requests: b.quantities(c + ".resources.requests"),
