@@ -12,7 +12,9 @@ const (
 	BackendHealthPath = "/health"
 	WorkerHealthPath  = "/health/basic"
 	WorkerReadyPath   = "/health"
-	FrontendHealth    = "/api/health"
+	// FrontendHealth is NextAuth's own route: it answers without a session
+	// and without the backend (/api/health is only proxied to the backend).
+	FrontendHealth = "/api/auth/session"
 	// appUID is the non-root user the backend, worker and frontend images run as.
 	appUID = 1000
 )

@@ -58,7 +58,9 @@ func NewMigration(ctx *pulumi.Context, name string, args JobArgs, opts ...pulumi
 		return nil, err
 	}
 	runAs := RunAs{User: appUID, Group: appUID, FSGroup: appUID}
-	pod := jobPod(jobPodSpec{Name: MigrateName, RunAs: runAs, RestartPolicy: "Never"}, args)
+	// ./migrate.sh is in the working directory of the backend image and of the
+	// migrate target alike; naming it lets either image run the Job.
+	pod := jobPod(jobPodSpec{Name: MigrateName, RunAs: runAs, RestartPolicy: "Never", Command: []string{"./migrate.sh"}}, args)
 	jobName := MigrationJobName(args.Image.Ref())
 	c.Job, err = batchv1.NewJob(ctx, jobName, &batchv1.JobArgs{
 		Metadata: metav1.ObjectMetaArgs{
@@ -66,7 +68,9 @@ func NewMigration(ctx *pulumi.Context, name string, args JobArgs, opts ...pulumi
 			Annotations: pulumi.ToStringMap(KubeScoreAnnotations(KubeScoreIgnores(runAs, false, args.Image))),
 		},
 		Spec: batchv1.JobSpecArgs{
-			BackoffLimit:          pulumi.Int(1),
+			// migrate.sh gives the database 60 s to answer; retries (with the
+			// Job's growing back-off) cover a first start that takes longer.
+			BackoffLimit:          pulumi.Int(6),
 			ActiveDeadlineSeconds: pulumi.Int(1800),
 			Template: corev1.PodTemplateSpecArgs{
 				Metadata: metav1.ObjectMetaArgs{Labels: labels, Annotations: args.PodAnnotations},

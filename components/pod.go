@@ -103,6 +103,7 @@ type PodArgs struct {
 	ServiceAccount string
 	RunAs          RunAs
 	PullSecrets    []string
+	InitContainers corev1.ContainerArray
 	Containers     corev1.ContainerArray
 	Volumes        []Volume
 	// RestartPolicy is empty for Deployments, Never or OnFailure for jobs.
@@ -135,6 +136,7 @@ func (p PodArgs) args() corev1.PodSpecArgs {
 			SeccompProfile: corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
 		ImagePullSecrets: pullSecrets(p.PullSecrets),
+		InitContainers:   p.InitContainers,
 		Containers:       p.Containers,
 		Volumes:          volumes,
 	}

@@ -31,6 +31,8 @@ type ServiceArgs struct {
 	// StartAfter are what the Deployment itself waits for (stores, the
 	// migration Job): recorded on it, not only on its component.
 	StartAfter []pulumi.Resource
+	// WaitForMigrations: see WorkloadArgs.
+	WaitForMigrations bool
 }
 
 // StoreArgs add a volume and metrics to ServiceArgs.
@@ -73,6 +75,7 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 	wa.Volumes = append(wa.Volumes, args.Volumes...)
 	wa.DependsOn = append(wa.DependsOn, args.StartAfter...)
 	wa.Env = append(wa.Env, args.Env...)
+	wa.WaitForMigrations = args.WaitForMigrations
 	w, err := NewWorkload(ctx, c, wa)
 	if err != nil {
 		return err

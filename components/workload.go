@@ -8,6 +8,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -71,7 +72,13 @@ type WorkloadArgs struct {
 	ImagePullSecrets []string
 	// DependsOn are children (volume claims) the Deployment must wait for.
 	DependsOn []pulumi.Resource
+	// WaitForMigrations starts the pod with an init container, of the same
+	// image and wiring, that waits until the database is at its migrations.
+	WaitForMigrations bool
 }
+
+// WaitForMigrationsName is the init container of backend and worker.
+const WaitForMigrationsName = "wait-for-migrations"
 
 // Sidecar is an extra container exposing PortName (a metrics port) on the
 // workload's Service.
@@ -202,9 +209,16 @@ func podSpec(args WorkloadArgs) corev1.PodSpecArgs {
 			ReadOnlyRoot: true, RunAs: args.RunAs,
 		}.args())
 	}
+	var initContainers corev1.ContainerArray
+	if args.WaitForMigrations {
+		wait := main
+		wait.Name, wait.Ports, wait.Args, wait.Mounts = WaitForMigrationsName, nil, nil, nil
+		wait.Command = []string{"sh", "-c", charts.WaitForMigrations}
+		initContainers = append(initContainers, wait.args())
+	}
 	pod := PodArgs{
 		ServiceAccount: args.Name, RunAs: args.RunAs, PullSecrets: args.ImagePullSecrets,
-		Containers: containers, Volumes: volumes,
+		InitContainers: initContainers, Containers: containers, Volumes: volumes,
 	}.args()
 	if args.Spread {
 		pod.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{

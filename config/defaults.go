@@ -1,5 +1,7 @@
 package config
 
+import "k8s.io/apimachinery/pkg/api/resource"
+
 // Component names, as the seed names their Deployments and Services.
 const (
 	FrontendName = "frontend"
@@ -80,4 +82,12 @@ var profiles = map[string]profile{
 		persistence:   perEnv("false", "true", "true"),
 		storage:       perEnv("1Gi", "1Gi", "10Gi"),
 	},
+}
+
+// MigrationResources size the migration Job on their own, not after the
+// backend: its pod template (and so the Job, which cannot change in place)
+// then stays the same for a release while the backend is resized.
+var MigrationResources = Resources{
+	Requests: Quantities{CPU: resource.MustParse("250m"), Memory: resource.MustParse("1Gi"), EphemeralStorage: resource.MustParse("256Mi")},
+	Limits:   Quantities{CPU: resource.MustParse("1000m"), Memory: resource.MustParse("2Gi"), EphemeralStorage: resource.MustParse("2Gi")},
 }

@@ -163,7 +163,8 @@ func hardeningKeys() []Key {
 		envKey("storage.size", KindString, perEnv("1Gi", "10Gi", "50Gi"), "Size of the shared claim "+SharedStorageClaim+"."),
 		envKey("storage.accessMode", KindString, perEnv("ReadWriteOnce", "ReadWriteMany", "ReadWriteMany"),
 			"Access mode of "+SharedStorageClaim+": ReadWriteMany lets backend and worker run on different nodes (the class must support it)."),
-		{Name: "storage.storageClass", Kind: KindString, Default: "", Description: "StorageClass of " + SharedStorageClaim + "."},
+		{Name: "storage.storageClass", Kind: KindString, Default: "", Description: "StorageClass of " + SharedStorageClaim +
+			". Required with ReadWriteMany: the default classes of most clouds cannot provision it."},
 		{Name: "monitoring.enabled", Kind: KindBoolean, Default: false,
 			Description: "Add Prometheus exporters to postgres and redis, ServiceMonitors and PrometheusRule alerts (needs the Prometheus Operator's CRDs)."},
 		{Name: "monitoring.namespace", Kind: KindString, Default: "monitoring",
@@ -444,6 +445,12 @@ func (s *Stack) validateHardening() Problems {
 		if s.Environment != Local && spread && s.Storage.AccessMode != "ReadWriteMany" {
 			add("storage.accessMode", s.Storage.AccessMode, "must be ReadWriteMany when backend and worker run several pods outside local: "+
 				"they may land on different nodes; or set storage.uri to object storage")
+		}
+		if s.Storage.AccessMode == "ReadWriteMany" && s.Storage.StorageClass == "" {
+			add("storage.storageClass", "", "is required with storage.accessMode ReadWriteMany: the default classes of GKE, EKS and AKS "+
+				"cannot provision it, so backend and worker would stay Pending. Name a class that can (Filestore, EFS, Azure Files, "+
+				"CephFS, NFS): `pulumi config set storage.storageClass <class>`; or keep the files in object storage: "+
+				"`pulumi config set storage.uri s3://<bucket>/rhesis`")
 		}
 	} else if !strings.Contains(s.Storage.URI, "://") {
 		add("storage.uri", s.Storage.URI, "must be a URI such as s3://bucket/rhesis or gs://bucket")

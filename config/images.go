@@ -9,6 +9,8 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // Where the images come from in a Rhesis checkout (see the stack facts):
@@ -138,6 +140,21 @@ func (b *binder) images(projectDir string) Images {
 	return im
 }
 
+// migrationImage is the image the migration Job runs: the built migrate
+// target, a repository named in migrate.image.repository, or else the backend
+// image, which carries the same ./migrate.sh (the project publishes no
+// migrate image; see the app contract).
+func (b *binder) migrationImage(backend Image) Image {
+	if b.imgs.Build || b.str(MigrateName+".image.repository") != "" {
+		return b.image(MigrateName)
+	}
+	img := backend
+	if tag := b.str(MigrateName + ".image.tag"); tag != "" {
+		img.Tag, img.tagKey = tag, MigrateName+".image.tag"
+	}
+	return img
+}
+
 // image reads <name>.image.*: the stores' fixed defaults, or for a buildable
 // image a name derived from the images.* keys.
 func (b *binder) image(name string) Image {
@@ -156,7 +173,7 @@ func (b *binder) image(name string) Image {
 			switch {
 			case im.Registry != "":
 				img.Repository = im.Registry + "/" + name
-			case im.Build || b.env == Local:
+			case im.Build:
 				img.Repository = "rhesis-" + name
 			default:
 				img.Repository = PrebuiltRegistry + "/" + name
@@ -231,12 +248,12 @@ func (s *Stack) validateImages(secrets map[string]secretState) Problems {
 		reported[img.tagKey] = true
 		switch {
 		case img.Tag == "" && s.Environment != Local:
-			add(img.tagKey, "", fmt.Sprintf("is required in %s: the release or commit to deploy, for example `pulumi config set -s %s %s v1.2.3`",
-				s.Environment, s.StackName, img.tagKey))
+			add(img.tagKey, "", fmt.Sprintf("is required in %s: the release or commit to deploy, for example `pulumi config set -s %s %s %s`",
+				s.Environment, s.StackName, img.tagKey, charts.RhesisRelease))
 		case img.Tag == "latest" && s.Environment != Local:
 			add(img.tagKey, img.Tag, fmt.Sprintf("latest is refused in %s: it names whatever was pushed last, so a deployment "+
-				"cannot be repeated or rolled back; set a release or commit: `pulumi config set -s %s %s v1.2.3`",
-				s.Environment, s.StackName, img.tagKey))
+				"cannot be repeated or rolled back; set a release or commit: `pulumi config set -s %s %s %s`",
+				s.Environment, s.StackName, img.tagKey, charts.RhesisRelease))
 		case img.Tag == "":
 			add(img.tagKey, "", "must not be empty")
 		case err == nil:

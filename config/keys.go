@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // Kind is a key's type as Pulumi.yaml declares it.
@@ -147,7 +149,7 @@ func repositoryKey(name string, byEnv map[Environment]string, image string) Key 
 	}
 	return Key{Name: name, Kind: KindString, Default: "", Description: fmt.Sprintf(
 		"Image repository of %[1]s. Empty means <images.registry>/%[1]s when images.registry is set, "+
-			"else rhesis-%[1]s for a local or built image, else %[2]s/%[1]s.", image, PrebuiltRegistry)}
+			"else rhesis-%[1]s for a built image, else %[2]s/%[1]s.", image, PrebuiltRegistry)}
 }
 
 // tagKey declares an image tag: fixed for the stores, images.tag for the rest.
@@ -172,8 +174,9 @@ func imageKeys() []Key {
 		{Name: "images.registry", Kind: KindString, Default: "",
 			Description: "Registry and namespace of the application images, for example ghcr.io/acme; " +
 				"images are named <registry>/<image>. Required to push."},
-		{Name: "images.tag", Kind: KindString, Default: "", ByEnv: perEnv("latest", "", ""),
-			Description: "Tag of the application images (a release or a commit). latest is refused in staging and prod: " +
+		{Name: "images.tag", Kind: KindString, Default: charts.RhesisRelease,
+			Description: "Tag of the application images: the Rhesis release (published without a leading v) or a commit. " +
+				"Defaults to the release this project pins (the chart's appVersion). latest is refused in staging and prod: " +
 				"a moving tag makes a deployment unrepeatable."},
 		envKey("images.push", KindString, perEnv("false", "true", "true"),
 			"Push built images to images.registry (true or false). A local cluster uses the images where they were built."),
@@ -186,8 +189,12 @@ func imageKeys() []Key {
 			Description: "Password or token for images.registryUsername. Set it with `pulumi config set --secret`."},
 		{Name: "images.pullSecrets", Kind: KindString, Default: "",
 			Description: "Comma-separated names of further image pull Secrets every pod references, created outside this program."},
-		repositoryKey(MigrateName+".image.repository", nil, MigrateName),
-		tagKey(MigrateName+".image.tag", nil, MigrateName),
+		{Name: MigrateName + ".image.repository", Kind: KindString, Default: "",
+			Description: "Image repository of the migration Job. Empty means the backend's image (it carries ./migrate.sh; " +
+				"the Rhesis project publishes no migrate image), or for built images the migrate target " +
+				"(<images.registry>/migrate, else rhesis-migrate)."},
+		{Name: MigrateName + ".image.tag", Kind: KindString, Default: "",
+			Description: "Image tag of the migration Job. Empty means the backend's tag, or images.tag for a built image."},
 	}
 }
 
@@ -227,6 +234,10 @@ var RequiredSecrets = []SecretSpec{
 		"APP_DB_PASS: password of the application's PostgreSQL user."},
 	{"redisPassword", "REDIS_PASSWORD", "local-dev-redis-password",
 		"REDIS_PASSWORD: password Redis requires; the broker URLs carry it percent-encoded."},
+	// BACKEND_ENV=production (prod) refuses to start without it; staging
+	// needs it too, so that it rehearses prod's secret set.
+	{"auditHashKey", "AUDIT_HASH_KEY", "local-dev-audit-hash-key-not-for-production",
+		"AUDIT_HASH_KEY: HMAC key of the audit log's hashed e-mail addresses; the backend refuses to start without it under BACKEND_ENV=production."},
 }
 
 // ExtraSecretsKey is the object key holding optional secrets by variable name.

@@ -54,9 +54,9 @@ func Load(src Source, stackName string) (*Stack, error) {
 	// The images.* keys first: every image name below derives from them.
 	b.imgs = b.images(src.ProjectDir())
 	s.Images = b.imgs
-	s.Images.Migrate = b.image(MigrateName)
 	s.Frontend = App{b.component(FrontendName)}
 	s.Backend = App{b.component(BackendName)}
+	s.Images.Migrate = b.migrationImage(s.Backend.Image)
 	s.Worker = Worker{
 		Component:          b.component(WorkerName),
 		Concurrency:        b.integer("worker.concurrency", 1),

@@ -18,8 +18,8 @@ verbose=0
 [ "${1:-}" = -v ] && verbose=1
 
 # What an operator adds to staging and prod (see the values files' headers).
-required=(--set global.imageTag=v1.4.0 --set secrets.existingSecret=rhesis-secrets
-	--set ingress.tlsSecret=rhesis-tls)
+required=(--set global.imageTag=0.13.0 --set secrets.existingSecret=rhesis-secrets
+	--set ingress.tlsSecret=rhesis-tls --set storage.storageClass=shared-rwx)
 declare -A variants=(
 	[local]="-f charts/rhesis/values-local.yaml"
 	[staging]="-f charts/rhesis/values-staging.yaml --set ingress.host=staging.rhesis.test ${required[*]}"

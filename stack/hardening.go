@@ -21,7 +21,7 @@ func BackendEnv(cfg *config.Stack) []components.Env {
 // migrationArgs run the migrate image with the backend's wiring and sizes.
 func migrationArgs(cfg *config.Stack, ns pulumi.StringInput, digests imageDigests, deps []pulumi.Resource) components.JobArgs {
 	return components.JobArgs{
-		Namespace: ns, Image: cfg.Images.Migrate, Resources: cfg.Backend.Resources, Env: PythonEnv(cfg),
+		Namespace: ns, Image: cfg.Images.Migrate, Resources: config.MigrationResources, Env: PythonEnv(cfg),
 		ImagePullSecrets: cfg.PullSecretNames(), PodAnnotations: digests.podAnnotations(config.MigrateName, nil),
 		DependsOn: deps,
 	}

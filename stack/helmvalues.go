@@ -72,6 +72,10 @@ func HelmValues(cfg *config.Stack) map[string]any {
 		"migrations": map[string]any{
 			"enabled": cfg.Migrations,
 			"image":   withDigest(imageValues(cfg.Images.Migrate)),
+			"resources": map[string]any{
+				"requests": quantityValues(config.MigrationResources.Requests),
+				"limits":   quantityValues(config.MigrationResources.Limits),
+			},
 		},
 		"backup": map[string]any{
 			"enabled": cfg.Backup.Enabled, "schedule": cfg.Backup.Schedule, "retentionDays": cfg.Backup.RetentionDays,

@@ -183,7 +183,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
 		a := args(config.BackendName, BackendEnv(cfg))
-		a.Volumes, a.StartAfter = shared, pythonDeps
+		a.Volumes, a.StartAfter, a.WaitForMigrations = shared, pythonDeps, cfg.Migrations
 		be, err := components.NewBackend(ctx, config.BackendName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
@@ -192,7 +192,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	}
 	if cfg.Worker.Enabled {
 		a := args(config.WorkerName, PythonEnv(cfg))
-		a.Volumes, a.StartAfter = shared, pythonDeps
+		a.Volumes, a.StartAfter, a.WaitForMigrations = shared, pythonDeps, cfg.Migrations && cfg.Backend.Enabled
 		wk, err := components.NewWorker(ctx, config.WorkerName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err

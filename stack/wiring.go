@@ -51,6 +51,10 @@ func ConfigData(s *config.Stack) map[string]string {
 	}
 	if s.Storage.URI != "" {
 		data["STORAGE_SERVICE_URI"] = s.Storage.URI
+	} else {
+		// A file import keeps its upload between requests; on the shared
+		// claim, the next request may reach another replica.
+		data["IMPORT_SESSION_DIR"] = config.SharedStoragePath + "/import-sessions"
 	}
 	return data
 }
@@ -107,7 +111,7 @@ var (
 	// backend app) read.
 	pythonSecrets = []string{
 		"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "DB_ENCRYPTION_KEY", "APP_DB_PASS",
-		"REDIS_PASSWORD", "BROKER_URL", "CELERY_RESULT_BACKEND",
+		"REDIS_PASSWORD", "BROKER_URL", "CELERY_RESULT_BACKEND", "AUDIT_HASH_KEY",
 	}
 	frontendSecrets = []string{"NEXTAUTH_SECRET"}
 )

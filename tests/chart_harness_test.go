@@ -133,8 +133,8 @@ func envValues(t *testing.T, env string) map[string]any {
 		secrets[k] = s
 	}
 	return layer(v, map[string]any{
-		"global":  map[string]any{"imageTag": testRelease},
 		"ingress": map[string]any{"host": env + ".rhesis.test", "tlsSecret": "rhesis-tls"},
+		"storage": map[string]any{"storageClass": testSharedClass},
 		"secrets": secrets,
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -70,11 +72,13 @@ func TestChartRendersEveryEnvironment(t *testing.T) {
 	}
 }
 
-// expectedObjects are the objects (but hooks) each environment renders.
+// expectedObjects are the objects (but hooks) each environment renders; the
+// migration Job is one of them, not a hook.
 func expectedObjects(env string) []string {
 	objects := []string{"ConfigMap/rhesis-config", "Secret/rhesis-secrets",
 		"NetworkPolicy/default-deny", "NetworkPolicy/allow-dns", "NetworkPolicy/helm-test", "NetworkPolicy/migrate",
-		"PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/app-storage", "ServiceAccount/migrate"}
+		"PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/app-storage", "ServiceAccount/migrate",
+		"Job/" + components.MigrationJobName(config.PrebuiltRegistry+"/backend:"+charts.RhesisRelease)}
 	for _, c := range workloads {
 		objects = append(objects, "Deployment/"+c, "Service/"+c, "ServiceAccount/"+c, "NetworkPolicy/"+c)
 	}
@@ -142,10 +146,13 @@ func TestChartSchemaRejectsBadValues(t *testing.T) {
 func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	_, _, err := render(t, valuesFile(t, "values-prod.yaml"))
 	require.Error(t, err)
-	for _, k := range []string{"ingress.host", "global.imageTag", "secrets.sessionSecretKey",
-		"secrets.jwtSecretKey", "secrets.nextauthSecret", "secrets.dbEncryptionKey", "secrets.dbPassword", "secrets.redisPassword"} {
+	for _, k := range []string{"ingress.host", "secrets.sessionSecretKey", "secrets.jwtSecretKey", "secrets.nextauthSecret",
+		"secrets.dbEncryptionKey", "secrets.dbPassword", "secrets.redisPassword", "secrets.auditHashKey"} {
 		assert.Contains(t, err.Error(), k+" is required in prod")
 	}
+	// The release defaults to the chart's appVersion; ReadWriteMany needs a class.
+	assert.NotContains(t, err.Error(), "global.imageTag")
+	assert.Contains(t, err.Error(), "storage.storageClass is required with storage.accessMode=ReadWriteMany")
 	_, _, err = render(t, layer(envValues(t, "prod"), map[string]any{
 		"database": map[string]any{"postgresql": map[string]any{"persistence": map[string]any{"enabled": false}}}}))
 	require.Error(t, err)
@@ -153,8 +160,9 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 
 	// An existing Secret replaces the secret values; pods read it by name.
 	ms := mustRender(t, layer(valuesFile(t, "values-prod.yaml"), map[string]any{
-		"global":  map[string]any{"imageTag": "v2.0.1"},
+		"global":  map[string]any{"imageTag": "0.12.0"},
 		"ingress": map[string]any{"host": "r.test", "clusterIssuer": "letsencrypt"},
+		"storage": map[string]any{"uri": "s3://rhesis/files"},
 		"secrets": map[string]any{"existingSecret": "my-secrets"},
 	}))
 	for _, m := range ms {

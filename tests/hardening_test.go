@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
@@ -243,28 +244,44 @@ func TestIngress(t *testing.T) {
 // backend and worker roll out; the backend then skips its own migrations.
 func TestMigrations(t *testing.T) {
 	r := mustRun(t, "prod")
-	jobName := components.MigrationJobName("ghcr.io/rhesis-ai/migrate:v1.4.0")
+	// No migrate image is published: the backend image carries ./migrate.sh.
+	jobName := components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
 	job := r.object(t, "Job", jobName)
 	c := dig(job.Plain(), "spec", "template", "spec", "containers", 0)
-	assert.Equal(t, "ghcr.io/rhesis-ai/migrate:v1.4.0", dig(c, "image"))
-	assert.Nil(t, dig(c, "command"), "the image's own command runs the migrations")
+	assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.13.0", dig(c, "image"))
+	assert.Equal(t, []any{"./migrate.sh"}, dig(c, "command"), "the backend image's own command would start the server")
 	assert.Equal(t, "Never", dig(job.Plain(), "spec", "template", "spec", "restartPolicy"))
-	assert.Equal(t, 1.0, dig(job.Plain(), "spec", "backoffLimit"))
+	assert.Equal(t, 6.0, dig(job.Plain(), "spec", "backoffLimit"))
+	assert.Equal(t, "1Gi", dig(c, "resources", "requests", "memory"), "sized on its own, not after the backend")
 	assert.Contains(t, jsonOf(t, c), `"DB_ENCRYPTION_KEY"`, "the migrations read the backend's secrets")
 	for _, name := range []string{"backend", "worker"} {
-		assert.True(t, dependsOn(r.object(t, "Deployment", name), "kubernetes:batch/v1:Job", jobName),
-			"%s waits for the migrations: %v", name, r.object(t, "Deployment", name).DependsOn)
+		d := r.object(t, "Deployment", name)
+		assert.True(t, dependsOn(d, "kubernetes:batch/v1:Job", jobName), "%s waits for the migrations: %v", name, d.DependsOn)
+		wait := dig(d.Plain(), "spec", "template", "spec", "initContainers", 0)
+		require.NotNil(t, wait, "%s has no init container", name)
+		assert.Equal(t, components.WaitForMigrationsName, dig(wait, "name"))
+		assert.Equal(t, container(d)["image"], dig(wait, "image"), "%s waits with its own image", name)
+		assert.Equal(t, []any{"sh", "-c", charts.WaitForMigrations}, dig(wait, "command"))
+		assert.Contains(t, envNames(wait.(map[string]any)), "APP_DB_PASS")
 	}
 	assert.Contains(t, envNames(container(r.object(t, "Deployment", "backend"))), "SKIP_MIGRATIONS")
 	assert.NotContains(t, envNames(container(r.object(t, "Deployment", "worker"))), "SKIP_MIGRATIONS")
 
-	// A new release is a new Job.
+	// A new release is a new Job; a built migrate target is used when built.
 	s := stackSettings(t, "prod")
-	s.set("images.tag", "v1.5.0")
+	s.set("images.tag", "0.14.0")
 	next, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assert.True(t, next.hasObject("Job", components.MigrationJobName("ghcr.io/rhesis-ai/migrate:v1.5.0")))
-	assert.NotEqual(t, jobName, components.MigrationJobName("ghcr.io/rhesis-ai/migrate:v1.5.0"))
+	assert.True(t, next.hasObject("Job", components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.14.0")))
+	assert.NotEqual(t, jobName, components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.14.0"))
+
+	// In the chart the Job is an ordinary object, not a hook: --wait would
+	// hold a post-install hook until the Deployments that wait for it are ready.
+	for _, m := range mustRender(t, stack.HelmValues(r.Config)) {
+		if m.kind() == "Job" {
+			assert.False(t, m.hook(), "the migration Job must not be a Helm hook")
+		}
+	}
 
 	s = stackSettings(t, "prod")
 	s.set("migrations.enabled", "false")
@@ -273,6 +290,7 @@ func TestMigrations(t *testing.T) {
 	assert.Empty(t, objectsOf(off, "Job"))
 	assert.NotContains(t, envNames(container(off.object(t, "Deployment", "backend"))), "SKIP_MIGRATIONS",
 		"without the job the backend migrates at start")
+	assert.Nil(t, dig(off.object(t, "Deployment", "backend").Plain(), "spec", "template", "spec", "initContainers"))
 }
 
 // dependsOn tells whether res waits for a resource named name of type typ.

@@ -178,11 +178,12 @@ var testSecrets = map[string]string{
 	"dbEncryptionKey":  "dGVzdC1mZXJuZXQta2V5LTMyLWJ5dGVzLWxvbmchISE=",
 	"dbPassword":       "test-db-password",
 	"redisPassword":    "p@ss/w:rd#1",
+	"auditHashKey":     "test-audit-hash-key",
 }
 
-// testRelease is the image tag staging and prod runs deploy, as an operator
-// names a release.
-const testRelease = "v1.4.0"
+// testSharedClass is the ReadWriteMany StorageClass staging and prod name
+// for the shared storage, as an operator must.
+const testSharedClass = "shared-rwx"
 
 // settings is the raw config of one run, as the CLI would hand it over.
 type settings struct {
@@ -215,7 +216,8 @@ func stackSettings(t *testing.T, stackName string) settings {
 		// https://<stack>.rhesis.test and https://api.<stack>.rhesis.test.
 		s.set("ingress.host", stackName+".rhesis.test")
 		s.set("ingress.tlsSecret", "rhesis-tls")
-		s.set("images.tag", testRelease)
+		// ReadWriteMany needs a class that provides it.
+		s.set("storage.storageClass", testSharedClass)
 		for k, v := range testSecrets {
 			s.setSecret(k, v)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
@@ -73,22 +74,22 @@ func TestImagePlanPerStack(t *testing.T) {
 	frontendDockerfile := filepath.Join(checkout, "apps", "frontend", "Dockerfile")
 	plans := map[string]map[string]wantBuild{
 		"local": {
-			"backend-image":  {"rhesis-backend:latest", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"rhesis-worker:latest", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"rhesis-migrate:latest", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"rhesis-frontend:latest", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "local"}},
+			"backend-image":  {"rhesis-backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"rhesis-worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"rhesis-migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"rhesis-frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "local"}},
 		},
 		"staging": {
-			"backend-image":  {"ghcr.io/acme/backend:v1.4.0", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"ghcr.io/acme/worker:v1.4.0", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"ghcr.io/acme/migrate:v1.4.0", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"ghcr.io/acme/frontend:v1.4.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "staging"}},
+			"backend-image":  {"ghcr.io/acme/backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "staging"}},
 		},
 		"prod": {
-			"backend-image":  {"ghcr.io/acme/backend:v1.4.0", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"ghcr.io/acme/worker:v1.4.0", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"ghcr.io/acme/migrate:v1.4.0", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"ghcr.io/acme/frontend:v1.4.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "production"}},
+			"backend-image":  {"ghcr.io/acme/backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "production"}},
 		},
 	}
 	for _, s := range stacks {
@@ -111,7 +112,7 @@ func TestImagePlanPerStack(t *testing.T) {
 				if push {
 					assert.Equal(t, "ghcr.io", dig(img, "registry", "server"), name)
 					assert.Equal(t, "acme-ci", dig(img, "registry", "username"), name)
-					assert.Equal(t, "ghcr.io/acme/"+name[:len(name)-len("-image")]+":v1.4.0", img["imageName"])
+					assert.Equal(t, "ghcr.io/acme/"+name[:len(name)-len("-image")]+":0.13.0", img["imageName"])
 				} else {
 					assert.Nil(t, img["registry"], "%s: a local build logs in nowhere", name)
 				}
@@ -185,17 +186,19 @@ func TestHelmModeGetsTheBuiltImages(t *testing.T) {
 // TestPrebuiltImagesNeedNoDocker: without images.build nothing is built and
 // the pods run the published images under the configured tag.
 func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
-	want := map[string]string{"local": "rhesis-%s:latest", "staging": "ghcr.io/rhesis-ai/%s:v1.4.0", "prod": "ghcr.io/rhesis-ai/%s:v1.4.0"}
+	// Every environment runs the published images of the pinned release.
+	want := "ghcr.io/rhesis-ai/%s:" + charts.RhesisRelease
 	for _, s := range stacks {
 		r := mustRun(t, s)
 		assert.Empty(t, builtImages(r), s)
 		for _, app := range []string{"frontend", "backend", "worker"} {
 			d := r.object(t, "Deployment", app)
-			assert.Equal(t, fmt.Sprintf(want[s], app), container(d)["image"], "%s %s", s, app)
+			assert.Equal(t, fmt.Sprintf(want, app), container(d)["image"], "%s %s", s, app)
 			assert.Nil(t, dig(d.Plain(), "spec", "template", "metadata", "annotations", "rhesis.dev/image-digest"))
 			assert.Equal(t, false, dig(r.Outputs, "images", app, "built"))
 		}
-		assert.Equal(t, fmt.Sprintf(want[s], "migrate"), dig(r.Outputs, "images", "migrate", "ref"), s)
+		// No migrate image is published: the Job runs the backend's.
+		assert.Equal(t, fmt.Sprintf(want, "backend"), dig(r.Outputs, "images", "migrate", "ref"), s)
 	}
 
 	// A private mirror: images.registry renames them, per-image overrides win.
@@ -205,7 +208,7 @@ func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
 	set.set("worker.image.tag", "v1.4.1")
 	r, err := run(t, "prod", set)
 	require.NoError(t, err)
-	assert.Equal(t, "registry.example.com:5000/mirror/backend:v1.4.0", container(r.object(t, "Deployment", "backend"))["image"])
+	assert.Equal(t, "registry.example.com:5000/mirror/backend:0.13.0", container(r.object(t, "Deployment", "backend"))["image"])
 	assert.Equal(t, "registry.example.com:5000/other/rhesis-worker:v1.4.1", container(r.object(t, "Deployment", "worker"))["image"])
 	assert.Equal(t, "IfNotPresent", container(r.object(t, "Deployment", "worker"))["imagePullPolicy"])
 }
@@ -321,8 +324,6 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 			"worker.image.tag", "latest is refused in staging"},
 		{"latest on a store in prod", "prod", func(s settings) { s.set("redis.image.tag", "latest") },
 			"redis.image.tag", "latest is refused in prod"},
-		{"no tag in prod", "prod", func(s settings) { s.unset("images.tag") },
-			"images.tag", "is required in prod: the release or commit to deploy"},
 		{"push without a registry", "staging", func(s settings) {
 			s.unset("images.registry")
 			s.unset("images.registryUsername")

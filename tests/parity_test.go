@@ -44,7 +44,8 @@ func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 			}
 		}
 	}
-	if containers, ok := dig(out, "spec", "template", "spec", "containers").([]any); ok {
+	for _, field := range []string{"initContainers", "containers"} {
+		containers, _ := dig(out, "spec", "template", "spec", field).([]any)
 		for _, c := range containers {
 			canonical(dig(c, "resources", "requests"))
 			canonical(dig(c, "resources", "limits"))

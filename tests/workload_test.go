@@ -24,7 +24,7 @@ func TestProbes(t *testing.T) {
 	ready := map[string]probeWant{
 		"backend":  {path: "/health", port: "http"},
 		"worker":   {path: "/health", port: "health"},
-		"frontend": {path: "/api/health", port: "http"},
+		"frontend": {path: "/api/auth/session", port: "http"},
 		"postgres": {exec: "pg_isready"},
 		"redis":    {exec: "redis-cli -h 127.0.0.1 ping"},
 	}
@@ -136,12 +136,12 @@ func TestLabels(t *testing.T) {
 func TestStrategiesAndImages(t *testing.T) {
 	wantImage := map[string]map[string]string{
 		"local": {
-			"frontend": "rhesis-frontend:latest", "backend": "rhesis-backend:latest", "worker": "rhesis-worker:latest",
+			"frontend": "ghcr.io/rhesis-ai/frontend:0.13.0", "backend": "ghcr.io/rhesis-ai/backend:0.13.0", "worker": "ghcr.io/rhesis-ai/worker:0.13.0",
 			"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 		"prod": {
-			"frontend": "ghcr.io/rhesis-ai/frontend:v1.4.0", "backend": "ghcr.io/rhesis-ai/backend:v1.4.0",
-			"worker": "ghcr.io/rhesis-ai/worker:v1.4.0", "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
+			"frontend": "ghcr.io/rhesis-ai/frontend:0.13.0", "backend": "ghcr.io/rhesis-ai/backend:0.13.0",
+			"worker": "ghcr.io/rhesis-ai/worker:0.13.0", "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 	}
 	for s, images := range wantImage {

@@ -32,14 +32,16 @@ func TestImagePlan(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(imagePlan(cfg)), "\n")
 	require.Len(t, lines, 6)
 	assert.Regexp(t, `^IMAGE\s+REFERENCE\s+PULL\s+SOURCE$`, lines[0])
-	assert.Regexp(t, `^frontend\s+ghcr.io/acme/frontend:latest\s+IfNotPresent\s+build apps/frontend/Dockerfile FRONTEND_ENV=local \(linux/amd64, context `+checkout+`\), no push$`, lines[1])
-	assert.Regexp(t, `^worker\s+ghcr.io/acme/worker:latest\s+IfNotPresent\s+build apps/backend/Dockerfile target worker `, lines[3])
-	assert.Regexp(t, `^migrate\s+ghcr.io/acme/migrate:latest\s+IfNotPresent\s+build apps/backend/Dockerfile target migrate `, lines[4])
+	assert.Regexp(t, `^frontend\s+ghcr.io/acme/frontend:0.13.0\s+IfNotPresent\s+build apps/frontend/Dockerfile FRONTEND_ENV=local \(linux/amd64, context `+checkout+`\), no push$`, lines[1])
+	assert.Regexp(t, `^worker\s+ghcr.io/acme/worker:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target worker `, lines[3])
+	assert.Regexp(t, `^migrate\s+ghcr.io/acme/migrate:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target migrate `, lines[4])
 	assert.Equal(t, "pull Secrets: rhesis-registry", lines[5])
 
 	prebuilt, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:worker.enabled": "false"}}, "local")
 	require.NoError(t, err)
 	plan := imagePlan(prebuilt)
-	assert.Regexp(t, `(?m)^backend\s+rhesis-backend:latest\s+IfNotPresent\s+prebuilt$`, plan)
+	assert.Regexp(t, `(?m)^backend\s+ghcr.io/rhesis-ai/backend:0.13.0\s+IfNotPresent\s+prebuilt$`, plan)
+	// No migrate image is published: the migrations run from the backend image.
+	assert.Regexp(t, `(?m)^migrate\s+ghcr.io/rhesis-ai/backend:0.13.0\s+IfNotPresent\s+prebuilt$`, plan)
 	assert.NotContains(t, plan, "worker")
 }

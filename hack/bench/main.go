@@ -23,7 +23,7 @@ import (
 // benchSecrets stand in for an operator's secrets in staging and prod.
 var benchSecrets = map[string]string{
 	"sessionSecretKey": "bench-session", "jwtSecretKey": "bench-jwt", "nextauthSecret": "bench-nextauth",
-	"dbEncryptionKey": "YmVuY2gtZmVybmV0LWtleS0zMi1ieXRlcy1sb25nISE=", "dbPassword": "bench-db", "redisPassword": "bench-redis",
+	"dbEncryptionKey": "YmVuY2gtZmVybmV0LWtleS0zMi1ieXRlcy1sb25nISE=", "dbPassword": "bench-db", "redisPassword": "bench-redis", "auditHashKey": "bench-audit",
 }
 
 type row struct {
@@ -68,7 +68,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 	if env != "local" {
 		set("ingress.host", "bench.test", false)
 		set("ingress.tlsSecret", "rhesis-tls", false)
-		set("images.tag", benchRelease, false)
+		set("storage.storageClass", "standard", false)
 		// The bench destroys what it deployed: prod's kept volumes would refuse.
 		set("postgres.persistence.keep", "false", false)
 		for k, v := range benchSecrets {
@@ -90,7 +90,7 @@ func benchEnv(ctx context.Context, root, env string) row {
 		"--namespace", hns, "--create-namespace", "-f", filepath.Join(root, "charts", "rhesis", "values-"+env+".yaml"), "--wait", "--timeout", "10m"}
 	if env != "local" {
 		args = append(args, "--set", "ingress.host=bench.test", "--set", "ingress.tlsSecret=rhesis-tls",
-			"--set", "global.imageTag="+benchRelease, "--set", "database.postgresql.persistence.keep=false")
+			"--set", "storage.storageClass=standard", "--set", "database.postgresql.persistence.keep=false")
 		for k, v := range benchSecrets {
 			args = append(args, "--set", "secrets."+k+"="+v)
 		}
@@ -100,9 +100,6 @@ func benchEnv(ctx context.Context, root, env string) row {
 	check(run(log, "kubectl", "delete", "namespace", hns, "--wait"))
 	return r
 }
-
-// benchRelease is the image tag staging and prod runs deploy (latest is refused there).
-const benchRelease = "v1.4.0"
 
 func timed(what string, f func() error) time.Duration {
 	start := time.Now()

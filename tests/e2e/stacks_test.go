@@ -107,11 +107,14 @@ func newProdStack(t *testing.T, ns, mode string) *e2eStack {
 	t.Helper()
 	return newStack(t, ns,
 		map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
-			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "v1.4.0"},
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "0.13.0",
+			// The sandbox provisions ReadWriteMany claims of its class standard.
+			"storage.storageClass": "standard"},
 		map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
 			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
 			"redisPassword": "e2e@redis/pw",
+			"auditHashKey":  "e2e-audit-hash-key",
 		})
 }
 

@@ -27,7 +27,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 
 {{/* A component's image tag: its own, else global.imageTag. Call with (dict "root" $ "c" <component values>). */}}
 {{- define "rhesis.imageTag" -}}
-{{- .c.image.tag | default .root.Values.global.imageTag -}}
+{{- .c.image.tag | default .root.Values.global.imageTag | default .root.Chart.AppVersion -}}
 {{- end }}
 
 {{/* The image pull Secrets of every pod, as a JSON list: rhesis-registry when the chart makes it, then global.imagePullSecrets. */}}
@@ -111,7 +111,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
   "CELERY_WORKER_PREFETCH_MULTIPLIER" (toString .Values.worker.prefetchMultiplier)
   "NEXT_TELEMETRY_DISABLED" "1" -}}
 {{- with $db.sslMode }}{{ $_ := set $d "PGSSLMODE" . }}{{ end -}}
-{{- with .Values.storage.uri }}{{ $_ := set $d "STORAGE_SERVICE_URI" . }}{{ end -}}
+{{- if .Values.storage.uri }}{{ $_ := set $d "STORAGE_SERVICE_URI" .Values.storage.uri }}{{ else }}{{ $_ := set $d "IMPORT_SESSION_DIR" "/app/storage/import-sessions" }}{{ end -}}
 {{- toJson $d -}}
 {{- end }}
 
@@ -136,6 +136,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- $_ := set $d "DB_ENCRYPTION_KEY" $s.dbEncryptionKey -}}
 {{- $_ := set $d "APP_DB_PASS" $s.dbPassword -}}
 {{- $_ := set $d "REDIS_PASSWORD" $s.redisPassword -}}
+{{- $_ := set $d "AUDIT_HASH_KEY" $s.auditHashKey -}}
 {{- $_ := set $d "BROKER_URL" (include "rhesis.redisURL" (dict "password" $s.redisPassword "db" 0 "external" .Values.redis.external)) -}}
 {{- $_ := set $d "CELERY_RESULT_BACKEND" (include "rhesis.redisURL" (dict "password" $s.redisPassword "db" 1 "external" .Values.redis.external)) -}}
 {{- toJson $d -}}
@@ -167,7 +168,7 @@ required settings. Rendered by configmap.yaml, which every install has.
   {{- end -}}
   {{- end -}}
   {{- if not $v.secrets.existingSecret -}}
-    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "redisPassword" -}}
+    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "redisPassword" "auditHashKey" -}}
       {{- if not (index $v.secrets $k) -}}
         {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
         {{- $problems = append $problems (printf "secrets.%s is required in %s (or set secrets.existingSecret): --set secrets.%s=\"%s\"" $k $v.global.environment $k $gen) -}}
@@ -184,9 +185,9 @@ required settings. Rendered by configmap.yaml, which every install has.
     {{- $where := ternary (printf "%s.image.tag" $name) "global.imageTag" (ne $c.image.tag "") -}}
     {{- $tag := include "rhesis.imageTag" (dict "root" $ "c" $c) -}}
     {{- if not $tag -}}
-      {{- $_ := set $tagProblems $where (printf "%s is required in %s: the release or commit to deploy (--set %s=v1.2.3)" $where $v.global.environment $where) -}}
+      {{- $_ := set $tagProblems $where (printf "%s is required in %s: the release or commit to deploy (--set %s=%s)" $where $v.global.environment $where $.Chart.AppVersion) -}}
     {{- else if eq $tag "latest" -}}
-      {{- $_ := set $tagProblems $where (printf "%s=latest is refused in %s: latest names whatever was pushed last, so a deployment could not be repeated or rolled back (--set %s=v1.2.3)" $where $v.global.environment $where) -}}
+      {{- $_ := set $tagProblems $where (printf "%s=latest is refused in %s: latest names whatever was pushed last, so a deployment could not be repeated or rolled back (--set %s=%s)" $where $v.global.environment $where $.Chart.AppVersion) -}}
     {{- end -}}
   {{- end -}}
 {{- end -}}
@@ -196,6 +197,9 @@ required settings. Rendered by configmap.yaml, which every install has.
 {{- end -}}
 {{- if and $v.backup.enabled $v.database.external.host -}}
   {{- $problems = append $problems "backup.enabled backs up the in-cluster database; an external one is backed up by its provider: --set backup.enabled=false" -}}
+{{- end -}}
+{{- if and (not $v.storage.uri) (eq $v.storage.accessMode "ReadWriteMany") (not $v.storage.storageClass) -}}
+  {{- $problems = append $problems "storage.storageClass is required with storage.accessMode=ReadWriteMany: the default classes of GKE, EKS and AKS cannot provision it and backend and worker would stay Pending; name a class that can (--set storage.storageClass=<Filestore, EFS, Azure Files, CephFS or NFS class>), or use object storage (--set storage.uri=s3://<bucket>/rhesis)" -}}
 {{- end -}}
 {{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
   {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
@@ -448,6 +452,30 @@ spec:
         {{- end }}
     spec:
       {{- include "rhesis.podCommon" (dict "root" $root "sa" .name "runAs" .runAs) | nindent 6 }}
+      {{- if .waitForMigrations }}
+      {{- /* The same image and wiring as the app: wait until the database is at its migrations. */}}
+      initContainers:
+        - name: wait-for-migrations
+          image: {{ printf "%s:%s" $c.image.repository $tag | quote }}
+          imagePullPolicy: {{ $policy }}
+          command:
+            - sh
+            - -c
+            - {{ $root.Files.Get "files/wait-for-migrations.sh" | quote }}
+          envFrom:
+            - configMapRef:
+                name: rhesis-config
+          env:
+            {{- include "rhesis.env" (dict "root" $root "env" .env) | nindent 12 }}
+            {{- range $k := keys $c.extraEnv | sortAlpha }}
+            - name: {{ $k }}
+              value: {{ index $c.extraEnv $k | toString | quote }}
+            {{- end }}
+          resources:
+            {{- include "rhesis.resources" $c.resources | nindent 12 }}
+          securityContext:
+            {{- include "rhesis.containerSecurity" (dict "runAs" .runAs "readOnly" (.readOnly | default false)) | nindent 12 }}
+      {{- end }}
       containers:
         - name: {{ .name }}
           image: {{ printf "%s:%s" $c.image.repository $tag | quote }}
@@ -626,7 +654,7 @@ spec:
 {{/* The backend's and worker's secret variables, as a JSON list of env dicts: the required ones, then the optional ones sorted. */}}
 {{- define "rhesis.pythonSecrets" -}}
 {{- $env := list -}}
-{{- range $k := list "SESSION_SECRET_KEY" "JWT_SECRET_KEY" "DB_ENCRYPTION_KEY" "APP_DB_PASS" "REDIS_PASSWORD" "BROKER_URL" "CELERY_RESULT_BACKEND" -}}
+{{- range $k := list "SESSION_SECRET_KEY" "JWT_SECRET_KEY" "DB_ENCRYPTION_KEY" "APP_DB_PASS" "REDIS_PASSWORD" "BROKER_URL" "CELERY_RESULT_BACKEND" "AUDIT_HASH_KEY" -}}
 {{- $env = append $env (dict "name" $k "secretKey" $k) -}}
 {{- end -}}
 {{- range $k := keys .Values.secrets.extra | sortAlpha -}}

@@ -1,0 +1,37 @@
+// Package charts holds the project's Helm chart and the Rhesis release it
+// deploys: the chart's appVersion is the one place that release is named.
+package charts
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed rhesis/Chart.yaml
+var chartYAML []byte
+
+// WaitForMigrations is the script backend and worker run before they start:
+// it waits until the database is at the migrations the image carries.
+//
+//go:embed rhesis/files/wait-for-migrations.sh
+var WaitForMigrations string
+
+// RhesisRelease is the Rhesis release the chart deploys (its appVersion), in
+// the form its images are published under: 0.13.0, no leading v.
+var RhesisRelease = mustAppVersion()
+
+func mustAppVersion() string {
+	var c struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(chartYAML, &c); err != nil {
+		panic(fmt.Sprintf("charts/rhesis/Chart.yaml: %v", err))
+	}
+	if c.AppVersion == "" || strings.HasPrefix(c.AppVersion, "v") {
+		panic(fmt.Sprintf("charts/rhesis/Chart.yaml: appVersion %q must be a published Rhesis release such as 0.13.0", c.AppVersion))
+	}
+	return c.AppVersion
+}

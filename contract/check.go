@@ -1,0 +1,529 @@
+package contract
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// WaitForMigrations is the init container that holds backend and worker
+// until the database is at their migrations.
+const WaitForMigrations = "wait-for-migrations"
+
+// Violation is one way a render breaks the contract.
+type Violation struct {
+	Object    string // Kind/name
+	Container string
+	Item      string // the contract item, e.g. requires SESSION_SECRET_KEY
+	Source    string // where in the release's source the item was read
+	Problem   string
+}
+
+func (v Violation) String() string {
+	where := v.Object
+	if v.Container != "" {
+		where += " container " + v.Container
+	}
+	return fmt.Sprintf("%s: %s: %s (contract: %s)", where, v.Item, v.Problem, v.Source)
+}
+
+// Render is a set of rendered objects (as JSON-like maps) and the image
+// references the deployment builds itself, which need not be published.
+type Render struct {
+	Objects []map[string]any
+	Built   map[string]bool
+}
+
+// Check lists every violation of the contract in the render.
+func (c *Contract) Check(r Render) []Violation {
+	ck := &checker{c: c, r: r, byKind: map[string][]map[string]any{}}
+	for _, o := range r.Objects {
+		k, _ := o["kind"].(string)
+		ck.byKind[k] = append(ck.byKind[k], o)
+	}
+	for _, kind := range []string{"Deployment", "Job", "CronJob"} {
+		for _, o := range ck.byKind[kind] {
+			ck.workload(o)
+		}
+	}
+	ck.startOrder()
+	ck.sharedStorage()
+	ck.claims()
+	ck.exposure()
+	ck.database()
+	sort.SliceStable(ck.out, func(i, j int) bool { return ck.out[i].String() < ck.out[j].String() })
+	return ck.out
+}
+
+type checker struct {
+	c      *Contract
+	r      Render
+	byKind map[string][]map[string]any
+	out    []Violation
+}
+
+func (ck *checker) add(obj, container, item, source, problem string) {
+	ck.out = append(ck.out, Violation{Object: obj, Container: container, Item: item, Source: source, Problem: problem})
+}
+
+// pod is a workload's pod spec, its object name and whether it is a Helm hook.
+func podOf(o map[string]any) (spec map[string]any, name string) {
+	name, _ = dig(o, "metadata", "name").(string)
+	name = str(o["kind"]) + "/" + name
+	switch o["kind"] {
+	case "CronJob":
+		spec, _ = dig(o, "spec", "jobTemplate", "spec", "template", "spec").(map[string]any)
+	default:
+		spec, _ = dig(o, "spec", "template", "spec").(map[string]any)
+	}
+	return spec, name
+}
+
+func (ck *checker) workload(o map[string]any) {
+	pod, obj := podOf(o)
+	for _, ctr := range list(pod["containers"]) {
+		cm, _ := ctr.(map[string]any)
+		name := str(cm["name"])
+		want, ok := ck.c.Containers[name]
+		if !ok {
+			continue // sidecars and the stores are not Rhesis containers
+		}
+		ck.container(obj, pod, cm, name, want)
+	}
+}
+
+// env is a container's variables as the process sees them: a literal, a
+// ConfigMap key or a Secret key, each resolved against the render.
+type envValue struct {
+	value    string
+	secret   bool
+	resolved bool
+	from     string
+}
+
+func (ck *checker) envOf(cm map[string]any) map[string]envValue {
+	env := map[string]envValue{}
+	for _, ef := range list(cm["envFrom"]) {
+		if ref := str(dig(ef, "configMapRef", "name")); ref != "" {
+			data, found := ck.data("ConfigMap", ref)
+			for k, v := range data {
+				env[k] = envValue{value: v, resolved: found, from: "ConfigMap " + ref}
+			}
+		}
+	}
+	for _, e := range list(cm["env"]) {
+		name := str(dig(e, "name"))
+		switch {
+		case dig(e, "valueFrom", "secretKeyRef") != nil:
+			ref, key := str(dig(e, "valueFrom", "secretKeyRef", "name")), str(dig(e, "valueFrom", "secretKeyRef", "key"))
+			data, _ := ck.data("Secret", ref)
+			v, ok := data[key]
+			env[name] = envValue{value: v, secret: true, resolved: ok, from: "Secret " + ref + " key " + key}
+		case dig(e, "valueFrom", "configMapKeyRef") != nil:
+			ref, key := str(dig(e, "valueFrom", "configMapKeyRef", "name")), str(dig(e, "valueFrom", "configMapKeyRef", "key"))
+			data, _ := ck.data("ConfigMap", ref)
+			v, ok := data[key]
+			env[name] = envValue{value: v, resolved: ok, from: "ConfigMap " + ref + " key " + key}
+		default:
+			env[name] = envValue{value: str(dig(e, "value")), resolved: true, from: "a literal"}
+		}
+	}
+	return env
+}
+
+// data is the keys of a rendered ConfigMap or Secret (data or stringData).
+func (ck *checker) data(kind, name string) (map[string]string, bool) {
+	for _, o := range ck.byKind[kind] {
+		if str(dig(o, "metadata", "name")) != name {
+			continue
+		}
+		out := map[string]string{}
+		for _, field := range []string{"data", "stringData"} {
+			if m, ok := o[field].(map[string]any); ok {
+				for k, v := range m {
+					out[k] = fmt.Sprint(v)
+				}
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func (ck *checker) container(obj string, pod, cm map[string]any, name string, want Container) {
+	env := ck.envOf(cm)
+	required := append([]EnvVar{}, want.Requires...)
+	for _, cond := range want.RequiresWhen {
+		applies := true
+		for k, v := range cond.When {
+			applies = applies && env[k].value == v
+		}
+		if applies {
+			required = append(required, cond.EnvVar)
+		}
+	}
+	for _, rq := range required {
+		item := "requires " + rq.Name
+		got, ok := env[rq.Name]
+		switch {
+		case !ok:
+			ck.add(obj, name, item, rq.Source, "not set")
+		case !got.resolved:
+			ck.add(obj, name, item, rq.Source, "from "+got.from+", which the render does not have")
+		case rq.Secret && !got.secret:
+			ck.add(obj, name, item, rq.Source, "a secret, but set from "+got.from)
+		case got.value == "" && !got.secret:
+			ck.add(obj, name, item, rq.Source, "empty")
+		case rq.Value != "" && got.value != rq.Value:
+			ck.add(obj, name, item, rq.Source, fmt.Sprintf("is %q, the code needs %q", got.value, rq.Value))
+		case len(rq.Values) > 0 && !slices.Contains(rq.Values, got.value):
+			ck.add(obj, name, item, rq.Source, fmt.Sprintf("is %q, the code accepts %s", got.value, strings.Join(rq.Values, ", ")))
+		}
+	}
+	ck.image(obj, cm, name, want)
+	ck.command(obj, cm, name, want)
+	ck.probes(obj, cm, name, want, env)
+	ck.user(obj, pod, cm, name, want)
+	ck.writable(obj, cm, name, want)
+}
+
+func (ck *checker) image(obj string, cm map[string]any, name string, want Container) {
+	ref := str(cm["image"])
+	if ck.r.Built[ref] {
+		return
+	}
+	item := "image " + want.Image
+	if !ck.c.published(want.Image) {
+		ck.add(obj, name, item, ck.c.Images.Source, "is not published and the stack does not build "+ref)
+		return
+	}
+	published := ck.c.Images.Registry + "/" + want.Image + ":" + ck.c.Images.Tag
+	if ref != published {
+		ck.add(obj, name, item, ck.c.Images.Source, fmt.Sprintf("runs %s, which is neither the published %s nor built by the stack", ref, published))
+	}
+}
+
+// command compares what the container runs (its command, else the image's
+// own CMD) with the contract's.
+func (ck *checker) command(obj string, cm map[string]any, name string, want Container) {
+	if want.Command.Value == "" {
+		return
+	}
+	runs := strings.Join(strs(cm["command"]), " ")
+	if runs == "" {
+		runs = ck.c.defaultCommand(ck.imageName(str(cm["image"]), want))
+	}
+	if runs != want.Command.Value {
+		ck.add(obj, name, "command "+want.Command.Value, want.Command.Source, fmt.Sprintf("runs %q", runs))
+	}
+}
+
+// imageName is the contract name of the image a reference runs (backend for
+// ghcr.io/rhesis-ai/backend:0.13.0); a built image is taken to be the one
+// the container's contract names.
+func (ck *checker) imageName(ref string, want Container) string {
+	repo := ref
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		repo = ref[:i]
+	}
+	if strings.HasPrefix(repo, ck.c.Images.Registry+"/") {
+		return strings.TrimPrefix(repo, ck.c.Images.Registry+"/")
+	}
+	return want.Image
+}
+
+func (ck *checker) probes(obj string, cm map[string]any, name string, want Container, env map[string]envValue) {
+	ports := map[string]int{}
+	for _, p := range list(cm["ports"]) {
+		ports[str(dig(p, "name"))] = toInt(dig(p, "containerPort"))
+	}
+	if want.Port.Variable != "" {
+		if v, ok := env[want.Port.Variable]; ok && v.value != fmt.Sprint(want.Port.Number) {
+			ck.add(obj, name, "port "+want.Port.Variable, want.Port.Source, fmt.Sprintf("is %s, the probes and Service use %d", v.value, want.Port.Number))
+		}
+	}
+	for _, kind := range []string{"startupProbe", "readinessProbe", "livenessProbe"} {
+		p, ok := cm[kind].(map[string]any)
+		if !ok {
+			continue
+		}
+		port := dig(p, "httpGet", "port")
+		if port == nil {
+			port = dig(p, "tcpSocket", "port")
+		}
+		if port != nil {
+			n, named := ports[fmt.Sprint(port)]
+			if !named {
+				n = toInt(port)
+			}
+			if n != want.Port.Number {
+				ck.add(obj, name, fmt.Sprintf("port %d", want.Port.Number), want.Port.Source, fmt.Sprintf("%s asks port %v", kind, port))
+			}
+		}
+		path := str(dig(p, "httpGet", "path"))
+		if path == "" {
+			continue
+		}
+		i := slices.IndexFunc(want.Health, func(h Path) bool { return h.Path == path })
+		switch {
+		case i < 0:
+			ck.add(obj, name, "health paths", sourcesOf(want.Health), fmt.Sprintf("%s asks %s, which the code does not serve as a health route", kind, path))
+		case want.Health[i].Auth:
+			ck.add(obj, name, "health "+path, want.Health[i].Source, kind+" asks a path that needs authentication")
+		}
+	}
+}
+
+func (ck *checker) user(obj string, pod, cm map[string]any, name string, want Container) {
+	uid := dig(cm, "securityContext", "runAsUser")
+	if uid == nil {
+		uid = dig(pod, "securityContext", "runAsUser")
+	}
+	if uid == nil || toInt(uid) != want.User.UID {
+		ck.add(obj, name, fmt.Sprintf("user %d (%s)", want.User.UID, want.User.Name), want.User.Source, fmt.Sprintf("runs as %v", uid))
+	}
+}
+
+func (ck *checker) writable(obj string, cm map[string]any, name string, want Container) {
+	if ro, _ := dig(cm, "securityContext", "readOnlyRootFilesystem").(bool); !ro {
+		return
+	}
+	for _, w := range want.Writable {
+		if !mounted(cm, w.Path) {
+			ck.add(obj, name, "writable "+w.Path, w.Source, "the root filesystem is read-only and nothing is mounted there")
+		}
+	}
+}
+
+func mounted(cm map[string]any, path string) bool {
+	for _, m := range list(cm["volumeMounts"]) {
+		mp := str(dig(m, "mountPath"))
+		if path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// startOrder: a backend that skips migrations needs a migration Job that is
+// not a Helm hook (a post-install hook waits for the Deployments that wait
+// for it under --wait; a pre-install one for a database not yet created), and
+// backend and worker must wait for its result in their own pods.
+func (ck *checker) startOrder() {
+	migrate := ck.c.Containers["migrate"]
+	for _, o := range ck.byKind["Deployment"] {
+		pod, obj := podOf(o)
+		name := str(dig(o, "metadata", "name"))
+		if name != "backend" && name != "worker" {
+			continue
+		}
+		main := containerNamed(pod, name)
+		if main == nil {
+			continue
+		}
+		skips := ck.envOf(main)["SKIP_MIGRATIONS"].value == "true"
+		waits := containerIn(pod, "initContainers", WaitForMigrations)
+		if name == "backend" && !skips {
+			if replicas, set := dig(o, "spec", "replicas").(float64); !set || replicas > 1 {
+				ck.add(obj, name, "migrations", migrate.Command.Source, "several backend pods would each run ./migrate.sh at start, at the same time")
+			}
+			continue
+		}
+		if !skips && ck.job() == nil {
+			continue
+		}
+		if waits == nil {
+			ck.add(obj, name, "start order", migrate.Command.Source, "starts without waiting for the migrations (init container "+WaitForMigrations+")")
+		} else if str(waits["image"]) != str(main["image"]) {
+			ck.add(obj, name, "start order", migrate.Command.Source, "waits for the migrations with another image than it runs")
+		}
+	}
+	backend := ck.deployment("backend")
+	if backend == nil {
+		return
+	}
+	pod, _ := podOf(backend)
+	if m := containerNamed(pod, "backend"); m == nil || ck.envOf(m)["SKIP_MIGRATIONS"].value != "true" {
+		return
+	}
+	job := ck.job()
+	if job == nil {
+		ck.add("Deployment/backend", "backend", "migrations", migrate.Command.Source, "SKIP_MIGRATIONS is true and no Job runs ./migrate.sh")
+		return
+	}
+	_, obj := podOf(job)
+	if hook := str(dig(job, "metadata", "annotations", "helm.sh/hook")); hook != "" {
+		ck.add(obj, "migrate", "start order", migrate.Command.Source,
+			"is the Helm hook "+hook+": with --wait the first install holds it until backend and worker are ready, and they wait for it")
+	}
+}
+
+// job is the migration Job of the render.
+func (ck *checker) job() map[string]any {
+	for _, o := range ck.byKind["Job"] {
+		pod, _ := podOf(o)
+		if containerNamed(pod, "migrate") != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+func (ck *checker) deployment(name string) map[string]any {
+	for _, o := range ck.byKind["Deployment"] {
+		if str(dig(o, "metadata", "name")) == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// sharedStorage: with files on a path, backend and worker mount the same claim there.
+func (ck *checker) sharedStorage() {
+	shared := ck.c.Storage.Shared
+	claims := map[string]string{}
+	for _, name := range []string{"backend", "worker"} {
+		o := ck.deployment(name)
+		if o == nil {
+			continue
+		}
+		pod, obj := podOf(o)
+		main := containerNamed(pod, name)
+		if uri := ck.envOf(main)["STORAGE_SERVICE_URI"].value; uri != "" && !strings.HasPrefix(uri, "file://") {
+			continue
+		}
+		claim := ""
+		for _, m := range list(main["volumeMounts"]) {
+			if str(dig(m, "mountPath")) != shared.Path {
+				continue
+			}
+			for _, v := range list(pod["volumes"]) {
+				if str(dig(v, "name")) == str(dig(m, "name")) {
+					claim = str(dig(v, "persistentVolumeClaim", "claimName"))
+				}
+			}
+		}
+		if claim == "" {
+			ck.add(obj, name, "shared storage "+shared.Path, shared.Source, "no claim is mounted there, so backend and worker would not see each other's files")
+		}
+		claims[name] = claim
+	}
+	if b, w := claims["backend"], claims["worker"]; b != "" && w != "" && b != w {
+		ck.add("Deployment/worker", "worker", "shared storage "+shared.Path, shared.Source, fmt.Sprintf("mounts claim %s, the backend %s", w, b))
+	}
+}
+
+// claims: a ReadWriteMany claim on the cluster's default class does not bind
+// on the default classes of the big clouds.
+func (ck *checker) claims() {
+	for _, o := range ck.byKind["PersistentVolumeClaim"] {
+		modes := strs(dig(o, "spec", "accessModes"))
+		if slices.Contains(modes, "ReadWriteMany") && str(dig(o, "spec", "storageClassName")) == "" {
+			ck.add("PersistentVolumeClaim/"+str(dig(o, "metadata", "name")), "", "shared storage", ck.c.Storage.Shared.Source,
+				"ReadWriteMany on the default StorageClass, which GKE, EKS and AKS cannot provision")
+		}
+	}
+}
+
+// exposure: a container that serves something only the kubelet may see
+// (the worker's /debug/env) admits no traffic from other pods.
+func (ck *checker) exposure() {
+	for name, want := range ck.c.Containers {
+		if len(want.Exposes) == 0 || ck.deployment(name) == nil {
+			continue
+		}
+		isolated := false
+		for _, np := range ck.byKind["NetworkPolicy"] {
+			if str(dig(np, "spec", "podSelector", "matchLabels", "app")) == name && slices.Contains(strs(dig(np, "spec", "policyTypes")), "Ingress") {
+				isolated = len(list(dig(np, "spec", "ingress"))) == 0
+			}
+		}
+		if !isolated {
+			ck.add("Deployment/"+name, name, "exposes "+want.Exposes[0].Path, want.Exposes[0].Source,
+				"no NetworkPolicy keeps other pods away from it")
+		}
+	}
+}
+
+// database: an in-cluster PostgreSQL ships the extensions the migrations create.
+func (ck *checker) database() {
+	o := ck.deployment("postgres")
+	if o == nil {
+		return
+	}
+	pod, obj := podOf(o)
+	image := str(containerNamed(pod, "postgres")["image"])
+	for _, ext := range ck.c.Database.Extensions {
+		repo := strings.SplitN(ext.Image, ":", 2)[0]
+		if !strings.HasPrefix(image, repo+":") {
+			ck.add(obj, "postgres", "extension "+ext.Name, ext.Source, fmt.Sprintf("runs %s, not %s", image, ext.Image))
+		}
+	}
+}
+
+func containerNamed(pod map[string]any, name string) map[string]any {
+	return containerIn(pod, "containers", name)
+}
+
+func containerIn(pod map[string]any, field, name string) map[string]any {
+	for _, c := range list(pod[field]) {
+		if cm, ok := c.(map[string]any); ok && str(cm["name"]) == name {
+			return cm
+		}
+	}
+	return nil
+}
+
+func sourcesOf(paths []Path) string {
+	var s []string
+	for _, p := range paths {
+		s = append(s, p.Source)
+	}
+	return strings.Join(s, "; ")
+}
+
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func list(v any) []any { l, _ := v.([]any); return l }
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range list(v) {
+		out = append(out, str(x))
+	}
+	return out
+}
+
+func toInt(v any) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	case int64:
+		return int(n)
+	}
+	var i int
+	_, _ = fmt.Sscan(fmt.Sprint(v), &i)
+	return i
+}

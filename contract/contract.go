@@ -1,0 +1,183 @@
+// Package contract reads the app contract of a Rhesis release (what its
+// containers need, read from its source) and checks rendered Kubernetes
+// objects against it.
+package contract
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Contract is contract/rhesis-<release>.yaml.
+type Contract struct {
+	Release    string               `json:"release"`
+	SourceTag  string               `json:"sourceTag"`
+	Images     Images               `json:"images"`
+	Containers map[string]Container `json:"containers"`
+	Database   Database             `json:"database"`
+	Storage    Storage              `json:"storage"`
+}
+
+// Images are where the release's images are published.
+type Images struct {
+	Registry    string  `json:"registry"`
+	Tag         string  `json:"tag"`
+	Source      string  `json:"source"`
+	Published   []Named `json:"published"`
+	Unpublished []Named `json:"unpublished"`
+}
+
+// Named is a name with the source line it was read from.
+type Named struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+// Container is what one container of the release needs.
+type Container struct {
+	Image        string        `json:"image"`
+	Workdir      Path          `json:"workdir"`
+	Command      Fact          `json:"command"`
+	User         User          `json:"user"`
+	Port         Port          `json:"port"`
+	Health       []Path        `json:"health"`
+	Exposes      []Path        `json:"exposes"`
+	Requires     []EnvVar      `json:"requires"`
+	RequiresWhen []Conditional `json:"requiresWhen"`
+	Optional     []EnvVar      `json:"optional"`
+	Behaviour    []Behaviour   `json:"behaviour"`
+	Writable     []Writable    `json:"writable"`
+}
+
+// Behaviour is something the code does that the deployment must respect.
+type Behaviour struct {
+	What   string `json:"what"`
+	Source string `json:"source"`
+}
+
+// Fact is one value and where it was read.
+type Fact struct {
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+// User is the account an image runs as.
+type User struct {
+	UID    int    `json:"uid"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Note   string `json:"note"`
+}
+
+// Port is the port a container listens on, and the variable that sets it.
+type Port struct {
+	Number   int    `json:"number"`
+	Variable string `json:"variable"`
+	Source   string `json:"source"`
+}
+
+// Path is an HTTP path of a container.
+type Path struct {
+	Path      string `json:"path"`
+	Auth      bool   `json:"auth"`
+	Source    string `json:"source"`
+	Public    string `json:"public"`
+	Reference string `json:"reference"`
+	Why       string `json:"why"`
+}
+
+// EnvVar is a variable a container needs to boot.
+type EnvVar struct {
+	Name   string   `json:"name"`
+	Secret bool     `json:"secret"`
+	Value  string   `json:"value"`
+	Values []string `json:"values"`
+	Source string   `json:"source"`
+	Why    string   `json:"why"`
+}
+
+// Conditional is a variable needed only when other variables have values.
+type Conditional struct {
+	When map[string]string `json:"when"`
+	EnvVar
+}
+
+// Writable is a path the container writes to.
+type Writable struct {
+	Path   string `json:"path"`
+	When   string `json:"when"`
+	Shared bool   `json:"shared"`
+	Source string `json:"source"`
+}
+
+// Database is what the release needs of PostgreSQL.
+type Database struct {
+	Extensions []struct {
+		Name   string `json:"name"`
+		Source string `json:"source"`
+		Image  string `json:"image"`
+	} `json:"extensions"`
+	RowLevelSecurity struct {
+		Source string `json:"source"`
+	} `json:"rowLevelSecurity"`
+	Roles []struct {
+		Name        string `json:"name"`
+		Variable    string `json:"variable"`
+		FallsBackTo string `json:"falls_back_to"`
+		Grants      string `json:"grants"`
+		Source      string `json:"source"`
+	} `json:"roles"`
+}
+
+// Storage is where backend and worker keep files.
+type Storage struct {
+	Shared struct {
+		Path      string `json:"path"`
+		Default   string `json:"default"`
+		Source    string `json:"source"`
+		Reference string `json:"reference"`
+	} `json:"shared"`
+}
+
+// File is the path of a release's contract below the repository root.
+func File(root, release string) string {
+	return filepath.Join(root, "contract", "rhesis-"+release+".yaml")
+}
+
+// Load reads the contract of release.
+func Load(root, release string) (*Contract, error) {
+	raw, err := os.ReadFile(File(root, release))
+	if err != nil {
+		return nil, fmt.Errorf("the app contract of Rhesis %s: %w (read the release's source and write it)", release, err)
+	}
+	var c Contract
+	if err := yaml.UnmarshalStrict(raw, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", File(root, release), err)
+	}
+	if c.Release != release {
+		return nil, fmt.Errorf("%s: release %q, want %q", File(root, release), c.Release, release)
+	}
+	return &c, nil
+}
+
+// published reports whether the release publishes the image name.
+func (c *Contract) published(name string) bool {
+	for _, p := range c.Images.Published {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultCommand is the command an image runs when a pod names none: the
+// command of the container the image is published for.
+func (c *Contract) defaultCommand(image string) string {
+	if ct, ok := c.Containers[image]; ok && ct.Image == image {
+		return ct.Command.Value
+	}
+	return ""
+}

@@ -1,0 +1,215 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/contract"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// appContract is the contract of the release the chart pins.
+func appContract(t *testing.T) *contract.Contract {
+	t.Helper()
+	c, err := contract.Load(repoRoot(t), charts.RhesisRelease)
+	require.NoError(t, err)
+	return c
+}
+
+// contractVariants are the stacks and settings every render is checked in.
+func contractVariants(t *testing.T) map[string]settings {
+	v := map[string]settings{}
+	for _, s := range stacks {
+		v[s] = stackSettings(t, s)
+	}
+	mon := stackSettings(t, "prod")
+	mon.set("monitoring.enabled", "true")
+	v["prod with monitoring"] = mon
+	ext := stackSettings(t, "prod")
+	ext.set("postgres.external.host", "db.example.com")
+	ext.set("redis.external.host", "cache.example.com")
+	ext.set("backup.enabled", "false")
+	v["prod with external stores"] = ext
+	obj := stackSettings(t, "staging")
+	obj.set("storage.uri", "s3://rhesis/files")
+	v["staging with object storage"] = obj
+	path := stackSettings(t, "staging")
+	path.set("ingress.apiPath", "/backend")
+	path.set("ingress.apiHost", "")
+	v["staging with ingress.apiPath"] = path
+	noMig := stackSettings(t, "local")
+	noMig.set("migrations.enabled", "false")
+	v["local without the migration Job"] = noMig
+	v["local with built images"] = buildSettings(t, "local", rhesisCheckout(t))
+	v["prod with built images"] = buildSettings(t, "prod", rhesisCheckout(t))
+	return v
+}
+
+func builtRefs(r *result) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range r.Config.ImageBuilds() {
+		out[b.Ref] = true
+	}
+	return out
+}
+
+func plainObjects(t *testing.T, objs []map[string]any) []map[string]any {
+	t.Helper()
+	// One JSON round trip: numbers and lists as encoding/json gives them.
+	raw, err := json.Marshal(objs)
+	require.NoError(t, err)
+	var out []map[string]any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+func rawRender(t *testing.T, r *result) contract.Render {
+	var objs []map[string]any
+	for _, res := range r.kubernetes() {
+		obj := res.Plain()
+		obj["kind"] = res.Kind()
+		objs = append(objs, obj)
+	}
+	return contract.Render{Objects: plainObjects(t, objs), Built: builtRefs(r)}
+}
+
+func chartRender(t *testing.T, values map[string]any, built map[string]bool) contract.Render {
+	var objs []map[string]any
+	for _, m := range mustRender(t, values) {
+		if dig(m.Object, "metadata", "annotations", "helm.sh/hook") == "test" {
+			continue
+		}
+		objs = append(objs, m.Object)
+	}
+	return contract.Render{Objects: plainObjects(t, objs), Built: built}
+}
+
+func violations(vs []contract.Violation) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintln(&b, "  -", v)
+	}
+	return b.String()
+}
+
+// TestEveryRenderKeepsTheAppContract: raw mode and the chart (with the
+// values the program computes), in every environment and variant, and the
+// chart with each values file as plain helm users install it, run what the
+// pinned release's code needs.
+func TestEveryRenderKeepsTheAppContract(t *testing.T) {
+	c := appContract(t)
+	for name, s := range contractVariants(t) {
+		t.Run(name, func(t *testing.T) {
+			stackName := strings.Fields(name)[0]
+			r, err := run(t, stackName, s)
+			require.NoError(t, err)
+			raw := rawRender(t, r)
+			require.NotEmpty(t, raw.Objects)
+			assert.Empty(t, c.Check(raw), "raw mode:\n%s", violations(c.Check(raw)))
+			chart := chartRender(t, stack.HelmValues(r.Config), raw.Built)
+			assert.Empty(t, c.Check(chart), "chart:\n%s", violations(c.Check(chart)))
+		})
+	}
+	for _, env := range stacks {
+		t.Run("values-"+env+".yaml", func(t *testing.T) {
+			chart := chartRender(t, envValues(t, env), nil)
+			assert.Empty(t, c.Check(chart), "%s", violations(c.Check(chart)))
+		})
+	}
+}
+
+// TestContractFindsTheDefects: the checks fail on the defects the contract
+// was written to catch, each named with its contract item and source line.
+func TestContractFindsTheDefects(t *testing.T) {
+	c := appContract(t)
+	base := func() contract.Render { return rawRender(t, mustRun(t, "prod")) }
+	find := func(r contract.Render, object string) map[string]any {
+		for _, o := range r.Objects {
+			if fmt.Sprint(o["kind"])+"/"+fmt.Sprint(dig(o, "metadata", "name")) == object {
+				return o
+			}
+		}
+		t.Fatalf("no %s in the render", object)
+		return nil
+	}
+	container := func(o map[string]any, field string) map[string]any {
+		return dig(o, "spec", "template", "spec", field, 0).(map[string]any)
+	}
+	migration := func(r contract.Render) map[string]any {
+		for _, o := range r.Objects {
+			if o["kind"] == "Job" {
+				return o
+			}
+		}
+		t.Fatal("no migration Job")
+		return nil
+	}
+	cases := []struct {
+		name   string
+		break_ func(r contract.Render)
+		want   []string
+	}{
+		{"prod backend without AUDIT_HASH_KEY", func(r contract.Render) {
+			b := container(find(r, "Deployment/backend"), "containers")
+			var env []any
+			for _, e := range b["env"].([]any) {
+				if dig(e, "name") != "AUDIT_HASH_KEY" {
+					env = append(env, e)
+				}
+			}
+			b["env"] = env
+		}, []string{"Deployment/backend container backend: requires AUDIT_HASH_KEY: not set (contract: ee/backend/src/rhesis/backend/ee/__init__.py:121-126)"}},
+		{"a migrate image nobody publishes", func(r contract.Render) {
+			container(migration(r), "containers")["image"] = "ghcr.io/rhesis-ai/migrate:0.13.0"
+		}, []string{"container migrate: image backend: runs ghcr.io/rhesis-ai/migrate:0.13.0, which is neither the published ghcr.io/rhesis-ai/backend:0.13.0"}},
+		{"the backend image without ./migrate.sh as command", func(r contract.Render) {
+			delete(container(migration(r), "containers"), "command")
+		}, []string{`container migrate: command ./migrate.sh: runs "./start.sh" (contract: apps/backend/Dockerfile:221)`}},
+		{"the migration Job as a post-install hook", func(r contract.Render) {
+			migration(r)["metadata"].(map[string]any)["annotations"] = map[string]any{"helm.sh/hook": "post-install,pre-upgrade"}
+		}, []string{"container migrate: start order: is the Helm hook post-install,pre-upgrade"}},
+		{"backend starting without waiting for the migrations", func(r contract.Render) {
+			delete(find(r, "Deployment/backend")["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any), "initContainers")
+		}, []string{"Deployment/backend container backend: start order: starts without waiting for the migrations"}},
+		{"ReadWriteMany on the default class", func(r contract.Render) {
+			delete(find(r, "PersistentVolumeClaim/app-storage")["spec"].(map[string]any), "storageClassName")
+		}, []string{"PersistentVolumeClaim/app-storage: shared storage: ReadWriteMany on the default StorageClass"}},
+		{"a frontend probe on a path that is no health route", func(r contract.Render) {
+			container(find(r, "Deployment/frontend"), "containers")["readinessProbe"] = map[string]any{"httpGet": map[string]any{"path": "/api/status", "port": "http"}}
+		}, []string{"Deployment/frontend container frontend: health paths: readinessProbe asks /api/status"}},
+		{"a secret key the Secret does not have", func(r contract.Render) {
+			for _, o := range r.Objects {
+				if o["kind"] == "Secret" {
+					delete(o["stringData"].(map[string]any), "SESSION_SECRET_KEY")
+				}
+			}
+		}, []string{"Deployment/worker container worker: requires SESSION_SECRET_KEY: from Secret rhesis-secrets key SESSION_SECRET_KEY, which the render does not have"}},
+		{"the worker's health server open to other pods", func(r contract.Render) {
+			for _, o := range r.Objects {
+				if o["kind"] == "NetworkPolicy" && dig(o, "spec", "podSelector", "matchLabels", "app") == "worker" {
+					o["spec"].(map[string]any)["ingress"] = []any{map[string]any{}}
+				}
+			}
+		}, []string{"Deployment/worker container worker: exposes /debug/env: no NetworkPolicy keeps other pods away from it"}},
+		{"a wrong user", func(r contract.Render) {
+			container(find(r, "Deployment/frontend"), "containers")["securityContext"].(map[string]any)["runAsUser"] = float64(1001)
+		}, []string{"Deployment/frontend container frontend: user 1000 (node): runs as 1001 (contract: apps/frontend/Dockerfile:134)"}},
+	}
+	require.Empty(t, c.Check(base()), "the unbroken render must pass")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base()
+			tc.break_(r)
+			got := violations(c.Check(r))
+			for _, w := range tc.want {
+				assert.Contains(t, got, w)
+			}
+		})
+	}
+}
