@@ -19,6 +19,14 @@ const ClusterIssuerAnnotation = "cert-manager.io/cluster-issuer"
 // published by some controllers only; the Deployments prove readiness).
 func IngressAnnotations(in config.Ingress) map[string]string {
 	a := map[string]string{}
+	if in.ClassName == "nginx" {
+		// ingress-nginx allows 1m bodies and 60 s reads by default; the app
+		// takes 10 MiB uploads and the frontend waits 300 s for long operations
+		// (see the app contract). Configured annotations win.
+		a["nginx.ingress.kubernetes.io/proxy-body-size"] = "10m"
+		a["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "300"
+		a["nginx.ingress.kubernetes.io/proxy-send-timeout"] = "300"
+	}
 	for k, v := range in.Annotations {
 		a[k] = v
 	}

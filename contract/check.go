@@ -52,6 +52,7 @@ func (c *Contract) Check(r Render) []Violation {
 	ck.claims()
 	ck.exposure()
 	ck.database()
+	ck.ingress()
 	sort.SliceStable(ck.out, func(i, j int) bool { return ck.out[i].String() < ck.out[j].String() })
 	return ck.out
 }
@@ -460,6 +461,47 @@ func (ck *checker) database() {
 			ck.add(obj, "postgres", "extension "+ext.Name, ext.Source, fmt.Sprintf("runs %s, not %s", image, ext.Image))
 		}
 	}
+}
+
+// ingress: an ingress-nginx Ingress lets the app's largest upload and its
+// longest wait through (other controllers have no standard annotation).
+func (ck *checker) ingress() {
+	in := ck.c.Ingress
+	for _, o := range ck.byKind["Ingress"] {
+		if str(dig(o, "spec", "ingressClassName")) != "nginx" {
+			continue
+		}
+		obj := "Ingress/" + str(dig(o, "metadata", "name"))
+		annotation := func(k string) string { return str(dig(o, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+k)) }
+		if body := nginxSize(annotation("proxy-body-size")); body >= 0 && body < in.BodyBytes.Value {
+			ck.add(obj, "", fmt.Sprintf("uploads of %d bytes", in.BodyBytes.Value), in.BodyBytes.Source,
+				fmt.Sprintf("proxy-body-size lets %d bytes through", body))
+		}
+		for _, k := range []string{"proxy-read-timeout", "proxy-send-timeout"} {
+			if s := int64(toInt(annotation(k))); s < in.ReadTimeoutSeconds.Value {
+				ck.add(obj, "", fmt.Sprintf("waits of %d s", in.ReadTimeoutSeconds.Value), in.ReadTimeoutSeconds.Source,
+					fmt.Sprintf("%s is %d s (ingress-nginx's default 60 s when unset)", k, max(s, 60)))
+			}
+		}
+	}
+}
+
+// nginxSize is an nginx size ("10m", "1g", "512k", bytes; "0" is no limit,
+// -1 for none) in bytes; unset is ingress-nginx's default 1m.
+func nginxSize(v string) int64 {
+	if v == "" {
+		v = "1m"
+	}
+	unit := map[byte]int64{'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30}
+	mult := int64(1)
+	if m, ok := unit[strings.ToLower(v)[len(v)-1]]; ok {
+		mult, v = m, v[:len(v)-1]
+	}
+	n := int64(toInt(v))
+	if n == 0 {
+		return -1 // no limit
+	}
+	return n * mult
 }
 
 func containerNamed(pod map[string]any, name string) map[string]any {

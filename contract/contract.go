@@ -18,7 +18,21 @@ type Contract struct {
 	Images     Images               `json:"images"`
 	Containers map[string]Container `json:"containers"`
 	Database   Database             `json:"database"`
+	Ingress    Ingress              `json:"ingress"`
 	Storage    Storage              `json:"storage"`
+}
+
+// Ingress is what a proxy in front of the applications must let through.
+type Ingress struct {
+	BodyBytes          Limit `json:"bodyBytes"`
+	ReadTimeoutSeconds Limit `json:"readTimeoutSeconds"`
+}
+
+// Limit is a number the code relies on.
+type Limit struct {
+	Value  int64  `json:"value"`
+	Source string `json:"source"`
+	Why    string `json:"why"`
 }
 
 // Images are where the release's images are published.

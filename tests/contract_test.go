@@ -197,6 +197,12 @@ func TestContractFindsTheDefects(t *testing.T) {
 				}
 			}
 		}, []string{"Deployment/worker container worker: exposes /debug/env: no NetworkPolicy keeps other pods away from it"}},
+		{"ingress-nginx's default limits", func(r contract.Render) {
+			find(r, "Ingress/rhesis")["metadata"].(map[string]any)["annotations"] = map[string]any{}
+		}, []string{
+			"Ingress/rhesis: uploads of 10485760 bytes: proxy-body-size lets 1048576 bytes through (contract: apps/backend/src/rhesis/backend/app/routers/file_import.py:45)",
+			"Ingress/rhesis: waits of 300 s: proxy-read-timeout is 60 s",
+		}},
 		{"a wrong user", func(r contract.Render) {
 			container(find(r, "Deployment/frontend"), "containers")["securityContext"].(map[string]any)["runAsUser"] = float64(1001)
 		}, []string{"Deployment/frontend container frontend: user 1000 (node): runs as 1001 (contract: apps/frontend/Dockerfile:134)"}},

@@ -9,7 +9,8 @@
 #                   repository root)
 #   --prebuilt      use ghcr.io/rhesis-ai/{backend,worker,frontend}:TAG instead
 #                   of locally built rhesis-* images
-#   --tag TAG       image tag (default: latest)
+#   --tag TAG       image tag (default: the chart's appVersion, the pinned
+#                   Rhesis release, e.g. 0.13.0)
 #   --namespace NS  namespace (default: rhesis; created when missing, labelled
 #                   for Pod Security "restricted")
 #   --release NAME  Helm release name (default: rhesis)
@@ -22,7 +23,8 @@
 set -euo pipefail
 
 CHART=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SOURCE="" TAG=latest PREBUILT=0 NAMESPACE=rhesis RELEASE=rhesis VALUES="$CHART/values-local.yaml" TIMEOUT=10m
+APP_VERSION=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHART/Chart.yaml")
+SOURCE="" TAG=$APP_VERSION PREBUILT=0 NAMESPACE=rhesis RELEASE=rhesis VALUES="$CHART/values-local.yaml" TIMEOUT=10m
 
 die() { echo "deploy-local: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed ($2)"; }
@@ -71,6 +73,11 @@ for img in backend worker frontend; do
 	[ $PREBUILT = 1 ] && repo=ghcr.io/rhesis-ai/$img
 	set_images+=(--set "$img.image.repository=$repo" --set "$img.image.tag=$TAG")
 done
+# Locally built images include the migrate target; prebuilt ones migrate from
+# the backend image (no migrate image is published).
+if [ $PREBUILT = 0 ]; then
+	set_images+=(--set "migrations.image.repository=rhesis-migrate" --set "migrations.image.tag=$TAG")
+fi
 
 if ! kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
 	kubectl create namespace "$NAMESPACE"

@@ -159,22 +159,45 @@ func assertGone(t *testing.T, ns string) {
 	assert.Empty(t, left, "volumes of %s left behind", ns)
 }
 
-// assertMigrated checks the release's migration Job completed before the
-// backend started, and that the backend skips its own migrations.
+// assertMigrated checks the start order in either mode: the release's
+// migration Job completed; backend and worker pods waited for the migrations
+// in their own init container (same image); the backend skips its own
+// migrations. Raw mode also creates the backend after the Job finished. In
+// helm mode the Job is part of the release, not a hook: a first install with
+// --wait (or an Argo CD sync) applies it with everything else instead of
+// holding it until the Deployments it lets start are ready.
 func assertMigrated(t *testing.T, ns string) {
 	t.Helper()
 	jobs := items(kubectl(t, "get", "jobs", "-n", ns, "-l", "app=migrate"))
 	require.Len(t, jobs, 1)
-	assert.EqualValues(t, 1, dig(jobs[0], "status", "succeeded"), "migration job %s", name(jobs[0]))
+	job := name(jobs[0])
+	assert.EqualValues(t, 1, dig(jobs[0], "status", "succeeded"), "migration job %s", job)
 	done, err := time.Parse(time.RFC3339, dig(jobs[0], "status", "completionTime").(string))
 	require.NoError(t, err)
 	backend := kubectl(t, "get", "deployment", "backend", "-n", ns)
 	created, err := time.Parse(time.RFC3339, dig(backend, "metadata", "creationTimestamp").(string))
 	require.NoError(t, err)
-	if !strings.Contains(ns, "helm") { // Helm's first migration is a post-install hook
+	if strings.Contains(ns, "helm") {
+		hooks, err := exec.Command("helm", "get", "hooks", "rhesis", "-n", ns).CombinedOutput()
+		require.NoError(t, err, string(hooks))
+		assert.NotContains(t, string(hooks), "kind: Job", "the migration Job must not be a Helm hook")
+		manifest, err := exec.Command("helm", "get", "manifest", "rhesis", "-n", ns).CombinedOutput()
+		require.NoError(t, err, string(manifest))
+		assert.Contains(t, string(manifest), "name: "+job, "the migration Job is part of the release")
+	} else {
 		assert.False(t, created.Before(done), "the backend was created before the migrations finished")
 	}
 	assert.Contains(t, fmt.Sprint(dig(backend, "spec", "template", "spec", "containers", 0, "env")), "SKIP_MIGRATIONS")
+	for _, app := range []string{"backend", "worker"} {
+		d := kubectl(t, "get", "deployment", app, "-n", ns)
+		spec := dig(d, "spec", "template", "spec")
+		assert.Equal(t, "wait-for-migrations", dig(spec, "initContainers", 0, "name"), "%s waits for the migrations", app)
+		assert.Equal(t, dig(spec, "containers", 0, "image"), dig(spec, "initContainers", 0, "image"), app)
+		for _, pod := range items(kubectl(t, "get", "pods", "-n", ns, "-l", "app="+app)) {
+			assert.NotNil(t, dig(pod, "status", "initContainerStatuses", 0, "state", "terminated"),
+				"%s: the init container has not finished: %v", name(pod), dig(pod, "status", "initContainerStatuses"))
+		}
+	}
 }
 
 // waitForReplicas waits up to two minutes for the Deployments' replicas

@@ -74,7 +74,7 @@ func TestLocalHelm(t *testing.T) {
 	assertConverged(t, ns, localReplicas)
 	assertReferencesResolve(t, ns)
 	assertRestricted(t, ns, 5+1)
-	assertMigrated(t, ns) // the post-install hook
+	assertMigrated(t, ns) // a plain Job of the release, not a hook
 	assert.Equal(t, "helm", res.Outputs["deployMode"].Value)
 	assert.Equal(t, "deployed", dig(res.Outputs["release"].Value, "status"))
 
