@@ -13,11 +13,12 @@ import (
 //go:embed rhesis/Chart.yaml
 var chartYAML []byte
 
-// WaitForMigrations is the script backend and worker run before they start:
-// it waits until the database is at the migrations the image carries.
+// PrepareDatabase is the script backend and worker run before they start:
+// it sets up the application's database role and waits until the database
+// is at the migrations the image carries.
 //
-//go:embed rhesis/files/wait-for-migrations.sh
-var WaitForMigrations string
+//go:embed rhesis/files/prepare-database.sh
+var PrepareDatabase string
 
 // RhesisRelease is the Rhesis release the chart deploys (its appVersion), in
 // the form its images are published under: 0.13.0, no leading v.

@@ -29,8 +29,8 @@ var (
 		PortName: MetricsPortName, Port: 9187, Resources: exporterResources,
 		Env: []Env{
 			Literal("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=disable", PostgresPort)),
-			FromConfigMap("DATA_SOURCE_USER", "APP_DB_USER"),
-			FromSecret("DATA_SOURCE_PASS", "APP_DB_PASS"),
+			Literal("DATA_SOURCE_USER", config.OwnerRoleName),
+			FromSecret("DATA_SOURCE_PASS", "ADMIN_DB_PASS"),
 		},
 	}
 	RedisExporter = Sidecar{

@@ -31,8 +31,9 @@ type ServiceArgs struct {
 	// StartAfter are what the Deployment itself waits for (stores, the
 	// migration Job): recorded on it, not only on its component.
 	StartAfter []pulumi.Resource
-	// WaitForMigrations: see WorkloadArgs.
-	WaitForMigrations bool
+	// PrepareDatabase and PrepareEnv: see WorkloadArgs.
+	PrepareDatabase bool
+	PrepareEnv      []Env
 }
 
 // StoreArgs add a volume and metrics to ServiceArgs.
@@ -75,7 +76,7 @@ func registerService(ctx *pulumi.Context, typ, name string, c *Service, args Ser
 	wa.Volumes = append(wa.Volumes, args.Volumes...)
 	wa.DependsOn = append(wa.DependsOn, args.StartAfter...)
 	wa.Env = append(wa.Env, args.Env...)
-	wa.WaitForMigrations = args.WaitForMigrations
+	wa.PrepareDatabase, wa.PrepareEnv = args.PrepareDatabase, args.PrepareEnv
 	w, err := NewWorkload(ctx, c, wa)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // Ports, identities and volume names of the data stores.
@@ -53,8 +55,8 @@ func NewPostgres(ctx *pulumi.Context, name string, args StoreArgs, opts ...pulum
 			Role: "database", PortName: "postgres", Port: PostgresPort, Recreate: true,
 			Env: []Env{
 				FromConfigMap("POSTGRES_DB", "DB_NAME"),
-				FromConfigMap("POSTGRES_USER", "APP_DB_USER"),
-				FromSecret("POSTGRES_PASSWORD", "APP_DB_PASS"),
+				Literal("POSTGRES_USER", config.OwnerRoleName),
+				FromSecret("POSTGRES_PASSWORD", "ADMIN_DB_PASS"),
 				Literal("PGDATA", postgresData),
 			},
 			RunAs:   RunAs{User: postgresUID, Group: postgresUID, FSGroup: postgresUID},

@@ -72,13 +72,16 @@ type WorkloadArgs struct {
 	ImagePullSecrets []string
 	// DependsOn are children (volume claims) the Deployment must wait for.
 	DependsOn []pulumi.Resource
-	// WaitForMigrations starts the pod with an init container, of the same
-	// image and wiring, that waits until the database is at its migrations.
-	WaitForMigrations bool
+	// PrepareDatabase starts the pod with an init container, of the same
+	// image and wiring plus PrepareEnv, that sets up the app's database role
+	// (when PrepareEnv names the owner) and waits until the database is at
+	// the image's migrations.
+	PrepareDatabase bool
+	PrepareEnv      []Env
 }
 
-// WaitForMigrationsName is the init container of backend and worker.
-const WaitForMigrationsName = "wait-for-migrations"
+// PrepareDatabaseName is the init container of backend and worker.
+const PrepareDatabaseName = "prepare-database"
 
 // Sidecar is an extra container exposing PortName (a metrics port) on the
 // workload's Service.
@@ -210,10 +213,11 @@ func podSpec(args WorkloadArgs) corev1.PodSpecArgs {
 		}.args())
 	}
 	var initContainers corev1.ContainerArray
-	if args.WaitForMigrations {
+	if args.PrepareDatabase {
 		wait := main
-		wait.Name, wait.Ports, wait.Args, wait.Mounts = WaitForMigrationsName, nil, nil, nil
-		wait.Command = []string{"sh", "-c", charts.WaitForMigrations}
+		wait.Name, wait.Ports, wait.Args, wait.Mounts = PrepareDatabaseName, nil, nil, nil
+		wait.Command = []string{"sh", "-c", charts.PrepareDatabase}
+		wait.Env = append(append([]Env{}, wait.Env...), args.PrepareEnv...)
 		initContainers = append(initContainers, wait.args())
 	}
 	pod := PodArgs{

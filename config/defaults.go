@@ -13,6 +13,13 @@ const (
 	MigrateName = "migrate"
 )
 
+// Roles of the in-cluster database: the owner (the image's POSTGRES_USER, a
+// superuser) migrates and backs up; the application runs as its own role.
+const (
+	OwnerRoleName = "rhesis-user"
+	AppRoleName   = "rhesis-app"
+)
+
 // PrebuiltRegistry is where the Rhesis project publishes its images.
 const PrebuiltRegistry = "ghcr.io/rhesis-ai"
 

@@ -466,6 +466,14 @@ func (s *Stack) validateHardening() Problems {
 // PostgresInCluster tells whether the program deploys PostgreSQL itself.
 func (s *Stack) PostgresInCluster() bool { return s.Postgres.Enabled && s.Postgres.External.Host == "" }
 
+// AppRole tells whether the application runs under a role of its own
+// (AppRoleName) instead of the database's owner: with the in-cluster
+// database, whose owner the image makes a superuser that bypasses row-level
+// security. The backend's prepare-database init container sets the role up;
+// migrations run as the owner. An external database's roles are its
+// operator's.
+func (s *Stack) AppRole() bool { return s.PostgresInCluster() && s.Backend.Enabled }
+
 // RedisInCluster tells whether the program deploys Redis itself.
 func (s *Stack) RedisInCluster() bool { return s.Redis.Enabled && s.Redis.External.Host == "" }
 

@@ -218,26 +218,33 @@ type SecretSpec struct {
 	// key is not set; staging and prod refuse it.
 	LocalDefault string
 	Description  string
+	// AppRoleOnly secrets are required only where the application has a
+	// role of its own (Stack.AppRole).
+	AppRoleOnly bool
 }
 
 // RequiredSecrets are the secrets the applications refuse to start without.
 var RequiredSecrets = []SecretSpec{
 	{"sessionSecretKey", "SESSION_SECRET_KEY", "local-dev-session-secret-key-not-for-production",
-		"SESSION_SECRET_KEY of the backend and worker."},
+		"SESSION_SECRET_KEY of the backend and worker.", false},
 	{"jwtSecretKey", "JWT_SECRET_KEY", "local-dev-jwt-secret-key-not-for-production",
-		"JWT_SECRET_KEY of the backend and worker."},
+		"JWT_SECRET_KEY of the backend and worker.", false},
 	{"nextauthSecret", "NEXTAUTH_SECRET", "local-dev-nextauth-secret-not-for-production",
-		"NEXTAUTH_SECRET of the frontend."},
+		"NEXTAUTH_SECRET of the frontend.", false},
 	{"dbEncryptionKey", "DB_ENCRYPTION_KEY", "cmhlc2lzLWxvY2FsLWRldmVsb3BtZW50LW9ubHkhISE=",
-		"DB_ENCRYPTION_KEY: a Fernet key (32 random bytes, url-safe base64, 44 characters)."},
-	{"dbPassword", "APP_DB_PASS", "local-dev-db-password",
-		"APP_DB_PASS: password of the application's PostgreSQL user."},
+		"DB_ENCRYPTION_KEY: a Fernet key (32 random bytes, url-safe base64, 44 characters).", false},
+	{"dbPassword", "ADMIN_DB_PASS", "local-dev-db-password",
+		"Password of the in-cluster database's owner (rhesis-user: migrations, backups, exporter), or of postgres.external.user.", false},
+	// The application's own role, under which PostgreSQL's row-level
+	// security applies (the owner, a superuser, bypasses it).
+	{"dbAppPassword", "APP_DB_PASS", "local-dev-app-db-password",
+		"APP_DB_PASS: password of the application's own PostgreSQL role (" + AppRoleName + ") under which row-level security applies; needed with the in-cluster database.", true},
 	{"redisPassword", "REDIS_PASSWORD", "local-dev-redis-password",
-		"REDIS_PASSWORD: password Redis requires; the broker URLs carry it percent-encoded."},
+		"REDIS_PASSWORD: password Redis requires; the broker URLs carry it percent-encoded.", false},
 	// BACKEND_ENV=production (prod) refuses to start without it; staging
 	// needs it too, so that it rehearses prod's secret set.
 	{"auditHashKey", "AUDIT_HASH_KEY", "local-dev-audit-hash-key-not-for-production",
-		"AUDIT_HASH_KEY: HMAC key of the audit log's hashed e-mail addresses; the backend refuses to start without it under BACKEND_ENV=production."},
+		"AUDIT_HASH_KEY: HMAC key of the audit log's hashed e-mail addresses; the backend refuses to start without it under BACKEND_ENV=production.", false},
 }
 
 // ExtraSecretsKey is the object key holding optional secrets by variable name.

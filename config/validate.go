@@ -23,7 +23,7 @@ var ManagedEnv = []string{
 	"BACKEND_ENV", "WORKER_ENV", "FRONTEND_ENV", "LOG_LEVEL", "FRONTEND_URL", "NEXTAUTH_URL", "API_BASE_URL", "BACKEND_URL",
 	"CELERY_WORKER_CONCURRENCY", "CELERY_WORKER_PREFETCH_MULTIPLIER", "NEXT_TELEMETRY_DISABLED",
 	"HOSTNAME", "PORT", "HEALTH_PORT", "BROKER_URL", "CELERY_RESULT_BACKEND",
-	"SKIP_MIGRATIONS", "STORAGE_SERVICE_URI", "IMPORT_SESSION_DIR", "PGSSLMODE",
+	"SKIP_MIGRATIONS", "STORAGE_SERVICE_URI", "IMPORT_SESSION_DIR", "PGSSLMODE", "ADMIN_DB_USER", "ADMIN_DB_PASS",
 	"SESSION_SECRET_KEY", "JWT_SECRET_KEY", "NEXTAUTH_SECRET", "DB_ENCRYPTION_KEY", "APP_DB_PASS", "REDIS_PASSWORD", "AUDIT_HASH_KEY",
 	"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "PGDATA",
 }
@@ -155,6 +155,7 @@ func (s *Stack) validateSecrets(states map[string]secretState) Problems {
 	for _, spec := range RequiredSecrets {
 		st := states[spec.Key]
 		switch {
+		case spec.AppRoleOnly && !s.AppRole():
 		case !st.set:
 			add(spec.Key, fmt.Sprintf("is required in %s; run: %s", s.Environment, setSecretCommand(spec, s.StackName)))
 		case !st.encrypted:

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// WaitForMigrations is the init container that holds backend and worker
+// PrepareDatabase is the init container that holds backend and worker
 // until the database is at their migrations.
-const WaitForMigrations = "wait-for-migrations"
+const PrepareDatabase = "prepare-database"
 
 // Violation is one way a render breaks the contract.
 type Violation struct {
@@ -182,6 +182,19 @@ func (ck *checker) container(obj string, pod, cm map[string]any, name string, wa
 			ck.add(obj, name, item, rq.Source, fmt.Sprintf("is %q, the code accepts %s", got.value, strings.Join(rq.Values, ", ")))
 		}
 	}
+	for _, tg := range want.Together {
+		var set, unset []string
+		for _, n := range tg.Names {
+			if _, ok := env[n]; ok {
+				set = append(set, n)
+			} else {
+				unset = append(unset, n)
+			}
+		}
+		if len(set) > 0 && len(unset) > 0 {
+			ck.add(obj, name, strings.Join(tg.Names, " with "), tg.Source, strings.Join(set, ", ")+" set without "+strings.Join(unset, ", "))
+		}
+	}
 	ck.image(obj, cm, name, want)
 	ck.command(obj, cm, name, want)
 	ck.probes(obj, cm, name, want, env)
@@ -324,7 +337,7 @@ func (ck *checker) startOrder() {
 			continue
 		}
 		skips := ck.envOf(main)["SKIP_MIGRATIONS"].value == "true"
-		waits := containerIn(pod, "initContainers", WaitForMigrations)
+		waits := containerIn(pod, "initContainers", PrepareDatabase)
 		if name == "backend" && !skips {
 			if replicas, set := dig(o, "spec", "replicas").(float64); !set || replicas > 1 {
 				ck.add(obj, name, "migrations", migrate.Command.Source, "several backend pods would each run ./migrate.sh at start, at the same time")
@@ -335,7 +348,7 @@ func (ck *checker) startOrder() {
 			continue
 		}
 		if waits == nil {
-			ck.add(obj, name, "start order", migrate.Command.Source, "starts without waiting for the migrations (init container "+WaitForMigrations+")")
+			ck.add(obj, name, "start order", migrate.Command.Source, "starts without waiting for the migrations (init container "+PrepareDatabase+")")
 		} else if str(waits["image"]) != str(main["image"]) {
 			ck.add(obj, name, "start order", migrate.Command.Source, "waits for the migrations with another image than it runs")
 		}
@@ -454,7 +467,22 @@ func (ck *checker) database() {
 		return
 	}
 	pod, obj := podOf(o)
-	image := str(containerNamed(pod, "postgres")["image"])
+	server := containerNamed(pod, "postgres")
+	image := str(server["image"])
+	// The image's POSTGRES_USER owns every table and is a superuser: row-level
+	// security does not apply to it.
+	owner := ck.envOf(server)["POSTGRES_USER"].value
+	for _, app := range []string{"backend", "worker"} {
+		d := ck.deployment(app)
+		if d == nil {
+			continue
+		}
+		p, dobj := podOf(d)
+		if user := ck.envOf(containerNamed(p, app))["APP_DB_USER"].value; user == owner {
+			ck.add(dobj, app, "row-level security", ck.c.Database.RowLevelSecurity.Source,
+				"connects as "+user+", the database's owner and a superuser, which bypasses every policy")
+		}
+	}
 	for _, ext := range ck.c.Database.Extensions {
 		repo := strings.SplitN(ext.Image, ":", 2)[0]
 		if !strings.HasPrefix(image, repo+":") {

@@ -61,9 +61,17 @@ type Container struct {
 	Exposes      []Path        `json:"exposes"`
 	Requires     []EnvVar      `json:"requires"`
 	RequiresWhen []Conditional `json:"requiresWhen"`
+	Together     []Together    `json:"together"`
 	Optional     []EnvVar      `json:"optional"`
 	Behaviour    []Behaviour   `json:"behaviour"`
 	Writable     []Writable    `json:"writable"`
+}
+
+// Together are variables the code needs all of once one is set.
+type Together struct {
+	Names  []string `json:"names"`
+	Source string   `json:"source"`
+	Why    string   `json:"why"`
 }
 
 // Behaviour is something the code does that the deployment must respect.
@@ -136,6 +144,7 @@ type Database struct {
 	} `json:"extensions"`
 	RowLevelSecurity struct {
 		Source string `json:"source"`
+		Policy string `json:"policy"`
 	} `json:"rowLevelSecurity"`
 	Roles []struct {
 		Name        string `json:"name"`

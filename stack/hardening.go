@@ -9,19 +9,20 @@ import (
 )
 
 // BackendEnv is the backend's wiring: the Python secrets, and
-// SKIP_MIGRATIONS while a migration Job runs them instead.
+// SKIP_MIGRATIONS while a migration Job runs them instead, else the owner.
 func BackendEnv(cfg *config.Stack) []components.Env {
 	env := PythonEnv(cfg)
 	if cfg.Migrations {
-		env = append([]components.Env{components.Literal("SKIP_MIGRATIONS", "true")}, env...)
+		return append([]components.Env{components.Literal("SKIP_MIGRATIONS", "true")}, env...)
 	}
-	return env
+	// It migrates at start, as the owner.
+	return append(env, OwnerEnv(cfg)...)
 }
 
 // migrationArgs run the migrate image with the backend's wiring and sizes.
 func migrationArgs(cfg *config.Stack, ns pulumi.StringInput, digests imageDigests, deps []pulumi.Resource) components.JobArgs {
 	return components.JobArgs{
-		Namespace: ns, Image: cfg.Images.Migrate, Resources: config.MigrationResources, Env: PythonEnv(cfg),
+		Namespace: ns, Image: cfg.Images.Migrate, Resources: config.MigrationResources, Env: append(PythonEnv(cfg), OwnerEnv(cfg)...),
 		ImagePullSecrets: cfg.PullSecretNames(), PodAnnotations: digests.podAnnotations(config.MigrateName, nil),
 		DependsOn: deps,
 	}
@@ -33,8 +34,9 @@ func BackupEnv() []components.Env {
 		components.FromConfigMap("PGHOST", "DB_HOST"),
 		components.FromConfigMap("PGPORT", "DB_PORT"),
 		components.FromConfigMap("PGDATABASE", "DB_NAME"),
-		components.FromConfigMap("PGUSER", "APP_DB_USER"),
-		components.FromSecret("PGPASSWORD", "APP_DB_PASS"),
+		// The owner: pg_dump as a role under row-level security would fail.
+		components.Literal("PGUSER", config.OwnerRoleName),
+		components.FromSecret("PGPASSWORD", "ADMIN_DB_PASS"),
 	}
 }
 

@@ -183,7 +183,8 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	var backend pulumi.Resource
 	if cfg.Backend.Enabled {
 		a := args(config.BackendName, BackendEnv(cfg))
-		a.Volumes, a.StartAfter, a.WaitForMigrations = shared, pythonDeps, cfg.Migrations
+		a.Volumes, a.StartAfter, a.PrepareDatabase = shared, pythonDeps, cfg.Migrations || cfg.AppRole()
+		a.PrepareEnv = prepareEnv(cfg, cfg.Migrations)
 		be, err := components.NewBackend(ctx, config.BackendName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err
@@ -192,7 +193,8 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, wit
 	}
 	if cfg.Worker.Enabled {
 		a := args(config.WorkerName, PythonEnv(cfg))
-		a.Volumes, a.StartAfter, a.WaitForMigrations = shared, pythonDeps, cfg.Migrations && cfg.Backend.Enabled
+		a.Volumes, a.StartAfter, a.PrepareDatabase = shared, pythonDeps, cfg.Migrations && cfg.Backend.Enabled
+		a.PrepareEnv = prepareEnv(cfg, true)
 		wk, err := components.NewWorker(ctx, config.WorkerName, a, withProvider, after(pythonDeps...))
 		if err != nil {
 			return nil, err

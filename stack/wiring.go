@@ -13,10 +13,9 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
-// Fixed database identity (the stack facts' defaults).
+// Fixed database identity of the in-cluster PostgreSQL.
 const (
 	dbName   = "rhesis-db"
-	dbUser   = "rhesis-user"
 	dbDriver = "postgresql"
 )
 
@@ -30,7 +29,7 @@ func ConfigData(s *config.Stack) map[string]string {
 		"DB_PORT":                           strconv.Itoa(db.Port),
 		"DB_NAME":                           db.Database,
 		"DB_DRIVER":                         dbDriver,
-		"APP_DB_USER":                       db.User,
+		"APP_DB_USER":                       appDBUser(s),
 		"REDIS_HOST":                        redisHost,
 		"REDIS_PORT":                        strconv.Itoa(redisPort),
 		"BACKEND_ENV":                       env,
@@ -65,7 +64,16 @@ func Database(s *config.Stack) config.External {
 	if e := s.Postgres.External; e.Host != "" {
 		return e
 	}
-	return config.External{Host: config.PostgresName, Port: components.PostgresPort, Database: dbName, User: dbUser}
+	return config.External{Host: config.PostgresName, Port: components.PostgresPort, Database: dbName, User: config.OwnerRoleName}
+}
+
+// appDBUser is the role backend and worker connect as: their own, or the
+// owner (config.Stack.AppRole).
+func appDBUser(s *config.Stack) string {
+	if s.AppRole() {
+		return config.AppRoleName
+	}
+	return Database(s).User
 }
 
 // RedisEndpoint is the host and port of Redis, in-cluster or external.
@@ -85,6 +93,15 @@ func SecretData(s *config.Stack) map[string]string {
 	}
 	for k, v := range s.Secrets.Required {
 		data[k] = v
+	}
+	// ADMIN_DB_PASS is the owner's: only the in-cluster database has one of
+	// this program's. Without a role of its own the app connects as the owner.
+	owner := data["ADMIN_DB_PASS"]
+	if !s.PostgresInCluster() {
+		delete(data, "ADMIN_DB_PASS")
+	}
+	if !s.AppRole() {
+		data["APP_DB_PASS"] = owner
 	}
 	data["BROKER_URL"] = redisURL(s, 0)
 	data["CELERY_RESULT_BACKEND"] = redisURL(s, 1)
@@ -125,6 +142,30 @@ func PythonEnv(s *config.Stack) []components.Env {
 	}
 	sort.Strings(extra)
 	return fromSecret(append(names, extra...))
+}
+
+// OwnerEnv is the owner's name and password, for the migration Job and the
+// init container that sets up the app's role. Never in the shared ConfigMap:
+// the app's settings refuse ADMIN_DB_USER without ADMIN_DB_PASS.
+func OwnerEnv(s *config.Stack) []components.Env {
+	if !s.PostgresInCluster() {
+		return nil
+	}
+	return []components.Env{
+		components.Literal("ADMIN_DB_USER", config.OwnerRoleName),
+		components.FromSecret("ADMIN_DB_PASS", "ADMIN_DB_PASS"),
+	}
+}
+
+// prepareEnv is what the prepare-database init container adds to the app's
+// wiring: whether to wait for the migration Job, and the owner, who sets the
+// app's role up.
+func prepareEnv(s *config.Stack, waitForMigrations bool) []components.Env {
+	env := []components.Env{components.Literal("PREPARE_WAIT_FOR_MIGRATIONS", strconv.FormatBool(waitForMigrations))}
+	if s.AppRole() {
+		env = append(env, OwnerEnv(s)...)
+	}
+	return env
 }
 
 // FrontendEnv is the frontend's secret wiring.

@@ -203,6 +203,20 @@ func TestContractFindsTheDefects(t *testing.T) {
 			"Ingress/rhesis: uploads of 10485760 bytes: proxy-body-size lets 1048576 bytes through (contract: apps/backend/src/rhesis/backend/app/routers/file_import.py:45)",
 			"Ingress/rhesis: waits of 300 s: proxy-read-timeout is 60 s",
 		}},
+		{"the app as the database's owner", func(r contract.Render) {
+			for _, o := range r.Objects {
+				if o["kind"] == "ConfigMap" {
+					o["data"].(map[string]any)["APP_DB_USER"] = "rhesis-user"
+				}
+			}
+		}, []string{"Deployment/backend container backend: row-level security: connects as rhesis-user, the database's owner and a superuser"}},
+		{"the owner's name without its password", func(r contract.Render) {
+			for _, o := range r.Objects {
+				if o["kind"] == "ConfigMap" {
+					o["data"].(map[string]any)["ADMIN_DB_USER"] = "rhesis-user"
+				}
+			}
+		}, []string{"Deployment/worker container worker: ADMIN_DB_USER with ADMIN_DB_PASS: ADMIN_DB_USER set without ADMIN_DB_PASS (contract: apps/backend/src/rhesis/backend/app/config/settings.py:34-35)"}},
 		{"a wrong user", func(r contract.Render) {
 			container(find(r, "Deployment/frontend"), "containers")["securityContext"].(map[string]any)["runAsUser"] = float64(1001)
 		}, []string{"Deployment/frontend container frontend: user 1000 (node): runs as 1001 (contract: apps/frontend/Dockerfile:134)"}},

@@ -259,9 +259,9 @@ func TestMigrations(t *testing.T) {
 		assert.True(t, dependsOn(d, "kubernetes:batch/v1:Job", jobName), "%s waits for the migrations: %v", name, d.DependsOn)
 		wait := dig(d.Plain(), "spec", "template", "spec", "initContainers", 0)
 		require.NotNil(t, wait, "%s has no init container", name)
-		assert.Equal(t, components.WaitForMigrationsName, dig(wait, "name"))
+		assert.Equal(t, components.PrepareDatabaseName, dig(wait, "name"))
 		assert.Equal(t, container(d)["image"], dig(wait, "image"), "%s waits with its own image", name)
-		assert.Equal(t, []any{"sh", "-c", charts.WaitForMigrations}, dig(wait, "command"))
+		assert.Equal(t, []any{"sh", "-c", charts.PrepareDatabase}, dig(wait, "command"))
 		assert.Contains(t, envNames(wait.(map[string]any)), "APP_DB_PASS")
 	}
 	assert.Contains(t, envNames(container(r.object(t, "Deployment", "backend"))), "SKIP_MIGRATIONS")
@@ -290,7 +290,11 @@ func TestMigrations(t *testing.T) {
 	assert.Empty(t, objectsOf(off, "Job"))
 	assert.NotContains(t, envNames(container(off.object(t, "Deployment", "backend"))), "SKIP_MIGRATIONS",
 		"without the job the backend migrates at start")
-	assert.Nil(t, dig(off.object(t, "Deployment", "backend").Plain(), "spec", "template", "spec", "initContainers"))
+	// The backend migrates at start then, as the owner; its init container
+	// still sets the app's role up, and waits for nothing.
+	prep := dig(off.object(t, "Deployment", "backend").Plain(), "spec", "template", "spec", "initContainers", 0).(map[string]any)
+	assert.Contains(t, jsonOf(t, prep["env"]), `{"name":"PREPARE_WAIT_FOR_MIGRATIONS","value":"false"}`)
+	assert.Contains(t, envNames(container(off.object(t, "Deployment", "backend"))), "ADMIN_DB_PASS")
 }
 
 // dependsOn tells whether res waits for a resource named name of type typ.

@@ -177,6 +177,7 @@ var testSecrets = map[string]string{
 	"nextauthSecret":   "test-nextauth-secret",
 	"dbEncryptionKey":  "dGVzdC1mZXJuZXQta2V5LTMyLWJ5dGVzLWxvbmchISE=",
 	"dbPassword":       "test-db-password",
+	"dbAppPassword":    "test-app-db-password",
 	"redisPassword":    "p@ss/w:rd#1",
 	"auditHashKey":     "test-audit-hash-key",
 }

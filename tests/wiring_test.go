@@ -119,7 +119,8 @@ func TestConfigMap(t *testing.T) {
 		assert.Equal(t, "5432", cm["DB_PORT"])
 		assert.Equal(t, "rhesis-db", cm["DB_NAME"])
 		assert.Equal(t, "postgresql", cm["DB_DRIVER"])
-		assert.Equal(t, "rhesis-user", cm["APP_DB_USER"])
+		assert.Equal(t, "rhesis-app", cm["APP_DB_USER"], "the app runs as its own role, not the database owner")
+		assert.NotContains(t, cm, "ADMIN_DB_USER", "the app refuses ADMIN_DB_USER without ADMIN_DB_PASS")
 		assert.Equal(t, "redis", cm["REDIS_HOST"])
 		assert.Equal(t, "6379", cm["REDIS_PORT"])
 		assert.Equal(t, "http://backend:8080", cm["BACKEND_URL"])
@@ -198,4 +199,55 @@ func secretRef(c map[string]any, name string) any {
 		}
 	}
 	return nil
+}
+
+// TestDatabaseRoles: with the in-cluster database the app connects as its
+// own role (row-level security applies to it, not to the owner, a
+// superuser); only the database itself, the migrations, the backup, the
+// exporter and the init container that sets the role up get the owner. An
+// external database is one role, its operator's.
+func TestDatabaseRoles(t *testing.T) {
+	s := stackSettings(t, "prod")
+	s.set("monitoring.enabled", "true")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	secret := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
+	assert.Equal(t, testSecrets["dbAppPassword"], secret["APP_DB_PASS"])
+	assert.Equal(t, testSecrets["dbPassword"], secret["ADMIN_DB_PASS"])
+
+	ownerRef := map[string]any{"name": "ADMIN_DB_PASS", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "rhesis-secrets", "key": "ADMIN_DB_PASS"}}}
+	envOf := func(c any) []any { e, _ := dig(c, "env").([]any); return e }
+	pg := r.object(t, "Deployment", "postgres").Plain()
+	assert.Contains(t, envOf(dig(pg, "spec", "template", "spec", "containers", 0)), map[string]any{"name": "POSTGRES_USER", "value": "rhesis-user"})
+	assert.Contains(t, jsonOf(t, dig(pg, "spec", "template", "spec", "containers", 0)), `"key":"ADMIN_DB_PASS"`)
+	assert.Contains(t, jsonOf(t, dig(pg, "spec", "template", "spec", "containers", 1)), `"key":"ADMIN_DB_PASS"`, "the exporter")
+	backup := r.object(t, "CronJob", "postgres-backup").Plain()
+	assert.Contains(t, jsonOf(t, backup), `{"name":"PGUSER","value":"rhesis-user"}`)
+	for _, app := range []string{"backend", "worker"} {
+		d := r.object(t, "Deployment", app)
+		assert.NotContains(t, envNames(container(d)), "ADMIN_DB_PASS", "%s itself never holds the owner's password", app)
+		prep := dig(d.Plain(), "spec", "template", "spec", "initContainers", 0)
+		assert.Contains(t, envOf(prep), ownerRef, "%s's init container sets the role up as the owner", app)
+		assert.Contains(t, envOf(prep), map[string]any{"name": "ADMIN_DB_USER", "value": "rhesis-user"})
+	}
+	jobs := objectsOf(r, "Job")
+	require.Len(t, jobs, 1)
+	for _, job := range jobs {
+		assert.Contains(t, envOf(dig(job, "spec", "template", "spec", "containers", 0)), ownerRef, "migrations run as the owner")
+	}
+
+	ext := stackSettings(t, "prod")
+	ext.set("postgres.external.host", "db.example.com")
+	ext.set("postgres.external.user", "app")
+	ext.set("backup.enabled", "false")
+	ext.unset("dbAppPassword")
+	r, err = run(t, "prod", ext)
+	require.NoError(t, err, "an external database needs no dbAppPassword")
+	secret = dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
+	assert.Equal(t, testSecrets["dbPassword"], secret["APP_DB_PASS"])
+	assert.NotContains(t, secret, "ADMIN_DB_PASS")
+	assert.Equal(t, "app", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "APP_DB_USER"))
+	backend := r.object(t, "Deployment", "backend")
+	assert.NotContains(t, envNames(container(backend)), "ADMIN_DB_PASS")
+	assert.NotContains(t, jsonOf(t, dig(backend.Plain(), "spec", "template", "spec", "initContainers", 0, "env")), "ADMIN_DB")
 }

@@ -23,7 +23,7 @@ import (
 // benchSecrets stand in for an operator's secrets in staging and prod.
 var benchSecrets = map[string]string{
 	"sessionSecretKey": "bench-session", "jwtSecretKey": "bench-jwt", "nextauthSecret": "bench-nextauth",
-	"dbEncryptionKey": "YmVuY2gtZmVybmV0LWtleS0zMi1ieXRlcy1sb25nISE=", "dbPassword": "bench-db", "redisPassword": "bench-redis", "auditHashKey": "bench-audit",
+	"dbEncryptionKey": "YmVuY2gtZmVybmV0LWtleS0zMi1ieXRlcy1sb25nISE=", "dbPassword": "bench-db", "dbAppPassword": "bench-app-db", "redisPassword": "bench-redis", "auditHashKey": "bench-audit",
 }
 
 type row struct {

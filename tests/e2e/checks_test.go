@@ -191,7 +191,7 @@ func assertMigrated(t *testing.T, ns string) {
 	for _, app := range []string{"backend", "worker"} {
 		d := kubectl(t, "get", "deployment", app, "-n", ns)
 		spec := dig(d, "spec", "template", "spec")
-		assert.Equal(t, "wait-for-migrations", dig(spec, "initContainers", 0, "name"), "%s waits for the migrations", app)
+		assert.Equal(t, "prepare-database", dig(spec, "initContainers", 0, "name"), "%s waits for the migrations", app)
 		assert.Equal(t, dig(spec, "containers", 0, "image"), dig(spec, "initContainers", 0, "image"), app)
 		for _, pod := range items(kubectl(t, "get", "pods", "-n", ns, "-l", "app="+app)) {
 			assert.NotNil(t, dig(pod, "status", "initContainerStatuses", 0, "state", "terminated"),

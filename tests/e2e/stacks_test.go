@@ -112,7 +112,7 @@ func newProdStack(t *testing.T, ns, mode string) *e2eStack {
 			"storage.storageClass": "standard"},
 		map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
-			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db",
+			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db", "dbAppPassword": "e2e-app-db",
 			"redisPassword": "e2e@redis/pw",
 			"auditHashKey":  "e2e-audit-hash-key",
 		})

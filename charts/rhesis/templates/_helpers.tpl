@@ -74,6 +74,25 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- if $in.apiHost }}{{ $in.apiHost }}{{ else if not $in.apiPath }}api.{{ $in.host }}{{ end -}}
 {{- end }}
 
+{{/*
+"true" when the application runs under a role of its own (rhesis-app) instead
+of the database's owner (rhesis-user, a superuser that bypasses row-level
+security): with the in-cluster database. The backend's prepare-database init
+container sets it up; migrations run as the owner.
+*/}}
+{{- define "rhesis.appRole" -}}
+{{- if and .Values.database.enabled (not .Values.database.external.host) .Values.backend.enabled }}true{{ end -}}
+{{- end }}
+
+{{/* The owner's name and password: the migration Job and prepare-database get them, never the shared ConfigMap (the app's settings refuse ADMIN_DB_USER without ADMIN_DB_PASS). */}}
+{{- define "rhesis.ownerEnv" -}}
+{{- if and .Values.database.enabled (not .Values.database.external.host) -}}
+{{- toJson (list (dict "name" "ADMIN_DB_USER" "value" "rhesis-user") (dict "name" "ADMIN_DB_PASS" "secretKey" "ADMIN_DB_PASS")) -}}
+{{- else -}}
+[]
+{{- end -}}
+{{- end }}
+
 {{/* The database the applications use, as JSON: in-cluster or external. */}}
 {{- define "rhesis.database" -}}
 {{- $e := .Values.database.external -}}
@@ -96,7 +115,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
   "DB_PORT" $db.port
   "DB_NAME" $db.database
   "DB_DRIVER" .Values.database.type
-  "APP_DB_USER" $db.user
+  "APP_DB_USER" (ternary "rhesis-app" $db.user (eq (include "rhesis.appRole" .) "true"))
   "REDIS_HOST" ($r.host | default "redis")
   "REDIS_PORT" (ternary (toString $r.port) "6379" (ne $r.host ""))
   "BACKEND_ENV" $env
@@ -134,7 +153,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- $_ := set $d "JWT_SECRET_KEY" $s.jwtSecretKey -}}
 {{- $_ := set $d "NEXTAUTH_SECRET" $s.nextauthSecret -}}
 {{- $_ := set $d "DB_ENCRYPTION_KEY" $s.dbEncryptionKey -}}
-{{- $_ := set $d "APP_DB_PASS" $s.dbPassword -}}
+{{- $_ := set $d "APP_DB_PASS" (ternary $s.dbAppPassword $s.dbPassword (eq (include "rhesis.appRole" .) "true")) -}}
+{{- if and .Values.database.enabled (not .Values.database.external.host) }}{{ $_ := set $d "ADMIN_DB_PASS" $s.dbPassword }}{{ end -}}
 {{- $_ := set $d "REDIS_PASSWORD" $s.redisPassword -}}
 {{- $_ := set $d "AUDIT_HASH_KEY" $s.auditHashKey -}}
 {{- $_ := set $d "BROKER_URL" (include "rhesis.redisURL" (dict "password" $s.redisPassword "db" 0 "external" .Values.redis.external)) -}}
@@ -168,8 +188,8 @@ required settings. Rendered by configmap.yaml, which every install has.
   {{- end -}}
   {{- end -}}
   {{- if not $v.secrets.existingSecret -}}
-    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "redisPassword" "auditHashKey" -}}
-      {{- if not (index $v.secrets $k) -}}
+    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "dbAppPassword" "redisPassword" "auditHashKey" -}}
+      {{- if and (not (index $v.secrets $k)) (or (ne $k "dbAppPassword") (include "rhesis.appRole" $)) -}}
         {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
         {{- $problems = append $problems (printf "secrets.%s is required in %s (or set secrets.existingSecret): --set secrets.%s=\"%s\"" $k $v.global.environment $k $gen) -}}
       {{- end -}}
@@ -452,16 +472,16 @@ spec:
         {{- end }}
     spec:
       {{- include "rhesis.podCommon" (dict "root" $root "sa" .name "runAs" .runAs) | nindent 6 }}
-      {{- if .waitForMigrations }}
+      {{- if .prepareDatabase }}
       {{- /* The same image and wiring as the app: wait until the database is at its migrations. */}}
       initContainers:
-        - name: wait-for-migrations
+        - name: prepare-database
           image: {{ printf "%s:%s" $c.image.repository $tag | quote }}
           imagePullPolicy: {{ $policy }}
           command:
             - sh
             - -c
-            - {{ $root.Files.Get "files/wait-for-migrations.sh" | quote }}
+            - {{ $root.Files.Get "files/prepare-database.sh" | quote }}
           envFrom:
             - configMapRef:
                 name: rhesis-config
@@ -471,6 +491,7 @@ spec:
             - name: {{ $k }}
               value: {{ index $c.extraEnv $k | toString | quote }}
             {{- end }}
+            {{- include "rhesis.env" (dict "root" $root "env" (.prepareEnv | default list)) | nindent 12 }}
           resources:
             {{- include "rhesis.resources" $c.resources | nindent 12 }}
           securityContext:
