@@ -214,11 +214,12 @@ func podSpec(args WorkloadArgs) corev1.PodSpecArgs {
 	}
 	var initContainers corev1.ContainerArray
 	if args.PrepareDatabase {
-		wait := main
-		wait.Name, wait.Ports, wait.Args, wait.Mounts = PrepareDatabaseName, nil, nil, nil
-		wait.Command = []string{"sh", "-c", charts.PrepareDatabase}
-		wait.Env = append(append([]Env{}, wait.Env...), args.PrepareEnv...)
-		initContainers = append(initContainers, wait.args())
+		// The app's own image and wiring, plus what only this step may see.
+		prepare := main
+		prepare.Name, prepare.Ports, prepare.Args, prepare.Mounts = PrepareDatabaseName, nil, nil, nil
+		prepare.Command = []string{"sh", "-c", charts.PrepareDatabase}
+		prepare.Env = append(append([]Env{}, prepare.Env...), args.PrepareEnv...)
+		initContainers = append(initContainers, prepare.args())
 	}
 	pod := PodArgs{
 		ServiceAccount: args.Name, RunAs: args.RunAs, PullSecrets: args.ImagePullSecrets,

@@ -473,7 +473,7 @@ spec:
     spec:
       {{- include "rhesis.podCommon" (dict "root" $root "sa" .name "runAs" .runAs) | nindent 6 }}
       {{- if .prepareDatabase }}
-      {{- /* The same image and wiring as the app: wait until the database is at its migrations. */}}
+      {{- /* The same image and wiring as the app, plus prepareEnv: set up its database role, then wait for the migrations. */}}
       initContainers:
         - name: prepare-database
           image: {{ printf "%s:%s" $c.image.repository $tag | quote }}
