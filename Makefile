@@ -6,7 +6,7 @@ TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
 ACTIONLINT = $(shell $(TOOLCHAIN) bin | grep actionlint)/actionlint
 
-.PHONY: up preview destroy test unit score e2e lint fmt-check tools sandbox-start sandbox-stop
+.PHONY: up preview destroy test unit score dbtest e2e lint fmt-check tools sandbox-start sandbox-stop
 
 ## up: deploy the local stack (STACK=... for another); starts the sandbox cluster when no cluster is reachable
 up:
@@ -18,8 +18,8 @@ preview:
 destroy:
 	hack/up.sh destroy
 
-## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score, then the end-to-end tests
-test: fmt-check lint unit score e2e
+## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score, the tests on a real PostgreSQL, then the end-to-end tests
+test: fmt-check lint unit score dbtest e2e
 
 ## unit: go test of the main module (mocks, no cluster, seconds)
 unit:
@@ -37,6 +37,10 @@ lint:
 ## score: kube-score of every environment's render; fails on any CRITICAL
 score:
 	hack/kube-score.sh
+
+## dbtest: the chart's database scripts against a real PostgreSQL (installed with apt when missing)
+dbtest:
+	hack/postgres-tests.sh
 
 ## e2e: real Pulumi engine and provider against the sandbox cluster (started and stopped here)
 e2e:
