@@ -8,7 +8,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 packages=(postgresql-15 python3-alembic python3-sqlalchemy python3-psycopg2)
-if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+# Installed means "install ok installed": a removed package keeps its config
+# files and still answers dpkg -s.
+installed() {
+	local p
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || return 1
+	done
+}
+if ! installed "${packages[@]}"; then
 	sudo=()
 	[ "$(id -u)" = 0 ] || sudo=(sudo)
 	echo "[postgres-tests] installing ${packages[*]}" >&2
