@@ -68,7 +68,7 @@ func (ck *checker) add(obj, container, item, source, problem string) {
 	ck.out = append(ck.out, Violation{Object: obj, Container: container, Item: item, Source: source, Problem: problem})
 }
 
-// pod is a workload's pod spec, its object name and whether it is a Helm hook.
+// podOf is a workload's pod spec and its Kind/name.
 func podOf(o map[string]any) (spec map[string]any, name string) {
 	name, _ = dig(o, "metadata", "name").(string)
 	name = str(o["kind"]) + "/" + name

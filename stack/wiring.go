@@ -159,10 +159,11 @@ func OwnerEnv(s *config.Stack) []components.Env {
 
 // prepareEnv is what the prepare-database init container adds to the app's
 // wiring: whether to wait for the migration Job, and the owner, who sets the
-// app's role up.
+// app's role up. A backend that does not wait migrates at start and so has
+// the owner in its own wiring already, which the init container copies.
 func prepareEnv(s *config.Stack, waitForMigrations bool) []components.Env {
 	env := []components.Env{components.Literal("PREPARE_WAIT_FOR_MIGRATIONS", strconv.FormatBool(waitForMigrations))}
-	if s.AppRole() {
+	if s.AppRole() && waitForMigrations {
 		env = append(env, OwnerEnv(s)...)
 	}
 	return env

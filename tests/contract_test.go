@@ -90,6 +90,30 @@ func chartRender(t *testing.T, values map[string]any, built map[string]bool) con
 	return contract.Render{Objects: plainObjects(t, objs), Built: built}
 }
 
+// assertEnvOnce: no container sets a variable twice (Kubernetes takes the
+// last, silently).
+func assertEnvOnce(t *testing.T, r contract.Render) {
+	t.Helper()
+	for _, o := range r.Objects {
+		spec := dig(o, "spec", "template", "spec")
+		if spec == nil {
+			spec = dig(o, "spec", "jobTemplate", "spec", "template", "spec")
+		}
+		for _, field := range []string{"initContainers", "containers"} {
+			containers, _ := dig(spec, field).([]any)
+			for _, c := range containers {
+				seen := map[string]bool{}
+				env, _ := dig(c, "env").([]any)
+				for _, e := range env {
+					name := fmt.Sprint(dig(e, "name"))
+					assert.False(t, seen[name], "%v/%v container %v sets %s twice", o["kind"], dig(o, "metadata", "name"), dig(c, "name"), name)
+					seen[name] = true
+				}
+			}
+		}
+	}
+}
+
 func violations(vs []contract.Violation) string {
 	var b strings.Builder
 	for _, v := range vs {
@@ -114,6 +138,8 @@ func TestEveryRenderKeepsTheAppContract(t *testing.T) {
 			assert.Empty(t, c.Check(raw), "raw mode:\n%s", violations(c.Check(raw)))
 			chart := chartRender(t, stack.HelmValues(r.Config), raw.Built)
 			assert.Empty(t, c.Check(chart), "chart:\n%s", violations(c.Check(chart)))
+			assertEnvOnce(t, raw)
+			assertEnvOnce(t, chart)
 		})
 	}
 	for _, env := range stacks {
