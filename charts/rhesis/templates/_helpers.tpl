@@ -402,6 +402,9 @@ sidecar (or nil: name, image, portName, port, env), recreate, command, args.
 {{- $policy := $c.image.pullPolicy | default $root.Values.global.imagePullPolicy -}}
 {{- $volumes := .volumes | default list -}}
 {{- if .readOnly }}{{ $volumes = append $volumes (dict "name" "tmp" "mount" "/tmp" "claim" "") }}{{ end -}}
+{{- /* The app container's variables, its extraEnv last; prepare-database gets the same. */}}
+{{- $appEnv := concat (.env | default list) list -}}
+{{- range $k := keys $c.extraEnv | sortAlpha }}{{ $appEnv = append $appEnv (dict "name" $k "value" (index $c.extraEnv $k | toString)) }}{{ end -}}
 {{ include "rhesis.serviceAccount" (dict "root" $root "name" .name "role" .role "annotations" $c.serviceAccount.annotations) }}
 ---
 {{- with $c.serviceAccount.rules }}
@@ -486,12 +489,7 @@ spec:
             - configMapRef:
                 name: rhesis-config
           env:
-            {{- include "rhesis.env" (dict "root" $root "env" .env) | nindent 12 }}
-            {{- range $k := keys $c.extraEnv | sortAlpha }}
-            - name: {{ $k }}
-              value: {{ index $c.extraEnv $k | toString | quote }}
-            {{- end }}
-            {{- include "rhesis.env" (dict "root" $root "env" (.prepareEnv | default list)) | nindent 12 }}
+            {{- include "rhesis.env" (dict "root" $root "env" (concat $appEnv (.prepareEnv | default list))) | nindent 12 }}
           resources:
             {{- include "rhesis.resources" $c.resources | nindent 12 }}
           securityContext:
@@ -519,11 +517,7 @@ spec:
                 name: rhesis-config
           {{- end }}
           env:
-            {{- include "rhesis.env" (dict "root" $root "env" .env) | nindent 12 }}
-            {{- range $k := keys $c.extraEnv | sortAlpha }}
-            - name: {{ $k }}
-              value: {{ index $c.extraEnv $k | toString | quote }}
-            {{- end }}
+            {{- include "rhesis.env" (dict "root" $root "env" $appEnv) | nindent 12 }}
           resources:
             {{- include "rhesis.resources" $c.resources | nindent 12 }}
           {{- with .startup }}
