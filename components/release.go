@@ -36,7 +36,7 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	if err := ctx.RegisterComponentResource(TypePrefix+"ChartRelease", name, c, opts...); err != nil {
 		return nil, err
 	}
-	ns, err := newNamespace(ctx, c, args.Namespace, args.Keep)
+	ns, err := NewNamespace(ctx, c, args.Namespace, args.Keep)
 	if err != nil {
 		return nil, err
 	}

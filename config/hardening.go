@@ -98,7 +98,7 @@ type Monitoring struct {
 // Hardening settings and their in-cluster names.
 const (
 	SharedStorageClaim = "app-storage"
-	BackupClaim        = "postgres-backup"
+	BackupName         = "postgres-backup" // the backup CronJob, its claim and account
 	SharedStoragePath  = "/app/storage"
 )
 
@@ -153,7 +153,7 @@ func hardeningKeys() []Key {
 		envKey("postgres.persistence.keep", KindString, perEnv("false", "false", "true"),
 			"Keep the database, backup and shared-storage volumes: Pulumi protects them (destroy and replacement are refused) and `helm uninstall` leaves them. Set false deliberately, and `pulumi up`, before a change that must replace or delete them."),
 		envKey("backup.enabled", KindString, perEnv("false", "false", "true"),
-			"Dump the database with pg_dump on backup.schedule to the volume "+BackupClaim+"."),
+			"Dump the database with pg_dump on backup.schedule to the volume "+BackupName+"."),
 		{Name: "backup.schedule", Kind: KindString, Default: "0 3 * * *", Description: "Cron schedule of the backup (the cluster's time zone)."},
 		{Name: "backup.retentionDays", Kind: KindInteger, Default: 7, Description: "Days a dump is kept."},
 		envKey("backup.size", KindString, perEnv("1Gi", "10Gi", "100Gi"), "Size of the backup volume claim."),

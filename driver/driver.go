@@ -24,10 +24,16 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
-// Versions the project's toolchain builds (hack/toolchain.sh).
+// The CLI and the providers the program runs with: the versions of their SDKs
+// in go.mod, where they are pinned (hack/toolchain.sh reads go.mod; a test
+// holds these to it).
 const (
-	PulumiVersion   = "3.274.1"
-	ProviderVersion = "4.25.0"
+	PulumiVersion         = "3.274.1"
+	ProviderVersion       = "4.25.0"
+	DockerProviderVersion = "4.10.0"
+)
+
+const (
 	// LocalPassphrase encrypts the local stack's secrets. It is public: local
 	// secrets are development values anyway (README, "Secrets").
 	LocalPassphrase = "rhesis-local-development-only"
@@ -227,10 +233,6 @@ func CopyProject(src, dst string) error {
 	}
 	return os.WriteFile(filepath.Join(dst, "Pulumi.yaml"), raw, 0o644)
 }
-
-// DockerProviderVersion is the docker provider the program's image builds use
-// (the pulumi-docker SDK in go.mod).
-const DockerProviderVersion = "4.10.0"
 
 // LoadConfig reads a stack's configuration the way the program does, without
 // running it: for commands that only explain what a run would do.

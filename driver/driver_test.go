@@ -71,3 +71,23 @@ func TestDockerProviderVersionMatchesTheSDK(t *testing.T) {
 	}
 	assert.True(t, found, "go.mod does not require the docker SDK")
 }
+
+// TestToolVersionsAreGoMods: the CLI and providers the driver installs are
+// the versions of the SDKs go.mod pins.
+func TestToolVersionsAreGoMods(t *testing.T) {
+	raw, err := os.ReadFile("../go.mod")
+	require.NoError(t, err)
+	goMod, err := modfile.Parse("go.mod", raw, nil)
+	require.NoError(t, err)
+	pinned := map[string]string{}
+	for _, r := range goMod.Require {
+		pinned[r.Mod.Path] = r.Mod.Version
+	}
+	for module, version := range map[string]string{
+		"github.com/pulumi/pulumi/sdk/v3":            PulumiVersion,
+		"github.com/pulumi/pulumi-kubernetes/sdk/v4": ProviderVersion,
+		"github.com/pulumi/pulumi-docker/sdk/v4":     DockerProviderVersion,
+	} {
+		assert.Equal(t, pinned[module], "v"+version, module)
+	}
+}

@@ -11,8 +11,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}
-PULUMI_VERSION=3.274.1
-PROVIDER_VERSION=4.25.0
+# The CLI and the provider match their SDKs in go.mod, where they are pinned.
+sdk_version() { (cd "$ROOT" && go list -m -f '{{.Version}}' "$1") | sed 's/^v//'; }
+PULUMI_VERSION=$(sdk_version github.com/pulumi/pulumi/sdk/v3)
+PROVIDER_VERSION=$(sdk_version github.com/pulumi/pulumi-kubernetes/sdk/v4)
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199 # the v4.25.0 release commit
 HELM_VERSION=3.19.5

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
@@ -74,13 +75,8 @@ func ChartDigest(dir string) (string, error) {
 }
 
 // deployHelm installs the chart with values computed from the typed config.
-func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, digests imageDigests, opts ...pulumi.ResourceOption) (*outputs, error) {
-	if dir == "" {
-		var err error
-		if dir, err = ChartDir(ctx); err != nil {
-			return nil, err
-		}
-	}
+func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, r *charts.Rendered, digests imageDigests,
+	opts ...pulumi.ResourceOption) (*outputs, error) {
 	digest, err := ChartDigest(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the chart: %w", err)
@@ -100,12 +96,7 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, digests imag
 	if err != nil {
 		return nil, err
 	}
-	out := &outputs{cfg: cfg, namespace: rel.Namespace, urls: map[string]pulumi.StringOutput{}}
-	for _, s := range httpServices {
-		if cfg.Component(s.name).Enabled {
-			out.urls[s.name] = components.HTTPURL(components.InClusterAddress(pulumi.String(s.name), rel.Namespace, s.port), s.path)
-		}
-	}
+	out := &outputs{cfg: cfg, namespace: rel.Namespace, services: serviceAddresses(r)}
 	out.release = pulumi.Map{
 		"name":      rel.Release.Name.Elem(),
 		"namespace": rel.Namespace,
@@ -115,16 +106,4 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, digests imag
 		"digest":    pulumi.String(digest),
 	}
 	return out, nil
-}
-
-// httpServices are the components with an http endpoint in the outputs.
-var httpServices = []struct {
-	name      string
-	port      int
-	path      string
-	localPort int
-}{
-	{config.FrontendName, components.FrontendPort, "", frontendLocalPort},
-	{config.BackendName, components.BackendPort, "", backendLocalPort},
-	{config.WorkerName, components.WorkerPort, components.WorkerHealthPath, workerLocalPort},
 }

@@ -58,7 +58,7 @@ func HelmValues(cfg *config.Stack) map[string]any {
 		config.WorkerName:   worker,
 		"database": map[string]any{
 			"enabled":    cfg.Postgres.Enabled,
-			"type":       dbDriver,
+			"type":       "postgresql", // DB_DRIVER; the only database Rhesis supports
 			"postgresql": postgres,
 			"external":   externalPostgresValues(cfg.Postgres.External),
 		},

@@ -6,22 +6,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
-)
-
-// Local ports of the port-forward commands. The worker gets 8081 so it can be
-// forwarded next to the backend (the seed used 8080 for both).
-const (
-	frontendLocalPort = 3000
-	backendLocalPort  = 8080
-	workerLocalPort   = 8081
 )
 
 type outputs struct {
 	cfg       *config.Stack
 	namespace pulumi.StringOutput
-	// urls are the in-cluster http URLs of the enabled services.
-	urls map[string]pulumi.StringOutput
+	// services are the http Services the chart rendered.
+	services map[string]service
 	// release describes the Helm release in helm mode.
 	release pulumi.Map
 	// images describe the application images.
@@ -40,9 +33,13 @@ func (o outputs) values() pulumi.Map {
 	urls := pulumi.StringMap{}
 	forward := pulumi.StringMap{}
 	for _, s := range httpServices {
-		if url, ok := o.urls[s.name]; ok {
-			urls[s.name] = url
-			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, s.name, s.localPort, s.port))
+		if svc, ok := o.services[s.name]; ok {
+			path := ""
+			if s.healthOnly {
+				path = svc.health
+			}
+			urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", s.name, o.namespace, svc.port, path)
+			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, s.name, s.localPort, svc.port))
 		}
 	}
 	m["urls"] = urls
@@ -71,6 +68,46 @@ func (o outputs) values() pulumi.Map {
 		"storage":  pulumi.String(t.Storage.String()),
 	}
 	return m
+}
+
+// service is one http Service of the chart.
+type service struct {
+	port   int
+	health string
+}
+
+// httpServices are the services with an http endpoint in the outputs, and
+// the local port of their port-forward (the worker's 8081 sits next to the
+// backend's 8080). The worker serves nothing but its health, so its URL is
+// its liveness route.
+var httpServices = []struct {
+	name       string
+	localPort  int
+	healthOnly bool
+}{
+	{config.FrontendName, 3000, false},
+	{config.BackendName, 8080, false},
+	{config.WorkerName, 8081, true},
+}
+
+// serviceAddresses are the rendered Services' first ports, and for
+// health-only services the liveness route of their Deployment.
+func serviceAddresses(r *charts.Rendered) map[string]service {
+	out := map[string]service{}
+	for _, o := range r.Objects {
+		if port, ok := o.Field("spec", "ports", 0, "port").(float64); ok && o.Kind() == "Service" {
+			s := out[o.Name()]
+			s.port = int(port)
+			out[o.Name()] = s
+		}
+	}
+	for _, o := range r.Objects {
+		if s, ok := out[o.Name()]; ok && o.Kind() == "Deployment" {
+			s.health, _ = o.Field("spec", "template", "spec", "containers", 0, "livenessProbe", "httpGet", "path").(string)
+			out[o.Name()] = s
+		}
+	}
+	return out
 }
 
 func quantityOutputs(q config.Quantities) pulumi.Map {

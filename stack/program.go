@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/rhesis-ai/rhesis-deploy/components"
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -68,9 +68,30 @@ func run(ctx *pulumi.Context, chartDir string) error {
 
 // Deploy registers the stack described by a valid configuration, in its
 // deploy mode, and returns its outputs.
+// The chart is found as ChartDir does.
 func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) { return deploy(ctx, cfg, "") }
 
 func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map, error) {
+	if chartDir == "" {
+		var err error
+		if chartDir, err = ChartDir(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// Both modes render the chart first: raw mode registers its objects, and
+	// values the chart refuses stop the update before anything is created.
+	builds := cfg.ImageBuilds()
+	values := HelmValues(cfg)
+	placeholders := map[string]any{}
+	for _, b := range builds {
+		placeholders[b.Name] = digestPlaceholder(b.Name)
+	}
+	SetImageDigests(values, placeholders)
+	rendered, err := charts.Render(chartDir, values, charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
+	}
+
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Context: optional(cfg.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
@@ -87,9 +108,9 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	}
 	var out *outputs
 	if cfg.DeployMode == config.ModeHelm {
-		out, err = deployHelm(ctx, cfg, chartDir, digests, pulumi.Providers(provider))
+		out, err = deployHelm(ctx, cfg, chartDir, rendered, digests, pulumi.Providers(provider))
 	} else {
-		out, err = deployRaw(ctx, cfg, digests, pulumi.Providers(provider))
+		out, err = deployRaw(ctx, cfg, rendered, digests, pulumi.Providers(provider))
 	}
 	if err != nil {
 		return nil, err
@@ -98,134 +119,17 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	return out.values(), nil
 }
 
-// deployRaw registers every object through the components.
-func deployRaw(ctx *pulumi.Context, cfg *config.Stack, digests imageDigests, withProvider pulumi.ResourceOption) (*outputs, error) {
-	configData, secretData := ConfigData(cfg), SecretData(cfg)
-	platform, err := components.NewPlatform(ctx, "platform", components.PlatformArgs{
-		Namespace:      cfg.Namespace,
-		ConfigData:     configData,
-		SecretData:     secretData,
-		PullSecretData: PullSecretData(cfg),
-		Keep:           cfg.Keep,
-	}, withProvider)
-	if err != nil {
-		return nil, err
+// objectManager is the app.kubernetes.io/managed-by of the objects: Helm
+// in helm mode, the program in raw mode.
+func objectManager(cfg *config.Stack) string {
+	if cfg.DeployMode == config.ModeHelm {
+		return ""
 	}
-	checksums := map[string]string{
-		"checksum/config": checksum(configData),
-		"checksum/secret": checksum(secretData),
-	}
-	args := func(name string, env []components.Env) components.ServiceArgs {
-		return components.ServiceArgs{
-			Namespace: platform.Namespace, Settings: cfg.Component(name), Env: env,
-			PodAnnotations:   digests.podAnnotations(name, checksums),
-			ImagePullSecrets: cfg.PullSecretNames(),
-			Spread:           cfg.SpreadAcrossNodes,
-		}
-	}
-	after := func(deps ...pulumi.Resource) pulumi.ResourceOption {
-		return pulumi.DependsOn(append([]pulumi.Resource{platform}, deps...))
-	}
-
-	out := &outputs{cfg: cfg, namespace: platform.Namespace, urls: map[string]pulumi.StringOutput{}}
-	if specs := NetworkPolicySpecs(cfg); specs != nil {
-		if _, err := components.NewNetworkPolicies(ctx, "network-policies",
-			components.NetworkPoliciesArgs{Namespace: platform.Namespace, Specs: specs}, withProvider, after()); err != nil {
-			return nil, err
-		}
-	}
-	// Start order as in the project's docker-compose: stores, then the
-	// migrations, then the Python services, then the frontend. Each waits for
-	// the Deployments (or Job) before it, not for whole components.
-	var stores []pulumi.Resource
-	var backups pulumi.Resource
-	if cfg.Backup.Enabled {
-		b, err := components.NewBackup(ctx, components.BackupName, components.BackupArgs{
-			JobArgs: backupJobArgs(cfg, platform.Namespace), Backup: cfg.Backup, Keep: cfg.Keep,
-		}, withProvider, after())
-		if err != nil {
-			return nil, err
-		}
-		backups = b.Claim
-	}
-	if cfg.PostgresInCluster() {
-		pg, err := components.NewPostgres(ctx, config.PostgresName, components.StoreArgs{
-			ServiceArgs: args(config.PostgresName, nil), Persistence: cfg.Postgres.Persistence,
-			Keep: cfg.Keep, Exporter: cfg.Monitoring.Enabled, Backups: backups,
-		}, withProvider, after())
-		if err != nil {
-			return nil, err
-		}
-		stores = append(stores, pg.Deployment)
-	}
-	if cfg.RedisInCluster() {
-		rd, err := components.NewRedis(ctx, config.RedisName, components.StoreArgs{
-			ServiceArgs: args(config.RedisName, nil), Persistence: cfg.Redis.Persistence, Exporter: cfg.Monitoring.Enabled,
-		}, withProvider, after())
-		if err != nil {
-			return nil, err
-		}
-		stores = append(stores, rd.Deployment)
-	}
-	pythonDeps := stores
-	if cfg.Backend.Enabled && cfg.Migrations {
-		m, err := components.NewMigration(ctx, components.MigrateName, migrationArgs(cfg, platform.Namespace, digests, stores),
-			withProvider, after())
-		if err != nil {
-			return nil, err
-		}
-		pythonDeps = append(append([]pulumi.Resource{}, stores...), m.Job)
-	}
-	shared, err := sharedStorage(ctx, cfg, platform, withProvider)
-	if err != nil {
-		return nil, err
-	}
-	var backend pulumi.Resource
-	if cfg.Backend.Enabled {
-		a := args(config.BackendName, BackendEnv(cfg))
-		a.Volumes, a.StartAfter, a.PrepareDatabase = shared, pythonDeps, cfg.Migrations || cfg.AppRole()
-		a.PrepareEnv = prepareEnv(cfg, cfg.Migrations)
-		be, err := components.NewBackend(ctx, config.BackendName, a, withProvider, after(pythonDeps...))
-		if err != nil {
-			return nil, err
-		}
-		backend, out.urls[config.BackendName] = be.Deployment, be.URL
-	}
-	if cfg.Worker.Enabled {
-		a := args(config.WorkerName, PythonEnv(cfg))
-		a.Volumes, a.StartAfter, a.PrepareDatabase = shared, pythonDeps, cfg.Migrations && cfg.Backend.Enabled
-		a.PrepareEnv = prepareEnv(cfg, true)
-		wk, err := components.NewWorker(ctx, config.WorkerName, a, withProvider, after(pythonDeps...))
-		if err != nil {
-			return nil, err
-		}
-		out.urls[config.WorkerName] = wk.HealthURL
-	}
-	if cfg.Frontend.Enabled {
-		var deps []pulumi.Resource
-		if backend != nil {
-			deps = append(deps, backend)
-		}
-		a := args(config.FrontendName, FrontendEnv())
-		a.StartAfter = deps
-		fe, err := components.NewFrontend(ctx, config.FrontendName, a, withProvider, after(deps...))
-		if err != nil {
-			return nil, err
-		}
-		out.urls[config.FrontendName] = fe.URL
-	}
-	if cfg.Ingress.Enabled {
-		if _, err := components.NewIngress(ctx, platform, platform.Namespace, cfg.Ingress); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Monitoring.Enabled {
-		if _, err := components.NewMonitoring(ctx, "monitoring", monitoringArgs(cfg, platform.Namespace), withProvider, after()); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return managedBy
 }
+
+// managedBy is raw mode's app.kubernetes.io/managed-by.
+const managedBy = "pulumi"
 
 // guardModeSwitch refuses to change deploy.mode on a stack that was deployed
 // in the other mode: both modes own the same object names, so Helm would

@@ -2,19 +2,17 @@ package tests
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
-	"helm.sh/helm/v3/pkg/releaseutil"
-	"sigs.k8s.io/yaml"
 )
 
 // chartDir is charts/rhesis.
@@ -52,64 +50,17 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 // manifest is one rendered object with the template it came from.
-type manifest struct {
-	Source string
-	Object map[string]any
-}
-
-func (m manifest) kind() string { s, _ := m.Object["kind"].(string); return s }
-func (m manifest) name() string { s, _ := dig(m.Object, "metadata", "name").(string); return s }
-func (m manifest) hook() bool   { return dig(m.Object, "metadata", "annotations", "helm.sh/hook") != nil }
+type manifest = charts.Object
 
 // render renders the chart as `helm install rhesis charts/rhesis -n rhesis`
-// does with the given user values: coalesced with values.yaml, validated
-// against values.schema.json, rendered by Helm's engine.
+// does with the given user values.
 func render(t *testing.T, user map[string]any) ([]manifest, string, error) {
 	t.Helper()
-	c := loadChart(t)
-	vals, err := chartutil.ToRenderValues(c, user, chartutil.ReleaseOptions{
-		Name: "rhesis", Namespace: "rhesis", IsInstall: true, Revision: 1,
-	}, chartutil.DefaultCapabilities)
+	r, err := charts.Render(chartDir(t), user, charts.RenderOptions{Namespace: "rhesis"})
 	if err != nil {
 		return nil, "", err
 	}
-	files, err := engine.Render(c, vals)
-	if err != nil {
-		return nil, "", err
-	}
-	var out []manifest
-	var notes string
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		body := files[name]
-		if strings.HasSuffix(name, "NOTES.txt") {
-			notes = body
-			continue
-		}
-		docs := releaseutil.SplitManifests(body)
-		keys := make([]string, 0, len(docs))
-		for k := range docs {
-			keys = append(keys, k)
-		}
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, k := range keys {
-			if strings.TrimSpace(docs[k]) == "" {
-				continue
-			}
-			var obj map[string]any
-			if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
-				return nil, "", fmt.Errorf("%s: %w\n%s", name, err, docs[k])
-			}
-			if obj != nil {
-				out = append(out, manifest{Source: name, Object: obj})
-			}
-		}
-	}
-	return out, notes, nil
+	return r.Objects, r.Notes, nil
 }
 
 func mustRender(t *testing.T, user map[string]any) []manifest {

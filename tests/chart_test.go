@@ -13,7 +13,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
-	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -49,13 +48,13 @@ func TestChartRendersEveryEnvironment(t *testing.T) {
 			require.NoError(t, err)
 			var kinds []string
 			for _, m := range ms {
-				if m.hook() {
+				if m.Annotation("helm.sh/hook") != "" {
 					continue
 				}
-				kinds = append(kinds, m.kind()+"/"+m.name())
-				assert.Equal(t, "rhesis", dig(m.Object, "metadata", "namespace"), m.kind()+"/"+m.name())
-				if m.kind() == "Deployment" {
-					assert.Equal(t, want[env][m.name()], dig(m.Object, "spec", "replicas"), m.name())
+				kinds = append(kinds, m.Kind()+"/"+m.Name())
+				assert.Equal(t, "rhesis", dig(m.Object, "metadata", "namespace"), m.Kind()+"/"+m.Name())
+				if m.Kind() == "Deployment" {
+					assert.Equal(t, want[env][m.Name()], dig(m.Object, "spec", "replicas"), m.Name())
 				}
 			}
 			sort.Strings(kinds)
@@ -78,7 +77,7 @@ func expectedObjects(env string) []string {
 	objects := []string{"ConfigMap/rhesis-config", "Secret/rhesis-secrets",
 		"NetworkPolicy/default-deny", "NetworkPolicy/allow-dns", "NetworkPolicy/helm-test", "NetworkPolicy/migrate",
 		"PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/app-storage", "ServiceAccount/migrate",
-		"Job/" + components.MigrationJobName(config.PrebuiltRegistry+"/backend:"+charts.RhesisRelease)}
+		"Job/" + migrationJobName(config.PrebuiltRegistry+"/backend:"+charts.RhesisRelease)}
 	for _, c := range workloads {
 		objects = append(objects, "Deployment/"+c, "Service/"+c, "ServiceAccount/"+c, "NetworkPolicy/"+c)
 	}
@@ -100,7 +99,7 @@ func TestChartHelmTestPod(t *testing.T) {
 	ms := mustRender(t, envValues(t, "local"))
 	var pod map[string]any
 	for _, m := range ms {
-		if m.hook() {
+		if m.Annotation("helm.sh/hook") != "" {
 			pod = m.Object
 		}
 	}
@@ -166,9 +165,9 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 		"secrets": map[string]any{"existingSecret": "my-secrets"},
 	}))
 	for _, m := range ms {
-		assert.NotEqual(t, "Secret", m.kind(), "the chart must not create a Secret")
-		if m.kind() == "Deployment" {
-			assert.NotContains(t, jsonOf(t, m.Object), `"rhesis-secrets"`, m.name())
+		assert.NotEqual(t, "Secret", m.Kind(), "the chart must not create a Secret")
+		if m.Kind() == "Deployment" {
+			assert.NotContains(t, jsonOf(t, m.Object), `"rhesis-secrets"`, m.Name())
 		}
 	}
 	assert.Contains(t, jsonOf(t, ms), `"my-secrets"`)

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
-	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
@@ -245,7 +244,7 @@ func TestIngress(t *testing.T) {
 func TestMigrations(t *testing.T) {
 	r := mustRun(t, "prod")
 	// No migrate image is published: the backend image carries ./migrate.sh.
-	jobName := components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
+	jobName := migrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
 	job := r.object(t, "Job", jobName)
 	c := dig(job.Plain(), "spec", "template", "spec", "containers", 0)
 	assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.13.0", dig(c, "image"))
@@ -259,7 +258,7 @@ func TestMigrations(t *testing.T) {
 		assert.True(t, dependsOn(d, "kubernetes:batch/v1:Job", jobName), "%s waits for the migrations: %v", name, d.DependsOn)
 		wait := dig(d.Plain(), "spec", "template", "spec", "initContainers", 0)
 		require.NotNil(t, wait, "%s has no init container", name)
-		assert.Equal(t, components.PrepareDatabaseName, dig(wait, "name"))
+		assert.Equal(t, "prepare-database", dig(wait, "name"))
 		assert.Equal(t, container(d)["image"], dig(wait, "image"), "%s waits with its own image", name)
 		assert.Equal(t, []any{"sh", "-c", charts.PrepareDatabase}, dig(wait, "command"))
 		assert.Contains(t, envNames(wait.(map[string]any)), "APP_DB_PASS")
@@ -272,14 +271,14 @@ func TestMigrations(t *testing.T) {
 	s.set("images.tag", "0.14.0")
 	next, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assert.True(t, next.hasObject("Job", components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.14.0")))
-	assert.NotEqual(t, jobName, components.MigrationJobName("ghcr.io/rhesis-ai/backend:0.14.0"))
+	assert.True(t, next.hasObject("Job", migrationJobName("ghcr.io/rhesis-ai/backend:0.14.0")))
+	assert.NotEqual(t, jobName, migrationJobName("ghcr.io/rhesis-ai/backend:0.14.0"))
 
 	// In the chart the Job is an ordinary object, not a hook: --wait would
 	// hold a post-install hook until the Deployments that wait for it are ready.
 	for _, m := range mustRender(t, stack.HelmValues(r.Config)) {
-		if m.kind() == "Job" {
-			assert.False(t, m.hook(), "the migration Job must not be a Helm hook")
+		if m.Kind() == "Job" {
+			assert.False(t, (m.Annotation("helm.sh/hook") != ""), "the migration Job must not be a Helm hook")
 		}
 	}
 

@@ -38,6 +38,10 @@ type registered struct {
 	Protect bool
 	// DependsOn are the URNs the resource waits for.
 	DependsOn []string
+	// AliasParents are the parents of its aliases (its previous URNs).
+	AliasParents []string
+	// SecretOutputs are the outputs it marks secret.
+	SecretOutputs []string
 }
 
 // Kind is the Kubernetes kind of a custom resource ("Deployment").
@@ -107,6 +111,7 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 	m.resources = append(m.resources, registered{
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
 		Protect: a.RegisterRPC.GetProtect(), DependsOn: a.RegisterRPC.GetDependencies(),
+		AliasParents: aliasParents(a), SecretOutputs: a.RegisterRPC.GetAdditionalSecretOutputs(),
 	})
 	state := a.Inputs
 	if a.TypeToken == dockerImageType {
@@ -125,6 +130,16 @@ const dockerImageType = "docker:index/image:Image"
 func mockDigest(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func aliasParents(a pulumi.MockResourceArgs) []string {
+	var out []string
+	for _, alias := range a.RegisterRPC.GetAliases() {
+		if spec := alias.GetSpec(); spec != nil {
+			out = append(out, spec.GetParentUrn())
+		}
+	}
+	return out
 }
 
 func (m *mocks) Call(a pulumi.MockCallArgs) (resource.PropertyMap, error) { return a.Args, nil }
@@ -336,4 +351,11 @@ func jsonOf(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// migrationJobName is the Job of one release as the chart names it: a new
+// image reference is a new Job, so the migrations run once per release.
+func migrationJobName(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return "migrate-" + hex.EncodeToString(sum[:])[:8]
 }

@@ -402,8 +402,8 @@ func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
 		v = layer(v, map[string]any{app: map[string]any{"image": map[string]any{"tag": "v9"}}})
 	}
 	for _, m := range mustRender(t, v) {
-		if m.kind() == "Deployment" && (m.name() == "backend" || m.name() == "worker" || m.name() == "frontend") {
-			assert.Equal(t, "ghcr.io/rhesis-ai/"+m.name()+":v9", dig(m.Object, "spec", "template", "spec", "containers", 0, "image"))
+		if m.Kind() == "Deployment" && (m.Name() == "backend" || m.Name() == "worker" || m.Name() == "frontend") {
+			assert.Equal(t, "ghcr.io/rhesis-ai/"+m.Name()+":v9", dig(m.Object, "spec", "template", "spec", "containers", 0, "image"))
 		}
 	}
 }

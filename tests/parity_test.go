@@ -7,12 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/api/resource"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
+
+// skipAwait is the annotation with which raw mode tells the provider not to
+// wait for an object.
+const skipAwait = "pulumi.com/skipAwait"
 
 // helmBookkeeping are the labels only Helm sets; they may differ between modes.
 var helmBookkeeping = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
@@ -31,6 +36,13 @@ func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 			}
 		}
 	}
+	// Raw mode's own option (see TestRawModeOptions), no part of the object.
+	if ann, ok := dig(out, "metadata", "annotations").(map[string]any); ok {
+		delete(ann, skipAwait)
+		if len(ann) == 0 {
+			delete(out["metadata"].(map[string]any), "annotations")
+		}
+	}
 	canonical := func(m any) {
 		q, ok := m.(map[string]any)
 		if !ok {
@@ -38,7 +50,7 @@ func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 		}
 		for k, v := range q {
 			if s, ok := v.(string); ok {
-				if parsed, err := resource.ParseQuantity(s); err == nil {
+				if parsed, err := apiresource.ParseQuantity(s); err == nil {
 					q[k] = parsed.String()
 				}
 			}
@@ -87,7 +99,7 @@ func chartObjects(t *testing.T, values map[string]any) map[string]map[string]any
 				}
 			}
 		}
-		out[key(m.kind(), m.name())] = normalizeObject(t, m.Object)
+		out[key(m.Kind(), m.Name())] = normalizeObject(t, m.Object)
 	}
 	return out
 }
@@ -151,9 +163,10 @@ func diffPaths(path string, a, b any) []string {
 	return []string{fmt.Sprintf("%s: raw %v, chart %v", path, a, b)}
 }
 
-// TestParityRawAndHelm: for each stack, the chart rendered with the values the
-// program computes gives exactly the objects raw mode registers.
-func TestParityRawAndHelm(t *testing.T) {
+// TestRawModeRegistersTheChartsObjects: raw mode registers exactly what
+// `helm install` of the chart with the program's values creates: nothing
+// dropped, added or changed on the way into Pulumi inputs.
+func TestRawModeRegistersTheChartsObjects(t *testing.T) {
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
@@ -162,6 +175,98 @@ func TestParityRawAndHelm(t *testing.T) {
 			assertSameObjects(t, raw, chartObjects(t, stack.HelmValues(r.Config)), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
 		})
 	}
+}
+
+// TestRawModeOptions: what only Pulumi decides, per object: the kept claims
+// and the namespace are protected, Services, claims and the Ingress are not
+// awaited, Secrets are secret in state, workloads wait for what they read
+// and start in compose order, policies moved into their service's component
+// keep their previous URN as an alias.
+func TestRawModeOptions(t *testing.T) {
+	s := stackSettings(t, "prod")
+	s.set("backup.enabled", "true")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	urn := map[string]string{}
+	for _, res := range r.kubernetes() {
+		name, _ := res.Meta()
+		parentType := strings.TrimPrefix(res.Parent, "urn:pulumi:prod::rhesis::")
+		parentType = parentType[:strings.LastIndex(parentType, "::")]
+		urn[key(res.Kind(), name)] = "urn:pulumi:prod::rhesis::" + parentType + "$" + res.Type + "::" + res.Name
+	}
+	jobName := migrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
+	for _, res := range r.kubernetes() {
+		name, _ := res.Meta()
+		k := key(res.Kind(), name)
+		kept := k == "Namespace/rhesis" || k == "PersistentVolumeClaim/postgres-pvc" ||
+			k == "PersistentVolumeClaim/app-storage" || k == "PersistentVolumeClaim/postgres-backup"
+		assert.Equal(t, kept, res.Protect, "%s protected", k)
+
+		annotation := dig(res.Plain(), "metadata", "annotations", skipAwait)
+		switch res.Kind() {
+		case "Service", "PersistentVolumeClaim", "Ingress":
+			assert.Equal(t, "true", annotation, "%s is not awaited", k)
+		default:
+			assert.Nil(t, annotation, "%s is awaited", k)
+		}
+
+		if res.Kind() == "Secret" {
+			assert.True(t, res.Inputs["stringData"].ContainsSecrets(), "%s stringData is a secret", k)
+			assert.ElementsMatch(t, []string{"data", "stringData"}, res.SecretOutputs, k)
+		} else {
+			for _, secret := range testSecrets {
+				assert.NotContains(t, plainInputs(res), secret, "%s shows a secret in clear", k)
+			}
+		}
+
+		if res.Kind() == "NetworkPolicy" && name != "default-deny" && name != "allow-dns" && name != "helm-test" {
+			assert.Equal(t, []string{"urn:pulumi:prod::rhesis::rhesis:components:NetworkPolicies::network-policies"}, res.AliasParents, k)
+		} else {
+			assert.Empty(t, res.AliasParents, k)
+		}
+		if res.Kind() != "Namespace" {
+			assert.Contains(t, res.DependsOn, urn["Namespace/rhesis"], "%s waits for the namespace", k)
+		}
+	}
+	waitsFor := map[string][]string{
+		"Deployment/postgres": {"ServiceAccount/postgres", "PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/postgres-backup",
+			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/redis": {"ServiceAccount/redis", "PersistentVolumeClaim/redis-pvc", "Secret/rhesis-secrets"},
+		"Job/" + jobName:   {"ServiceAccount/migrate", "Deployment/postgres", "Deployment/redis", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/backend": {"ServiceAccount/backend", "PersistentVolumeClaim/app-storage", "Deployment/postgres", "Deployment/redis", "Job/" + jobName,
+			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/worker": {"ServiceAccount/worker", "PersistentVolumeClaim/app-storage", "Deployment/postgres", "Deployment/redis", "Job/" + jobName,
+			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/frontend":     {"ServiceAccount/frontend", "Deployment/backend", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"CronJob/postgres-backup": {"ServiceAccount/postgres-backup", "PersistentVolumeClaim/postgres-backup", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+	}
+	for _, res := range r.kubernetes() {
+		name, _ := res.Meta()
+		k := key(res.Kind(), name)
+		want, ok := waitsFor[k]
+		if !ok {
+			continue
+		}
+		wantURNs := []string{urn["Namespace/rhesis"]}
+		for _, w := range want {
+			require.Contains(t, urn, w)
+			wantURNs = append(wantURNs, urn[w])
+		}
+		assert.ElementsMatch(t, wantURNs, res.DependsOn, "%s waits for", k)
+		delete(waitsFor, k)
+	}
+	assert.Empty(t, waitsFor, "workloads not registered")
+}
+
+// plainInputs is an object's inputs as JSON, secrets shown only as a marker.
+func plainInputs(res registered) string {
+	b, _ := json.Marshal(res.Inputs.MapRepl(nil, func(v resource.PropertyValue) (any, bool) {
+		if v.IsSecret() {
+			return "[secret]", true
+		}
+		return nil, false
+	}))
+	return string(b)
 }
 
 // TestParityValuesFilesAndStackFiles: `helm install -f values-<env>.yaml`

@@ -91,7 +91,7 @@ func renderedEnv(t *testing.T, objects []manifest, ctr map[string]any) map[strin
 	t.Helper()
 	data := func(kind, field string) map[string]any {
 		for _, m := range objects {
-			if m.kind() == kind {
+			if m.Kind() == kind {
 				d, _ := m.Object[field].(map[string]any)
 				return d
 			}
@@ -169,7 +169,7 @@ func TestDatabaseRolesOnPostgres(t *testing.T) {
 	objects := mustRender(t, envValues(t, "local"))
 	var backend map[string]any
 	for _, m := range objects {
-		if m.kind() == "Deployment" && m.name() == "backend" {
+		if m.Kind() == "Deployment" && m.Name() == "backend" {
 			backend = m.Object
 		}
 	}

@@ -52,11 +52,16 @@ type e2eStack struct {
 // newStack opens stack name in a fresh project and backend with config set.
 func newStack(t *testing.T, name string, config map[string]string, secrets map[string]string) *e2eStack {
 	t.Helper()
+	return newStackAt(t, name, project(t), "file://"+t.TempDir(), config, secrets)
+}
+
+// newStackAt opens stack name of the project in dir, state in backend.
+func newStackAt(t *testing.T, name, dir, backend string, config map[string]string, secrets map[string]string) *e2eStack {
+	t.Helper()
 	require.NotEmpty(t, os.Getenv("KUBECONFIG"), "run through hack/e2e.sh, which starts the sandbox cluster")
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "e2e-passphrase")
 	ctx := context.Background()
-	dir := project(t)
-	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: "file://" + t.TempDir()})
+	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: backend})
 	require.NoError(t, err)
 	for k, v := range config {
 		require.NoError(t, s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v}))

@@ -105,17 +105,29 @@ func TestLocalHelm(t *testing.T) {
 // tag and the secrets.
 func newProdStack(t *testing.T, ns, mode string) *e2eStack {
 	t.Helper()
-	return newStack(t, ns,
-		map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
+	p := prodSettings(ns, mode)
+	return newStack(t, ns, p.config, p.secrets)
+}
+
+// stackSettings are a stack's plain and secret config values.
+type stackSettings struct{ config, secrets map[string]string }
+
+// prodSettings are the prod stack's settings with only what an operator
+// must add: the ingress host and certificate, the release tag, a
+// ReadWriteMany class and the secrets.
+func prodSettings(ns, mode string) stackSettings {
+	return stackSettings{
+		config: map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
 			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "0.13.0",
 			// The sandbox provisions ReadWriteMany claims of its class standard.
 			"storage.storageClass": "standard"},
-		map[string]string{
+		secrets: map[string]string{
 			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
 			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db", "dbAppPassword": "e2e-app-db",
 			"redisPassword": "e2e@redis/pw",
 			"auditHashKey":  "e2e-audit-hash-key",
-		})
+		},
+	}
 }
 
 // TestProdConfig: the prod configuration (seed production sizes, secrets as

@@ -17,7 +17,9 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .role }}
 app.kubernetes.io/part-of: rhesis
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- if eq .root.Release.Service "Helm" }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end }}
 {{- end }}
 
 {{/* The Secret pods read: the chart's own, or the one named by secrets.existingSecret. */}}
@@ -37,7 +39,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- toJson (concat $names .Values.global.imagePullSecrets) -}}
 {{- end }}
 
-{{/* The .dockerconfigjson of rhesis-registry: the same JSON the Pulumi program writes. */}}
+{{/* The .dockerconfigjson of rhesis-registry. */}}
 {{- define "rhesis.dockerConfig" -}}
 {{- $c := .Values.global.imageCredentials -}}
 {{- $pw := .Values.secrets.registryPassword -}}
@@ -162,7 +164,7 @@ container sets it up; migrations run as the owner.
 {{- toJson $d -}}
 {{- end }}
 
-{{/* sha256 of a map's sorted "key=value\n" lines: the same digest the Pulumi program computes. */}}
+{{/* sha256 of a map's sorted "key=value\n" lines: rolls the pods when the configuration changes. */}}
 {{- define "rhesis.checksum" -}}
 {{- $m := . -}}
 {{- $s := "" -}}
@@ -354,8 +356,7 @@ imagePullSecrets:
 {{- end }}
 
 {{/*
-kube-score checks a workload is exempt from, with the reason: the same as the
-program's components.KubeScoreIgnores. Call with (dict "runAs" ... "readOnly"
+kube-score checks a workload is exempt from, with the reason. Call with (dict "runAs" ... "readOnly"
 bool "policy" pullPolicy "tag" tag).
 */}}
 {{- define "rhesis.kubeScore" -}}
@@ -570,9 +571,6 @@ metadata:
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "rhesis.labels" . | nindent 4 }}
-  annotations:
-    # Read by Pulumi only: readiness is awaited on the Deployment.
-    pulumi.com/skipAwait: "true"
 spec:
   type: ClusterIP
   selector:
@@ -650,12 +648,10 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "rhesis.labels" . | nindent 4 }}
+  {{- if .keep }}
   annotations:
-    # Read by Pulumi only: the Deployment mounting the claim awaits it.
-    pulumi.com/skipAwait: "true"
-    {{- if .keep }}
     helm.sh/resource-policy: keep
-    {{- end }}
+  {{- end }}
 spec:
   accessModes: [{{ .accessMode | default "ReadWriteOnce" }}]
   resources:

@@ -1,0 +1,141 @@
+package charts
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
+)
+
+// ReleaseName is the release (and instance label) every object carries:
+// the Helm release's name, and raw mode's.
+const ReleaseName = "rhesis"
+
+// Object is one rendered Kubernetes object and the template it came from.
+type Object struct {
+	Source string
+	Object map[string]any
+}
+
+// Kind is the object's kind.
+func (o Object) Kind() string { s, _ := o.Object["kind"].(string); return s }
+
+// APIVersion is the object's apiVersion.
+func (o Object) APIVersion() string { s, _ := o.Object["apiVersion"].(string); return s }
+
+// Name is metadata.name.
+func (o Object) Name() string { s, _ := o.Metadata()["name"].(string); return s }
+
+// Metadata is the object's metadata.
+func (o Object) Metadata() map[string]any { m, _ := o.Object["metadata"].(map[string]any); return m }
+
+// Annotation is one metadata annotation ("" when unset).
+func (o Object) Annotation(key string) string {
+	a, _ := o.Metadata()["annotations"].(map[string]any)
+	s, _ := a[key].(string)
+	return s
+}
+
+// Label is one metadata label ("" when unset).
+func (o Object) Label(key string) string {
+	l, _ := o.Metadata()["labels"].(map[string]any)
+	s, _ := l[key].(string)
+	return s
+}
+
+// Rendered is one render of the chart.
+type Rendered struct {
+	Objects []Object
+	Notes   string
+}
+
+// RenderOptions say who renders: Service is .Release.Service, "Helm" as
+// `helm install` sets it, or the program's name in raw mode (the chart then
+// leaves out Helm's own bookkeeping label).
+type RenderOptions struct {
+	Namespace string
+	Service   string
+}
+
+// Render renders the chart in dir as `helm install rhesis <dir> -n <namespace>`
+// does: values coalesced with values.yaml, checked against
+// values.schema.json, rendered by Helm's engine, manifests in Helm's install
+// order. A `fail` in a template is returned as the error.
+func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, error) {
+	c, err := loader.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading the chart %s: %w", dir, err)
+	}
+	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{
+		Name: ReleaseName, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
+	}, chartutil.DefaultCapabilities)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Service != "" {
+		vals["Release"].(map[string]any)["Service"] = opts.Service
+	}
+	files, err := engine.Render(c, vals)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := &Rendered{}
+	for _, name := range names {
+		body := files[name]
+		if strings.HasSuffix(name, "NOTES.txt") {
+			out.Notes = body
+			continue
+		}
+		docs := releaseutil.SplitManifests(body)
+		keys := make([]string, 0, len(docs))
+		for k := range docs {
+			keys = append(keys, k)
+		}
+		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+		for _, k := range keys {
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
+				return nil, fmt.Errorf("%s: %w\n%s", name, err, docs[k])
+			}
+			if obj != nil {
+				out.Objects = append(out.Objects, Object{Source: name, Object: obj})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Field is the value at a path of keys and indexes below the object.
+func (o Object) Field(path ...any) any { return Dig(o.Object, path...) }
+
+// Dig walks a JSON-like value (maps and slices as encoding/json decodes
+// them) by keys and indexes; a missing step gives nil.
+func Dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}

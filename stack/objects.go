@@ -1,0 +1,106 @@
+package stack
+
+import (
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// What only Pulumi decides about the chart's objects in raw mode: which
+// component owns each, the start order, what is protected and what is not
+// awaited. The objects themselves are the chart's.
+
+// group is a component resource owning some of the objects.
+type group struct{ typ, name string }
+
+var (
+	platformGroup   = group{"Platform", "platform"}
+	policiesGroup   = group{"NetworkPolicies", "network-policies"}
+	monitoringGroup = group{"Monitoring", "monitoring"}
+	backupGroup     = group{"Backup", config.BackupName}
+)
+
+// serviceGroups own a service's objects (app.kubernetes.io/name), its own
+// NetworkPolicy included; in start order, which is docker-compose's: the
+// stores, the migrations, the Python services, the frontend.
+var serviceGroups = []group{
+	{"Postgres", config.PostgresName}, {"Redis", config.RedisName}, {"Migration", config.MigrateName},
+	{"Backend", config.BackendName}, {"Worker", config.WorkerName}, {"Frontend", config.FrontendName},
+	backupGroup,
+}
+
+// startAfter are the groups whose workloads must be ready before a group's
+// workloads start. A failed migration fails the update before the backend
+// rolls out.
+var startAfter = map[string][]string{
+	config.MigrateName:  {config.PostgresName, config.RedisName},
+	config.BackendName:  {config.PostgresName, config.RedisName, config.MigrateName},
+	config.WorkerName:   {config.PostgresName, config.RedisName, config.MigrateName},
+	config.FrontendName: {config.BackendName},
+}
+
+// groupOf is the component that owns a rendered object.
+func groupOf(o charts.Object) group {
+	switch o.Kind() {
+	case "ServiceMonitor", "PrometheusRule":
+		return monitoringGroup
+	case "NetworkPolicy":
+		if g, ok := serviceGroup(o.Name()); ok {
+			return g
+		}
+		return policiesGroup
+	}
+	if g, ok := serviceGroup(o.Label("app.kubernetes.io/name")); ok {
+		return g
+	}
+	return platformGroup
+}
+
+func serviceGroup(name string) (group, bool) {
+	for _, g := range serviceGroups {
+		if g.name == name {
+			return g, true
+		}
+	}
+	return group{}, false
+}
+
+// previousGroup is where the release before this layout kept an object
+// (its URN's parent), when that differs: all policies were one component's.
+func previousGroup(o charts.Object) (group, bool) {
+	if o.Kind() == "NetworkPolicy" && groupOf(o) != policiesGroup {
+		return policiesGroup, true
+	}
+	return group{}, false
+}
+
+// helmOnly objects are Helm's hooks: the `helm test` pod has no place in a
+// Pulumi stack.
+func helmOnly(o charts.Object) bool { return o.Annotation("helm.sh/hook") != "" }
+
+// isWorkload tells the objects that run pods: they start in order and wait
+// for what they mount and read.
+func isWorkload(o charts.Object) bool {
+	switch o.Kind() {
+	case "Deployment", "Job", "CronJob":
+		return true
+	}
+	return false
+}
+
+// protected objects hold data: the claims the chart keeps on uninstall are
+// refused deletion and replacement by Pulumi as well.
+func protected(o charts.Object) bool { return o.Annotation("helm.sh/resource-policy") == "keep" }
+
+// skipAwait objects are ready when created: a Service's endpoints and a
+// claim's binding are awaited through the Deployment that uses them (a
+// WaitForFirstConsumer claim binds only then).
+func skipAwait(o charts.Object) bool {
+	switch o.Kind() {
+	case "Service", "PersistentVolumeClaim", "Ingress":
+		return true
+	}
+	return false
+}
+
+// secretFields are the fields held as Pulumi secrets, in state and diffs.
+var secretFields = map[string][]string{"Secret": {"data", "stringData"}}
