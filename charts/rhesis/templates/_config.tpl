@@ -1,0 +1,140 @@
+{{/*
+The configuration every service reads: the ConfigMap rhesis-config and the
+Secret rhesis-secrets, and the facts they are made of.
+*/}}
+
+{{/* The Secret pods read: the chart's own, or the one named by secrets.existingSecret. */}}
+{{- define "rhesis.secretName" -}}
+{{- .Values.secrets.existingSecret | default "rhesis-secrets" -}}
+{{- end }}
+
+{{/* "true" when the chart runs PostgreSQL, "" for none or an external one. */}}
+{{- define "rhesis.inClusterDatabase" -}}
+{{- if and .Values.database.enabled (not .Values.database.external.host) }}true{{ end -}}
+{{- end }}
+
+{{/* "true" when the chart runs Redis. */}}
+{{- define "rhesis.inClusterRedis" -}}
+{{- if and .Values.redis.enabled (not .Values.redis.external.host) }}true{{ end -}}
+{{- end }}
+
+{{/* The in-cluster database's owner: it migrates and backs up; the app runs as rhesis.appRole. */}}
+{{- define "rhesis.dbOwner" -}}rhesis-user{{- end }}
+
+{{/*
+"true" when the application runs under a role of its own (rhesis-app) instead
+of the database's owner (a superuser that bypasses row-level security): with
+the in-cluster database. The backend's prepare-database init container sets
+it up; migrations run as the owner.
+*/}}
+{{- define "rhesis.appRole" -}}
+{{- if and (include "rhesis.inClusterDatabase" .) .Values.backend.enabled }}true{{ end -}}
+{{- end }}
+
+{{/* BACKEND_ENV, WORKER_ENV and FRONTEND_ENV of the environment. */}}
+{{- define "rhesis.appEnv" -}}
+{{- if eq .Values.global.environment "prod" }}production{{ else }}{{ .Values.global.environment }}{{ end -}}
+{{- end }}
+
+{{/* The backend API's own host: ingress.apiHost, else api.<host> unless apiPath is used. */}}
+{{- define "rhesis.apiHost" -}}
+{{- $in := .Values.ingress -}}
+{{- if $in.apiHost }}{{ $in.apiHost }}{{ else if not $in.apiPath }}api.{{ $in.host }}{{ end -}}
+{{- end }}
+
+{{/* The browser URLs: as set, else from the ingress hosts (https with TLS). Call with (dict "root" $ "which" "frontend"|"api"). */}}
+{{- define "rhesis.browserURL" -}}
+{{- $g := .root.Values.global -}}
+{{- $in := .root.Values.ingress -}}
+{{- $set := ternary $g.frontendUrl $g.apiBaseUrl (eq .which "frontend") -}}
+{{- if or $set (not $in.enabled) (not $in.host) -}}
+{{- $set -}}
+{{- else -}}
+{{- $scheme := ternary "https" "http" (or (ne $in.tlsSecret "") (ne $in.clusterIssuer "")) -}}
+{{- if eq .which "frontend" }}{{ printf "%s://%s" $scheme $in.host }}
+{{- else if $in.apiPath }}{{ printf "%s://%s%s" $scheme $in.host $in.apiPath }}
+{{- else }}{{ printf "%s://%s" $scheme (include "rhesis.apiHost" .root) }}{{ end -}}
+{{- end -}}
+{{- end }}
+
+{{/* The ConfigMap's data: everything non-secret the applications read (also digested into pod annotations). */}}
+{{- define "rhesis.configData" -}}
+{{- $v := .Values -}}
+{{- $e := $v.database.external -}}
+{{- $r := $v.redis.external -}}
+{{- $env := include "rhesis.appEnv" . -}}
+{{- $frontendUrl := include "rhesis.browserURL" (dict "root" . "which" "frontend") -}}
+DB_HOST: {{ $e.host | default "postgres" | quote }}
+DB_PORT: {{ ternary $e.port $v.database.postgresql.port (ne $e.host "") | toString | quote }}
+DB_NAME: {{ ternary $e.database "rhesis-db" (ne $e.host "") | quote }}
+DB_DRIVER: {{ $v.database.type | quote }}
+APP_DB_USER: {{ ternary "rhesis-app" (ternary $e.user (include "rhesis.dbOwner" .) (ne $e.host "")) (eq (include "rhesis.appRole" .) "true") | quote }}
+{{- if and $e.host $e.sslMode }}
+PGSSLMODE: {{ $e.sslMode | quote }}
+{{- end }}
+REDIS_HOST: {{ $r.host | default "redis" | quote }}
+REDIS_PORT: {{ ternary $r.port $v.redis.port (ne $r.host "") | toString | quote }}
+BACKEND_ENV: {{ $env | quote }}
+WORKER_ENV: {{ $env | quote }}
+FRONTEND_ENV: {{ $env | quote }}
+LOG_LEVEL: {{ $v.global.logLevel | quote }}
+FRONTEND_URL: {{ $frontendUrl | quote }}
+NEXTAUTH_URL: {{ $frontendUrl | quote }}
+API_BASE_URL: {{ include "rhesis.browserURL" (dict "root" . "which" "api") | quote }}
+BACKEND_URL: {{ printf "http://backend:%v" $v.backend.port | quote }}
+CELERY_WORKER_CONCURRENCY: {{ $v.worker.concurrency | toString | quote }}
+CELERY_WORKER_PREFETCH_MULTIPLIER: {{ $v.worker.prefetchMultiplier | toString | quote }}
+NEXT_TELEMETRY_DISABLED: "1"
+{{- if $v.storage.uri }}
+STORAGE_SERVICE_URI: {{ $v.storage.uri | quote }}
+{{- else }}
+{{- /* A file import keeps its upload between requests; on the shared claim, the next request may reach another replica. */}}
+IMPORT_SESSION_DIR: "/app/storage/import-sessions"
+{{- end }}
+{{- end }}
+
+{{/* Broker URL for Redis database .db, the password query-escaped (%20 for spaces); rediss:// to an external Redis over TLS. */}}
+{{- define "rhesis.redisURL" -}}
+{{- $e := .root.Values.redis.external -}}
+{{- $password := .root.Values.secrets.redisPassword | urlquery | replace "+" "%20" -}}
+{{- if $e.host -}}
+{{- printf "%s://:%s@%s:%v/%d%s" (ternary "rediss" "redis" $e.tls) $password $e.host $e.port (int .db) (ternary "?ssl_cert_reqs=required" "" $e.tls) -}}
+{{- else -}}
+{{- printf "redis://:%s@redis:%v/%d" $password .root.Values.redis.port (int .db) -}}
+{{- end -}}
+{{- end }}
+
+{{/* The Secret's data: required secrets, optional ones, broker URLs. */}}
+{{- define "rhesis.secretData" -}}
+{{- $s := .Values.secrets -}}
+{{- range $k, $v := $s.extra }}
+{{ $k }}: {{ $v | toString | quote }}
+{{- end }}
+SESSION_SECRET_KEY: {{ $s.sessionSecretKey | quote }}
+JWT_SECRET_KEY: {{ $s.jwtSecretKey | quote }}
+NEXTAUTH_SECRET: {{ $s.nextauthSecret | quote }}
+DB_ENCRYPTION_KEY: {{ $s.dbEncryptionKey | quote }}
+APP_DB_PASS: {{ ternary $s.dbAppPassword $s.dbPassword (eq (include "rhesis.appRole" .) "true") | quote }}
+{{- if include "rhesis.inClusterDatabase" . }}
+ADMIN_DB_PASS: {{ $s.dbPassword | quote }}
+{{- end }}
+REDIS_PASSWORD: {{ $s.redisPassword | quote }}
+AUDIT_HASH_KEY: {{ $s.auditHashKey | quote }}
+BROKER_URL: {{ include "rhesis.redisURL" (dict "root" . "db" 0) | quote }}
+CELERY_RESULT_BACKEND: {{ include "rhesis.redisURL" (dict "root" . "db" 1) | quote }}
+{{- end }}
+
+{{/* The .dockerconfigjson of rhesis-registry. */}}
+{{- define "rhesis.dockerConfig" -}}
+{{- $c := .Values.global.imageCredentials -}}
+{{- $pw := .Values.secrets.registryPassword -}}
+{{- toJson (dict "auths" (dict $c.registry (dict "username" $c.username "password" $pw "auth" (printf "%s:%s" $c.username $pw | b64enc)))) -}}
+{{- end }}
+
+{{/* sha256 of a map's sorted "key=value\n" lines: rolls the pods when the configuration changes. */}}
+{{- define "rhesis.checksum" -}}
+{{- $m := . -}}
+{{- $s := "" -}}
+{{- range $k := keys $m | sortAlpha }}{{ $s = printf "%s%s=%s\n" $s $k (index $m $k) }}{{ end -}}
+{{- $s | sha256sum -}}
+{{- end }}

@@ -1,0 +1,77 @@
+{{/*
+Checks what the schema cannot express, all at once: the environment's
+required settings. Rendered by platform.yaml, which every install has.
+*/}}
+{{- define "rhesis.validate" -}}
+{{- $v := .Values -}}
+{{- $problems := list -}}
+{{- if ne $v.global.environment "local" -}}
+  {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
+    {{- $problems = append $problems (printf "ingress.host is required in %s while the ingress is on: the frontend's host (--set ingress.host=rhesis.example.com), from which the URLs follow" $v.global.environment) -}}
+  {{- else -}}
+  {{- range $k := list "frontendUrl" "apiBaseUrl" -}}
+    {{- if not (include "rhesis.browserURL" (dict "root" $ "which" (ternary "frontend" "api" (eq $k "frontendUrl")))) -}}
+      {{- $problems = append $problems (printf "global.%s is required in %s: the https URL browsers use (--set global.%s=https://...), or turn on the ingress" $k $v.global.environment $k) -}}
+    {{- end -}}
+  {{- end -}}
+  {{- end -}}
+  {{- if not $v.secrets.existingSecret -}}
+    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "dbAppPassword" "redisPassword" "auditHashKey" -}}
+      {{- if and (not (index $v.secrets $k)) (or (ne $k "dbAppPassword") (include "rhesis.appRole" $)) -}}
+        {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
+        {{- $problems = append $problems (printf "secrets.%s is required in %s (or set secrets.existingSecret): --set secrets.%s=\"%s\"" $k $v.global.environment $k $gen) -}}
+      {{- end -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- $images := dict "frontend" $v.frontend "backend" $v.backend "worker" $v.worker "database.postgresql" $v.database.postgresql "redis" $v.redis "migrations" $v.migrations -}}
+{{- $enabled := dict "frontend" $v.frontend.enabled "backend" $v.backend.enabled "worker" $v.worker.enabled "database.postgresql" (include "rhesis.inClusterDatabase" $) "redis" (include "rhesis.inClusterRedis" $) "migrations" (and $v.backend.enabled $v.migrations.enabled) -}}
+{{- $tagProblems := dict -}}
+{{- range $name := keys $images | sortAlpha -}}
+  {{- $c := index $images $name -}}
+  {{- if and (index $enabled $name) (ne $v.global.environment "local") -}}
+    {{- $where := ternary (printf "%s.image.tag" $name) "global.imageTag" (ne $c.image.tag "") -}}
+    {{- $tag := include "rhesis.imageTag" (dict "root" $ "image" $c.image) -}}
+    {{- if not $tag -}}
+      {{- $_ := set $tagProblems $where (printf "%s is required in %s: the release or commit to deploy (--set %s=%s)" $where $v.global.environment $where $.Chart.AppVersion) -}}
+    {{- else if eq $tag "latest" -}}
+      {{- $_ := set $tagProblems $where (printf "%s=latest is refused in %s: latest names whatever was pushed last, so a deployment could not be repeated or rolled back (--set %s=%s)" $where $v.global.environment $where $.Chart.AppVersion) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- range $k := keys $tagProblems | sortAlpha }}{{ $problems = append $problems (index $tagProblems $k) }}{{ end -}}
+{{- if and (eq $v.global.environment "prod") $v.ingress.enabled (not $v.ingress.tlsSecret) (not $v.ingress.clusterIssuer) -}}
+  {{- $problems = append $problems "ingress.tlsSecret or ingress.clusterIssuer is required in prod: browsers would send session cookies in clear" -}}
+{{- end -}}
+{{- if and $v.backup.enabled $v.database.external.host -}}
+  {{- $problems = append $problems "backup.enabled backs up the in-cluster database; an external one is backed up by its provider: --set backup.enabled=false" -}}
+{{- end -}}
+{{- if and (not $v.storage.uri) (eq $v.storage.accessMode "ReadWriteMany") (not $v.storage.storageClass) -}}
+  {{- $problems = append $problems "storage.storageClass is required with storage.accessMode=ReadWriteMany: the default classes of GKE, EKS and AKS cannot provision it and backend and worker would stay Pending; name a class that can (--set storage.storageClass=<Filestore, EFS, Azure Files, CephFS or NFS class>), or use object storage (--set storage.uri=s3://<bucket>/rhesis)" -}}
+{{- end -}}
+{{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
+  {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
+{{- end -}}
+{{- $creds := $v.global.imageCredentials -}}
+{{- if and $creds.username (or (not $creds.registry) (not $v.secrets.registryPassword)) -}}
+  {{- $problems = append $problems "global.imageCredentials.username needs global.imageCredentials.registry and secrets.registryPassword" -}}
+{{- else if and (not $creds.username) (or $creds.registry $v.secrets.registryPassword) -}}
+  {{- $problems = append $problems "global.imageCredentials.registry and secrets.registryPassword need global.imageCredentials.username, the user to log in as" -}}
+{{- end -}}
+{{- if and (eq $v.global.environment "prod") $v.database.enabled (not $v.database.postgresql.persistence.enabled) -}}
+  {{- $problems = append $problems "database.postgresql.persistence.enabled must be true in prod: without a volume the database is lost with its pod" -}}
+{{- end -}}
+{{- range $app := list "backend" "worker" -}}
+  {{- if (index $v $app).enabled -}}
+    {{- if and (not $v.database.enabled) (not $v.database.external.host) -}}
+      {{- $problems = append $problems (printf "database.enabled must be true while %s.enabled is true" $app) -}}
+    {{- end -}}
+    {{- if and (not $v.redis.enabled) (not $v.redis.external.host) -}}
+      {{- $problems = append $problems (printf "redis.enabled must be true while %s.enabled is true" $app) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- if $problems -}}
+  {{- fail (printf "\ninvalid values (%d):\n  - %s" (len $problems) (join "\n  - " $problems)) -}}
+{{- end -}}
+{{- end }}
