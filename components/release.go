@@ -12,10 +12,8 @@ const ReleaseName = "rhesis"
 type ChartReleaseArgs struct {
 	Namespace string
 	ChartDir  string
-	// Values are the chart values; Secrets replaces values.secrets and is
-	// passed as a Pulumi secret.
-	Values  map[string]any
-	Secrets map[string]any
+	// Values are the chart values, values.secrets a Pulumi secret.
+	Values pulumi.Map
 	// Keep protects the namespace, where `helm uninstall` leaves the kept claims.
 	Keep bool
 }
@@ -42,13 +40,11 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	}
 	c.Namespace = ns.Metadata.Name().Elem()
 
-	values := pulumi.ToMap(args.Values)
-	values["secrets"] = pulumi.ToSecret(pulumi.ToMap(args.Secrets))
 	c.Release, err = helmv3.NewRelease(ctx, ReleaseName, &helmv3.ReleaseArgs{
 		Name:      pulumi.String(ReleaseName),
 		Chart:     pulumi.String(args.ChartDir),
 		Namespace: c.Namespace,
-		Values:    values,
+		Values:    args.Values,
 		// A failed install or upgrade is rolled back: the stack is never left
 		// half-applied.
 		Atomic:        pulumi.Bool(true),

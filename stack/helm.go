@@ -75,23 +75,21 @@ func ChartDigest(dir string) (string, error) {
 }
 
 // deployHelm installs the chart with values computed from the typed config.
-func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, r *charts.Rendered, digests imageDigests,
+func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values charts.Values, r *charts.Rendered, digests imageDigests,
 	opts ...pulumi.ResourceOption) (*outputs, error) {
 	digest, err := ChartDigest(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the chart: %w", err)
 	}
-	values := HelmValues(cfg)
-	values["global"].(map[string]any)["chartDigest"] = digest
-	built := map[string]any{}
-	for name, d := range digests {
-		built[name] = d
-	}
-	SetImageDigests(values, built)
-	secrets := values["secrets"].(map[string]any)
-	delete(values, "secrets")
+	values.Global.ChartDigest = digest
+	all := values.Map()
+	secrets := all["secrets"]
+	delete(all, "secrets")
+	// A built image's digest placeholder becomes the build's output.
+	inputs := newSubstitutions(&charts.Rendered{}, digests).value(all).(pulumi.Map)
+	inputs["secrets"] = pulumi.ToSecret(pulumi.ToMap(secrets.(map[string]any)))
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
-		Namespace: cfg.Namespace, ChartDir: dir, Values: values, Secrets: secrets, Keep: cfg.Keep,
+		Namespace: cfg.Namespace, ChartDir: dir, Values: inputs, Keep: cfg.Keep,
 	}, opts...)
 	if err != nil {
 		return nil, err

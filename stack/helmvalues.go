@@ -1,197 +1,161 @@
 package stack
 
 import (
-	"encoding/json"
-
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // HelmValues are the chart's values for a stack, computed from the typed
 // config: the chart's own defaults are never a second source of truth for a
-// Pulumi stack. The keys mirror charts/rhesis/values.yaml.
-func HelmValues(cfg *config.Stack) map[string]any {
-	worker := componentValues(cfg.Worker.Component)
-	worker["concurrency"] = cfg.Worker.Concurrency
-	worker["prefetchMultiplier"] = cfg.Worker.PrefetchMultiplier
-
-	postgres := componentValues(cfg.Postgres.Component)
-	delete(postgres, "enabled") // the chart keeps the seed's database.enabled
-	delete(postgres, "autoscaling")
-	postgres["persistence"] = persistenceValues(cfg.Postgres.Persistence)
-	postgres["persistence"].(map[string]any)["keep"] = cfg.Keep
-	redis := componentValues(cfg.Redis.Component)
-	redis["persistence"] = persistenceValues(cfg.Redis.Persistence)
-	delete(redis, "autoscaling")
-	re := cfg.Redis.External
-	redis["external"] = map[string]any{"host": re.Host, "port": re.Port, "tls": re.TLS}
-
-	secrets := map[string]any{"existingSecret": "", "extra": stringMap(cfg.Secrets.Extra), "registryPassword": cfg.Images.Password}
-	for _, spec := range config.RequiredSecrets {
-		secrets[spec.Key] = cfg.Secrets.Required[spec.EnvVar]
-	}
-	frontend, backend := componentValues(cfg.Frontend.Component), componentValues(cfg.Backend.Component)
-	for _, app := range []map[string]any{frontend, backend, worker} {
-		withDigest(app["image"].(map[string]any))
+// Pulumi stack (but for the images' own facts, which no stack sets).
+func HelmValues(cfg *config.Stack) charts.Values {
+	secrets := charts.Secrets{
+		SessionSecretKey: cfg.Secrets.Required["SESSION_SECRET_KEY"],
+		JWTSecretKey:     cfg.Secrets.Required["JWT_SECRET_KEY"],
+		NextauthSecret:   cfg.Secrets.Required["NEXTAUTH_SECRET"],
+		DBEncryptionKey:  cfg.Secrets.Required["DB_ENCRYPTION_KEY"],
+		DBPassword:       cfg.Secrets.Required["ADMIN_DB_PASS"],
+		DBAppPassword:    cfg.Secrets.Required["APP_DB_PASS"],
+		RedisPassword:    cfg.Secrets.Required["REDIS_PASSWORD"],
+		AuditHashKey:     cfg.Secrets.Required["AUDIT_HASH_KEY"],
+		RegistryPassword: cfg.Images.Password,
+		Extra:            orEmpty(cfg.Secrets.Extra),
 	}
 	registry := ""
 	if cfg.Images.HasCredentials() {
 		registry = cfg.Images.RegistryServer()
 	}
-
-	return map[string]any{
-		"global": map[string]any{
-			"environment":       string(cfg.Environment),
-			"imagePullPolicy":   config.PullIfNotPresent,
-			"imageTag":          cfg.Images.Tag,
-			"imagePullSecrets":  anyList(cfg.Images.PullSecrets),
-			"imageCredentials":  map[string]any{"registry": registry, "username": cfg.Images.Username},
-			"logLevel":          cfg.LogLevel,
-			"frontendUrl":       cfg.FrontendURL,
-			"apiBaseUrl":        cfg.APIBaseURL,
-			"chartDigest":       "",
-			"spreadAcrossNodes": cfg.SpreadAcrossNodes,
+	pg, rd := cfg.Postgres, cfg.Redis
+	return charts.Values{
+		Global: charts.Global{
+			Environment:       string(cfg.Environment),
+			ImagePullPolicy:   config.PullIfNotPresent,
+			ImageTag:          cfg.Images.Tag,
+			ImagePullSecrets:  append([]string{}, cfg.Images.PullSecrets...),
+			ImageCredentials:  charts.ImageCredentials{Registry: registry, Username: cfg.Images.Username},
+			LogLevel:          cfg.LogLevel,
+			FrontendURL:       cfg.FrontendURL,
+			APIBaseURL:        cfg.APIBaseURL,
+			SpreadAcrossNodes: cfg.SpreadAcrossNodes,
 		},
-		config.FrontendName: frontend,
-		config.BackendName:  backend,
-		config.WorkerName:   worker,
-		"database": map[string]any{
-			"enabled":    cfg.Postgres.Enabled,
-			"type":       "postgresql", // DB_DRIVER; the only database Rhesis supports
-			"postgresql": postgres,
-			"external":   externalPostgresValues(cfg.Postgres.External),
+		Frontend: appValues(cfg.Frontend.Component),
+		Backend:  appValues(cfg.Backend.Component),
+		Worker: charts.Worker{
+			Enabled: cfg.Worker.Enabled, Component: componentValues(cfg.Worker.Component), Image: image(cfg.Worker.Image),
+			Autoscaling: autoscaling(cfg.Worker.Autoscaling), Concurrency: cfg.Worker.Concurrency,
+			PrefetchMultiplier: cfg.Worker.PrefetchMultiplier,
 		},
-		"networkPolicies": map[string]any{
-			"enabled":                    cfg.NetworkPolicies.Enabled,
-			"ingressControllerNamespace": cfg.NetworkPolicies.IngressNamespace,
-			"internetEgress":             cfg.NetworkPolicies.InternetEgress,
-			"egressPorts":                intList(cfg.NetworkPolicies.EgressPorts),
-		},
-		"ingress": ingressValues(cfg.Ingress),
-		"migrations": map[string]any{
-			"enabled": cfg.Migrations,
-			"image":   withDigest(imageValues(cfg.Images.Migrate)),
-			"resources": map[string]any{
-				"requests": quantityValues(config.MigrationResources.Requests),
-				"limits":   quantityValues(config.MigrationResources.Limits),
+		Database: charts.Database{
+			Enabled: pg.Enabled,
+			Type:    "postgresql", // DB_DRIVER; the only database Rhesis supports
+			PostgreSQL: charts.PostgreSQL{
+				Component: componentValues(pg.Component), Image: storeImage(pg.Image),
+				Persistence: charts.KeptPersistence{Persistence: persistence(pg.Persistence), Keep: cfg.Keep},
 			},
+			External: charts.ExternalDatabase{Host: pg.External.Host, Port: pg.External.Port, Database: pg.External.Database,
+				User: pg.External.User, SSLMode: pg.External.SSLMode},
 		},
-		"backup": map[string]any{
-			"enabled": cfg.Backup.Enabled, "schedule": cfg.Backup.Schedule, "retentionDays": cfg.Backup.RetentionDays,
-			"size": cfg.Backup.Size.String(), "storageClass": cfg.Backup.StorageClass,
+		Redis: charts.Redis{
+			Enabled: rd.Enabled, Component: componentValues(rd.Component), Image: storeImage(rd.Image), Persistence: persistence(rd.Persistence),
+			External: charts.ExternalRedis{Host: rd.External.Host, Port: rd.External.Port, TLS: rd.External.TLS},
 		},
-		"storage": map[string]any{
-			"uri": cfg.Storage.URI, "size": cfg.Storage.Size.String(), "accessMode": cfg.Storage.AccessMode, "storageClass": cfg.Storage.StorageClass,
+		NetworkPolicies: charts.NetworkPolicies{
+			Enabled:                    cfg.NetworkPolicies.Enabled,
+			IngressControllerNamespace: cfg.NetworkPolicies.IngressNamespace,
+			InternetEgress:             cfg.NetworkPolicies.InternetEgress,
+			EgressPorts:                append([]int{}, cfg.NetworkPolicies.EgressPorts...),
 		},
-		"monitoring": map[string]any{
-			"enabled": cfg.Monitoring.Enabled, "namespace": cfg.Monitoring.Namespace, "labels": stringMap(cfg.Monitoring.Labels),
+		Ingress: charts.Ingress{
+			Enabled: cfg.Ingress.Enabled, ClassName: cfg.Ingress.ClassName, Host: cfg.Ingress.Host, APIHost: cfg.Ingress.APIHost,
+			APIPath: cfg.Ingress.APIPath, TLSSecret: cfg.Ingress.TLSSecret, ClusterIssuer: cfg.Ingress.ClusterIssuer,
+			Annotations: orEmpty(cfg.Ingress.Annotations),
 		},
-		config.RedisName: redis,
-		"secrets":        secrets,
+		Migrations: charts.Migrations{
+			Enabled: cfg.Migrations, Image: image(cfg.Images.Migrate), Resources: resources(config.MigrationResources),
+		},
+		Backup: charts.Backup{
+			Enabled: cfg.Backup.Enabled, Schedule: cfg.Backup.Schedule, RetentionDays: cfg.Backup.RetentionDays,
+			Size: cfg.Backup.Size.String(), StorageClass: cfg.Backup.StorageClass,
+		},
+		Storage: charts.Storage{
+			URI: cfg.Storage.URI, Size: cfg.Storage.Size.String(), AccessMode: cfg.Storage.AccessMode, StorageClass: cfg.Storage.StorageClass,
+		},
+		Monitoring: charts.Monitoring{
+			Enabled: cfg.Monitoring.Enabled, Namespace: cfg.Monitoring.Namespace, Labels: orEmpty(cfg.Monitoring.Labels),
+		},
+		Secrets: secrets,
 	}
 }
 
-// SetImageDigests puts the digests of built images (plain strings, or
-// outputs known after the build) into the values; the chart turns each into
-// the pod annotation components.ImageDigestAnnotation, as raw mode does.
-func SetImageDigests(values map[string]any, digests map[string]any) {
-	for _, app := range []string{config.FrontendName, config.BackendName, config.WorkerName} {
-		if d, ok := digests[app]; ok {
-			values[app].(map[string]any)["image"].(map[string]any)["digest"] = d
+// SetImageDigests puts the digests of built images (or placeholders that
+// stand for them) into the values; the chart turns each into the pod
+// annotation rhesis.dev/image-digest.
+func SetImageDigests(v *charts.Values, digests map[string]string) {
+	for name, image := range map[string]*charts.Image{
+		config.FrontendName: &v.Frontend.Image, config.BackendName: &v.Backend.Image,
+		config.WorkerName: &v.Worker.Image, config.MigrateName: &v.Migrations.Image,
+	} {
+		if d, ok := digests[name]; ok {
+			image.Digest = d
 		}
 	}
-	if d, ok := digests[config.MigrateName]; ok {
-		values["migrations"].(map[string]any)["image"].(map[string]any)["digest"] = d
-	}
 }
 
-func anyList(s []string) []any {
-	out := make([]any, 0, len(s))
-	for _, v := range s {
-		out = append(out, v)
-	}
-	return out
+func appValues(c config.Component) charts.App {
+	return charts.App{Enabled: c.Enabled, Component: componentValues(c), Image: image(c.Image), Autoscaling: autoscaling(c.Autoscaling)}
 }
 
-func componentValues(c config.Component) map[string]any {
-	r := c.Resources
-	a := c.Autoscaling
-	return map[string]any{
-		"enabled":  c.Enabled,
-		"image":    imageValues(c.Image),
-		"replicas": c.Replicas,
-		"resources": map[string]any{
-			"requests": quantityValues(r.Requests),
-			"limits":   quantityValues(r.Limits),
-		},
-		"extraEnv":       stringMap(c.ExtraEnv),
-		"serviceAccount": map[string]any{"annotations": stringMap(c.ServiceAccountAnnotations), "rules": rulesValues(c.Rules)},
-		"autoscaling": map[string]any{
-			"enabled": a.Enabled, "minReplicas": a.MinReplicas, "maxReplicas": a.MaxReplicas,
-			"targetCPUUtilization": a.TargetCPU, "targetMemoryUtilization": a.TargetMemory,
-			"scaleDownStabilizationSeconds": a.ScaleDownStabilizationSeconds,
+func componentValues(c config.Component) charts.Component {
+	return charts.Component{
+		Replicas: c.Replicas, Resources: resources(c.Resources), ExtraEnv: orEmpty(c.ExtraEnv),
+		ServiceAccount: charts.ServiceAccount{
+			Annotations: orEmpty(c.ServiceAccountAnnotations), Rules: rules(c.Rules),
 		},
 	}
 }
 
-// rulesValues are Role rules as the chart takes them, empty fields left out
-// (as the Kubernetes types' JSON does).
-func rulesValues(rules []rbacv1.PolicyRule) []any {
-	out := []any{}
-	for _, r := range rules {
-		b, err := json.Marshal(r)
-		if err != nil {
-			panic(err) // plain string lists always marshal
-		}
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		out = append(out, m)
+func rules(rs []rbacv1.PolicyRule) []charts.Rule {
+	out := []charts.Rule{}
+	for _, r := range rs {
+		out = append(out, charts.Rule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs})
 	}
 	return out
 }
 
-func imageValues(i config.Image) map[string]any {
-	return map[string]any{"repository": i.Repository, "tag": i.Tag, "pullPolicy": i.PullPolicy}
-}
-
-// withDigest adds the image's digest, empty until a build sets it.
-func withDigest(image map[string]any) map[string]any {
-	image["digest"] = ""
-	return image
-}
-
-func quantityValues(q config.Quantities) map[string]any {
-	return map[string]any{"cpu": q.CPU.String(), "memory": q.Memory.String(), "ephemeralStorage": q.EphemeralStorage.String()}
-}
-
-func externalPostgresValues(e config.External) map[string]any {
-	return map[string]any{"host": e.Host, "port": e.Port, "database": e.Database, "user": e.User, "sslMode": e.SSLMode}
-}
-
-func ingressValues(in config.Ingress) map[string]any {
-	return map[string]any{
-		"enabled": in.Enabled, "className": in.ClassName, "host": in.Host, "apiHost": in.APIHost, "apiPath": in.APIPath,
-		"tlsSecret": in.TLSSecret, "clusterIssuer": in.ClusterIssuer, "annotations": stringMap(in.Annotations),
+func autoscaling(a config.Autoscaling) charts.Autoscaling {
+	return charts.Autoscaling{
+		Enabled: a.Enabled, MinReplicas: a.MinReplicas, MaxReplicas: a.MaxReplicas,
+		TargetCPUUtilization: a.TargetCPU, TargetMemoryUtilization: a.TargetMemory,
+		ScaleDownStabilizationSeconds: a.ScaleDownStabilizationSeconds,
 	}
 }
 
-func intList(ns []int) []any {
-	out := make([]any, 0, len(ns))
-	for _, n := range ns {
-		out = append(out, n)
-	}
-	return out
+func image(i config.Image) charts.Image {
+	return charts.Image{Repository: i.Repository, Tag: i.Tag, PullPolicy: i.PullPolicy}
 }
 
-func persistenceValues(p config.Persistence) map[string]any {
-	return map[string]any{"enabled": p.Enabled, "size": p.Size.String(), "storageClass": p.StorageClass}
+func storeImage(i config.Image) charts.StoreImage {
+	return charts.StoreImage{Repository: i.Repository, Tag: i.Tag, PullPolicy: i.PullPolicy}
 }
 
-func stringMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
+func resources(r config.Resources) charts.Resources {
+	return charts.Resources{Requests: quantities(r.Requests), Limits: quantities(r.Limits)}
+}
+
+func quantities(q config.Quantities) charts.Quantities {
+	return charts.Quantities{CPU: q.CPU.String(), Memory: q.Memory.String(), EphemeralStorage: q.EphemeralStorage.String()}
+}
+
+func persistence(p config.Persistence) charts.Persistence {
+	return charts.Persistence{Enabled: p.Enabled, Size: p.Size.String(), StorageClass: p.StorageClass}
+}
+
+// orEmpty is m, or an empty map: the chart ranges over these.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
 	}
-	return out
+	return m
 }

@@ -80,14 +80,13 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	}
 	// Both modes render the chart first: raw mode registers its objects, and
 	// values the chart refuses stop the update before anything is created.
-	builds := cfg.ImageBuilds()
 	values := HelmValues(cfg)
-	placeholders := map[string]any{}
-	for _, b := range builds {
+	placeholders := map[string]string{}
+	for _, b := range cfg.ImageBuilds() {
 		placeholders[b.Name] = digestPlaceholder(b.Name)
 	}
-	SetImageDigests(values, placeholders)
-	rendered, err := charts.Render(chartDir, values, charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
+	SetImageDigests(&values, placeholders)
+	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
 	}
@@ -108,7 +107,7 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	}
 	var out *outputs
 	if cfg.DeployMode == config.ModeHelm {
-		out, err = deployHelm(ctx, cfg, chartDir, rendered, digests, pulumi.Providers(provider))
+		out, err = deployHelm(ctx, cfg, chartDir, values, rendered, digests, pulumi.Providers(provider))
 	} else {
 		out, err = deployRaw(ctx, cfg, rendered, digests, pulumi.Providers(provider))
 	}

@@ -136,7 +136,7 @@ func TestEveryRenderKeepsTheAppContract(t *testing.T) {
 			raw := rawRender(t, r)
 			require.NotEmpty(t, raw.Objects)
 			assert.Empty(t, c.Check(raw), "raw mode:\n%s", violations(c.Check(raw)))
-			chart := chartRender(t, stack.HelmValues(r.Config), raw.Built)
+			chart := chartRender(t, stack.HelmValues(r.Config).Map(), raw.Built)
 			assert.Empty(t, c.Check(chart), "chart:\n%s", violations(c.Check(chart)))
 			assertEnvOnce(t, raw)
 			assertEnvOnce(t, chart)

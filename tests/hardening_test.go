@@ -59,7 +59,7 @@ func TestServiceAccounts(t *testing.T) {
 	binding := objectsOf(r, "RoleBinding")["worker"]
 	assert.Equal(t, "worker", dig(binding, "roleRef", "name"))
 	assert.Equal(t, map[string]any{"kind": "ServiceAccount", "name": "worker", "namespace": "rhesis"}, dig(binding, "subjects", 0))
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with worker rights")
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "prod with worker rights")
 }
 
 // TestAutoscaling: prod scales the apps with HorizontalPodAutoscalers from
@@ -276,7 +276,7 @@ func TestMigrations(t *testing.T) {
 
 	// In the chart the Job is an ordinary object, not a hook: --wait would
 	// hold a post-install hook until the Deployments that wait for it are ready.
-	for _, m := range mustRender(t, stack.HelmValues(r.Config)) {
+	for _, m := range mustRender(t, stack.HelmValues(r.Config).Map()) {
 		if m.Kind() == "Job" {
 			assert.False(t, (m.Annotation("helm.sh/hook") != ""), "the migration Job must not be a Helm hook")
 		}
@@ -338,7 +338,7 @@ func TestExternalStores(t *testing.T) {
 	np := objectsOf(r, "NetworkPolicy")
 	assert.Equal(t, []string{"egress cidr=0.0.0.0/0 6432/TCP", "egress cidr=0.0.0.0/0 6380/TCP",
 		"egress cidr=0.0.0.0/0 80/TCP,443/TCP,465/TCP,587/TCP"}, policyRules(np["worker"]))
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with external stores")
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "prod with external stores")
 }
 
 // TestDataSafety: prod keeps its data volumes (Pulumi refuses to delete or
@@ -426,7 +426,7 @@ func TestMonitoring(t *testing.T) {
 	assert.Equal(t, []string{"RhesisComponentDown", "RhesisPodRestarting", "RhesisPostgresConnectionsHigh", "RhesisRedisMemoryHigh"}, alerts)
 	assert.Equal(t, []string{"ingress ns=ingress-nginx 3000/TCP", "egress app=backend 8080/TCP"}, policyRules(objectsOf(r, "NetworkPolicy")["frontend"]))
 	assert.Contains(t, policyRules(objectsOf(r, "NetworkPolicy")["postgres"]), "ingress ns=monitoring 9187/TCP")
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with monitoring")
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "prod with monitoring")
 
 	assert.Empty(t, objectsOf(mustRun(t, "prod"), "PrometheusRule"), "monitoring is off by default")
 }

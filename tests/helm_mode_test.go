@@ -38,7 +38,7 @@ func TestHelmModeInstallsTheChart(t *testing.T) {
 			assert.Equal(t, "rhesis", plain["namespace"])
 			assert.Equal(t, true, plain["atomic"], "a failed upgrade must roll back")
 
-			want := normalizeValues(t, stack.HelmValues(r.Config))
+			want := normalizeValues(t, stack.HelmValues(r.Config).Map())
 			got := normalizeValues(t, plain["values"].(map[string]any))
 			digest := dig(got, "global", "chartDigest")
 			assert.Len(t, digest, 16)

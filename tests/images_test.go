@@ -284,12 +284,13 @@ func TestParityWithBuiltImages(t *testing.T) {
 			set.set("images.pullSecrets", "mirror-creds")
 			r, err := run(t, s, set)
 			require.NoError(t, err)
-			values := stack.HelmValues(r.Config)
-			digests := map[string]any{}
+			typed := stack.HelmValues(r.Config)
+			digests := map[string]string{}
 			for _, app := range []string{"frontend", "backend", "worker", "migrate"} {
 				digests[app] = mockDigest(app + "-image")
 			}
-			stack.SetImageDigests(values, digests)
+			stack.SetImageDigests(&typed, digests)
+			values := typed.Map()
 			raw := rawObjects(t, r)
 			if s != "local" {
 				assert.Contains(t, raw, "Secret/rhesis-registry")

@@ -172,7 +172,7 @@ func TestRawModeRegistersTheChartsObjects(t *testing.T) {
 			r := mustRun(t, s)
 			raw := rawObjects(t, r)
 			assert.Equal(t, map[string]int{"local": 30, "staging": 35, "prod": 42}[s], len(raw))
-			assertSameObjects(t, raw, chartObjects(t, stack.HelmValues(r.Config)), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
+			assertSameObjects(t, raw, chartObjects(t, stack.HelmValues(r.Config).Map()), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
 		})
 	}
 }
@@ -295,7 +295,7 @@ func TestParityCoversOverrides(t *testing.T) {
 	s.setSecret("redisPassword", "p@ss w:rd/#")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "prod with overrides")
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "prod with overrides")
 
 	// The hardening settings off their defaults.
 	h := stackSettings(t, "staging")
@@ -319,5 +319,5 @@ func TestParityCoversOverrides(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.hasObject("HorizontalPodAutoscaler", "worker"))
 	assert.True(t, r.hasObject("CronJob", "postgres-backup"))
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config)), "staging with hardening overrides")
+	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "staging with hardening overrides")
 }
