@@ -3,10 +3,9 @@ package components
 import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-)
 
-// ReleaseName is the Helm release name, the seed's `rhesis`.
-const ReleaseName = "rhesis"
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+)
 
 // ChartReleaseArgs describe helm mode: the chart and its values.
 type ChartReleaseArgs struct {
@@ -40,8 +39,8 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	}
 	c.Namespace = ns.Metadata.Name().Elem()
 
-	c.Release, err = helmv3.NewRelease(ctx, ReleaseName, &helmv3.ReleaseArgs{
-		Name:      pulumi.String(ReleaseName),
+	c.Release, err = helmv3.NewRelease(ctx, charts.ReleaseName, &helmv3.ReleaseArgs{
+		Name:      pulumi.String(charts.ReleaseName),
 		Chart:     pulumi.String(args.ChartDir),
 		Namespace: c.Namespace,
 		Values:    args.Values,

@@ -2,7 +2,7 @@ package config
 
 import "k8s.io/apimachinery/pkg/api/resource"
 
-// Component names, as the seed names their Deployments and Services.
+// Component names: the names of their Deployments and Services, which users type.
 const (
 	FrontendName = "frontend"
 	BackendName  = "backend"
@@ -39,11 +39,11 @@ type profile struct {
 	persistence, storage                             map[Environment]string
 }
 
-// profiles are the seed README's tables. Local is its "Local Development
-// Configuration", prod its "Production Configuration". Staging takes the seed's
-// staging scenario replicas and storage (2 frontend, 2 backend, 3 workers, 10Gi
-// database, 1Gi Redis) with production's per-pod sizes, so staging behaves like
-// prod at a smaller scale.
+// profiles are the sizes of README.md's environment table: local for a
+// developer's machine, prod for production, and staging with staging's
+// replicas and storage (2 frontend, 2 backend, 3 workers, 10Gi database, 1Gi
+// Redis) at production's per-pod sizes, so staging behaves like prod at a
+// smaller scale.
 var profiles = map[string]profile{
 	FrontendName: {
 		replicas:      perEnv("1", "2", "2"),

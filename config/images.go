@@ -13,7 +13,7 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
-// Where the images come from in a Rhesis checkout (see the stack facts):
+// Where the images come from in a Rhesis checkout (contract/rhesis-<release>.yaml gives the sources):
 // every image uses the repository root as its context.
 const (
 	BackendDockerfile  = "apps/backend/Dockerfile"

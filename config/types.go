@@ -1,5 +1,5 @@
 // Package config is the one typed view of a stack's configuration: it declares
-// every key, fills in per-environment defaults from the seed README's tables and
+// every key, fills in per-environment defaults (README.md, "Environments") and
 // validates the result before anything is registered with the engine.
 package config
 
@@ -13,7 +13,7 @@ import (
 // Namespace is the Pulumi config namespace of every key this program reads.
 const Namespace = "rhesis"
 
-// Environment is one of the deployment environments the seed documents.
+// Environment is one of the deployment environments: local, staging, prod.
 type Environment string
 
 // The environments; the string is what `rhesis:environment` and the stack names use.

@@ -119,7 +119,7 @@ func quantityOutputs(q config.Quantities) pulumi.Map {
 	}
 }
 
-// StackTotals are the seed's "Total" row: what the whole stack requests and
+// StackTotals are the "total" row of README.md's environment table: what the whole stack requests and
 // may use, over every replica of every enabled component.
 type StackTotals struct {
 	Replicas         int

@@ -63,7 +63,7 @@ func TestServiceAccounts(t *testing.T) {
 }
 
 // TestAutoscaling: prod scales the apps with HorizontalPodAutoscalers from
-// the seed's replicas to twice as many, and its Deployments carry no replicas
+// the environment's replicas to twice as many, and its Deployments carry no replicas
 // of the program's, so `pulumi up` never resets what the autoscaler chose.
 func TestAutoscaling(t *testing.T) {
 	r := mustRun(t, "prod")

@@ -77,17 +77,17 @@ func TestComponentsOwnTheirObjects(t *testing.T) {
 	}
 }
 
-// sizing is one row of the seed README's resource tables.
+// sizing is one row of README.md's environment table.
 type sizing struct {
 	replicas                       int
 	reqCPU, limCPU, reqMem, limMem string
 	storage                        string // "" = no volume
 }
 
-// seedTables are typed in from the seed README, independently of the
-// program's defaults. Staging: the seed's staging scenario replicas and
-// storage with the production per-pod sizes (README, "Environments").
-var seedTables = map[string]map[string]sizing{
+// sizingTables are typed in from README.md's environment table,
+// independently of the program's defaults. Staging: staging's replicas and
+// storage with the production per-pod sizes.
+var sizingTables = map[string]map[string]sizing{
 	"local": {
 		"frontend": {1, "1000m", "2000m", "2Gi", "4Gi", ""},
 		"backend":  {1, "500m", "1000m", "1Gi", "2Gi", ""},
@@ -123,17 +123,17 @@ func assertQuantity(t *testing.T, want string, got any, msg string) {
 	assert.Zero(t, w.Cmp(g), "%s: want %s, got %s", msg, want, s)
 }
 
-// TestResourcesMatchSeedTables compares every Deployment's replicas,
-// requests and limits, and every claim's size, with the seed's tables.
-func TestResourcesMatchSeedTables(t *testing.T) {
+// TestResourcesMatchTheSizingTables compares every Deployment's replicas,
+// requests and limits, and every claim's size, with README.md's table.
+func TestResourcesMatchTheSizingTables(t *testing.T) {
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
-			for name, row := range seedTables[s] {
+			for name, row := range sizingTables[s] {
 				d := r.object(t, "Deployment", name).Plain()
 				replicas := dig(d, "spec", "replicas")
 				if replicas == nil {
-					// Autoscaled: the seed's count is the autoscaler's minimum.
+					// Autoscaled: the table's count is the autoscaler's minimum.
 					replicas = dig(r.object(t, "HorizontalPodAutoscaler", name).Plain(), "spec", "minReplicas")
 				}
 				assert.EqualValues(t, row.replicas, replicas, name+" replicas")
@@ -153,10 +153,9 @@ func TestResourcesMatchSeedTables(t *testing.T) {
 	}
 }
 
-// TestTotals checks the outputs against the seed's "Total" rows. Local matches
-// the seed (2.35/4.7 cores, 4.6/9.2 Gi rounded). The seed's production row
-// (6.5 cores, 11 Gi...) does not add up its own table; the program reports the
-// real sums of replicas x per-pod sizes.
+// TestTotals checks the outputs against the "total" row of README.md's
+// environment table: the sums of replicas x per-pod sizes (local: 2.35/4.7
+// cores, 4.6/9.25 Gi).
 func TestTotals(t *testing.T) {
 	cases := map[string]struct {
 		replicas                       int

@@ -16,7 +16,7 @@ type probeWant struct {
 	exec string // part of the command of an exec probe
 }
 
-// TestProbes checks each component's health checks as the stack facts give
+// TestProbes checks each component's health checks as the app contract gives
 // them: readiness asks whether the service can serve (its health endpoint,
 // pg_isready, redis PING), liveness only whether it still listens; they
 // differ, so a slow dependency never restarts a working pod.
@@ -104,7 +104,7 @@ func TestSecurityContexts(t *testing.T) {
 	}
 }
 
-// TestLabels checks the seed's app=<name> label and the standard set on every
+// TestLabels checks the app=<name> label users select by and the standard set on every
 // object, and that Services select exactly their own pods.
 func TestLabels(t *testing.T) {
 	r := mustRun(t, "prod")
@@ -161,7 +161,7 @@ func TestStrategiesAndImages(t *testing.T) {
 }
 
 // TestVolumes: persistence on mounts the claim; off mounts an emptyDir and
-// references no claim at all (the seed's pods hung Pending on a missing claim).
+// references no claim at all (a pod hangs Pending on a missing claim).
 func TestVolumes(t *testing.T) {
 	r := mustRun(t, "local")
 	assert.Equal(t, "postgres-pvc", dig(volume(t, r, "postgres"), "persistentVolumeClaim", "claimName"))

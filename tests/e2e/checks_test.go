@@ -127,7 +127,7 @@ func assertRestricted(t *testing.T, ns string, wantPods int) {
 	nsObj := kubectl(t, "get", "namespace", ns)
 	assert.Equal(t, "restricted", dig(nsObj, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
 	assert.Len(t, items(kubectl(t, "get", "pods", "-n", ns)), wantPods, "every pod must be admitted")
-	// A pod without a security context, as the seed's postgres had.
+	// A pod without a security context.
 	unrestricted := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"psa-probe"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
 	cmd := exec.Command("kubectl", "apply", "--dry-run=server", "-n", ns, "-f", "-")
 	cmd.Stdin = strings.NewReader(unrestricted)

@@ -130,7 +130,7 @@ func prodSettings(ns, mode string) stackSettings {
 	}
 }
 
-// TestProdConfig: the prod configuration (seed production sizes, secrets as
+// TestProdConfig: the prod configuration (production sizes, secrets as
 // Pulumi secrets, autoscaling, network policies, ingress, backups, kept
 // volumes) converges on the sandbox; only the ingress host and certificate,
 // the release tag and the secrets are added.

@@ -1,6 +1,6 @@
 {{/*
 Names, labels and the blocks several services share; each service's objects
-are written in its own template. Object names are the seed's (frontend,
+are written in its own template. Object names are the ones users type (frontend,
 backend, worker, postgres, redis, postgres-pvc) so the commands users already
 type keep working; the release name is the instance label. The shared
 configuration is in _config.tpl, the objects every service has (account,

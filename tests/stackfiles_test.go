@@ -1,0 +1,78 @@
+package tests
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
+)
+
+// headerCommand is one `pulumi config set` line of a stack file's header.
+var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret )?-s (\S+) (\S+) (.+?)(\s{2,}\(.*)?$`)
+
+// TestStackFileHeadersSayWhatToSet: the commands in the header of
+// Pulumi.staging.yaml and Pulumi.prod.yaml are exactly what a fresh stack
+// lacks: without them the program reports one problem per command's key, and
+// with them (values filled in as an operator would) the config is valid.
+func TestStackFileHeadersSayWhatToSet(t *testing.T) {
+	for _, env := range []string{"staging", "prod"} {
+		t.Run(env, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi."+env+".yaml"))
+			require.NoError(t, err)
+			bare := stackSettings(t, env)
+			for _, k := range []string{"ingress.host", "ingress.tlsSecret", "storage.storageClass"} {
+				bare.unset(k)
+			}
+			for k := range testSecrets {
+				bare.unset(k)
+			}
+			filled := stackSettings(t, env)
+			var keys []string
+			for _, line := range strings.Split(string(raw), "\n") {
+				m := headerCommand.FindStringSubmatch(line)
+				if m == nil {
+					continue
+				}
+				require.Equal(t, env, m[2], line)
+				key := m[3]
+				keys = append(keys, config.Namespace+":"+key)
+				if m[1] != "" {
+					filled.setSecret(key, testSecrets[key])
+				} else {
+					filled.set(key, exampleValue(key, m[4]))
+				}
+			}
+			require.NotEmpty(t, keys, "no commands in the header")
+
+			_, err = config.Load(sourceOf(bare), env)
+			var problems config.Problems
+			require.True(t, errors.As(err, &problems), "a fresh %s stack must be refused", env)
+			// Without the host, the URLs it gives are reported too.
+			reported := problems.Keys()
+			assert.Subset(t, reported, keys)
+			assert.Subset(t, append(keys, config.Namespace+":frontendUrl", config.Namespace+":apiBaseUrl"), reported)
+
+			_, err = config.Load(sourceOf(filled), env)
+			assert.NoError(t, err, "the header's commands must be enough")
+		})
+	}
+}
+
+// exampleValue is what an operator types for a header's <placeholder>.
+func exampleValue(key, value string) string {
+	if !strings.HasPrefix(value, "<") {
+		return value
+	}
+	return map[string]string{"ingress.tlsSecret": "rhesis-tls", "storage.storageClass": testSharedClass}[key]
+}
+
+func sourceOf(s settings) config.MapSource {
+	return config.MapSource{Values: s.values, Secrets: s.secrets, Dir: s.root}
+}
