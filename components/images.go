@@ -7,10 +7,6 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
-// ImageDigestAnnotation on a pod template carries the content digest of the
-// image it runs: a rebuild under the same tag changes it and rolls the pods.
-const ImageDigestAnnotation = "rhesis.dev/image-digest"
-
 // RegistryLogin are the credentials pushes log in with.
 type RegistryLogin struct {
 	Server, Username, Password string

@@ -74,7 +74,7 @@ func Keys() []Key {
 		{Name: "namespace", Kind: KindString, Default: "rhesis",
 			Description: "Kubernetes namespace the program creates and deploys into."},
 		{Name: "deploy.mode", Kind: KindString, Default: ModeRaw,
-			Description: "How to deploy: raw (Kubernetes objects created by the program's components) or helm (the chart charts/rhesis installed as the Helm release rhesis). Both create the same objects; a live stack cannot switch."},
+			Description: "How to deploy: raw (each object the chart charts/rhesis renders registered as a Pulumi resource of its own) or helm (the chart installed as the Helm release rhesis). Both create the same objects; a live stack cannot switch."},
 		{Name: "kubeContext", Kind: KindString, Default: "",
 			Description: "kubeconfig context to deploy to. Empty means the current context."},
 		{Name: "logLevel", Kind: KindString, Default: "INFO",

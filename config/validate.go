@@ -37,7 +37,7 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 	}
 
 	if s.DeployMode != ModeRaw && s.DeployMode != ModeHelm {
-		add("deploy.mode", s.DeployMode, "must be raw (objects created by the program) or helm (the chart charts/rhesis as a Helm release)")
+		add("deploy.mode", s.DeployMode, "must be raw (the chart's objects registered by the program) or helm (the chart charts/rhesis as a Helm release)")
 	}
 	for _, msg := range validation.IsDNS1123Label(s.Namespace) {
 		add("namespace", s.Namespace, "is not a valid namespace name: "+msg)

@@ -38,7 +38,7 @@ func ChartDir(ctx *pulumi.Context) (string, error) {
 			return filepath.Abs(dir)
 		}
 	}
-	return "", fmt.Errorf("deploy.mode is helm but the chart charts/rhesis was not found next to Pulumi.yaml; "+
+	return "", fmt.Errorf("the chart charts/rhesis, which defines every object of both deploy modes, was not found next to Pulumi.yaml; "+
 		"run from the repository or set %s", ChartDirEnv)
 }
 

@@ -98,6 +98,8 @@ type mocks struct {
 	// previous are the outputs of the stack's last deployment, as its
 	// self-reference reads them.
 	previous map[string]any
+	// preview: the docker provider has built nothing yet, so no digest.
+	preview bool
 }
 
 func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -114,7 +116,7 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 		AliasParents: aliasParents(a), SecretOutputs: a.RegisterRPC.GetAdditionalSecretOutputs(),
 	})
 	state := a.Inputs
-	if a.TypeToken == dockerImageType {
+	if a.TypeToken == dockerImageType && !m.preview {
 		// What the docker provider reports after a build: a content digest.
 		state = a.Inputs.Copy()
 		state["repoDigest"] = resource.NewStringProperty(mockDigest(a.Name))
@@ -284,7 +286,19 @@ func withConfig(s settings) pulumi.RunOption {
 // collects what it registered and exported.
 func run(t *testing.T, stackName string, s settings) (*result, error) {
 	t.Helper()
-	m := &mocks{}
+	return runMode(t, stackName, s, false)
+}
+
+// runPreview runs the program as `pulumi preview` does: outputs of
+// resources not yet created are unknown.
+func runPreview(t *testing.T, stackName string, s settings) (*result, error) {
+	t.Helper()
+	return runMode(t, stackName, s, true)
+}
+
+func runMode(t *testing.T, stackName string, s settings, preview bool) (*result, error) {
+	t.Helper()
+	m := &mocks{preview: preview}
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		cfg, err := config.Load(stack.ContextSource{Ctx: ctx}, ctx.Stack())
@@ -305,7 +319,7 @@ func run(t *testing.T, stackName string, s settings) (*result, error) {
 			return err
 		})
 		return nil
-	}, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
+	}, pulumi.WithMocks("rhesis", stackName, m), withConfig(s), func(info *pulumi.RunInfo) { info.DryRun = preview })
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	res.Resources = append([]registered{}, m.resources...)

@@ -408,3 +408,60 @@ func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewOfABuildListsEveryObject: in a preview the digests of the
+// images still to be built are unknown (the mock engine drops unknown inputs,
+// as a preview shows them as unknown). Both modes still register every object
+// with every other field known: the preview shows each object's diff.
+func TestPreviewOfABuildListsEveryObject(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s, func(t *testing.T) {
+			set := buildSettings(t, s, rhesisCheckout(t))
+			up, err := run(t, s, set)
+			require.NoError(t, err)
+			preview, err := runPreview(t, s, set)
+			require.NoError(t, err)
+			upObjects, previewObjects := rawObjects(t, up), rawObjects(t, preview)
+			require.Equal(t, objectKeys(up), objectKeys(preview))
+			for k, obj := range upObjects {
+				annotations, _ := dig(obj, "spec", "template", "metadata", "annotations").(map[string]any)
+				if _, built := annotations[imageDigestAnnotation]; built {
+					delete(annotations, imageDigestAnnotation)
+					assert.Nil(t, dig(previewObjects[k], "spec", "template", "metadata", "annotations", imageDigestAnnotation),
+						"%s: the digest is unknown in a preview", k)
+				}
+				assert.Empty(t, diffPaths("", obj, previewObjects[k]), "%s: preview and up differ beyond the digest", k)
+			}
+
+			set.set("deploy.mode", "helm")
+			helmUp, err := run(t, s, set)
+			require.NoError(t, err)
+			helmPreview, err := runPreview(t, s, set)
+			require.NoError(t, err)
+			upValues := helmUp.object(t, "Release", "rhesis").Plain()["values"].(map[string]any)
+			previewValues := helmPreview.object(t, "Release", "rhesis").Plain()["values"].(map[string]any)
+			for _, app := range []string{"frontend", "backend", "worker"} {
+				require.NotEmpty(t, dig(upValues, app, "image", "digest"), app)
+				delete(dig(upValues, app, "image").(map[string]any), "digest")
+			}
+			delete(dig(upValues, "migrations", "image").(map[string]any), "digest")
+			assert.Empty(t, diffPaths("", upValues, previewValues), "helm mode: preview and up values differ beyond the digests")
+			assert.True(t, helmPreview.object(t, "Release", "rhesis").Inputs["values"].ObjectValue()["secrets"].ContainsSecrets())
+		})
+	}
+}
+
+// imageDigestAnnotation carries a built image's digest on a pod template:
+// a rebuild under the same tag rolls the pods.
+const imageDigestAnnotation = "rhesis.dev/image-digest"
+
+// objectKeys are kind/name of every Kubernetes object a run registered.
+func objectKeys(r *result) []string {
+	var keys []string
+	for _, res := range r.kubernetes() {
+		name, _ := res.Meta()
+		keys = append(keys, key(res.Kind(), name))
+	}
+	sort.Strings(keys)
+	return keys
+}

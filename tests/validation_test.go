@@ -21,7 +21,7 @@ type badConfig struct {
 
 var badConfigs = []badConfig{
 	{"unknown mode", "local", func(s settings) { s.set("deploy.mode", "kustomize") },
-		"deploy.mode", "must be raw (objects created by the program) or helm"},
+		"deploy.mode", "must be raw (the chart's objects registered by the program) or helm"},
 	{"unknown environment", "local", func(s settings) { s.set("environment", "dev") },
 		"environment", "must be local, staging or prod"},
 	{"no environment on a stack not named after one", "feature-x", func(s settings) { s.unset("environment") },
