@@ -22,14 +22,15 @@ type object struct{ pulumi.CustomResourceState }
 // program's, as in helm mode.
 func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, digests imageDigests,
 	withProvider pulumi.ResourceOption) (*outputs, error) {
-	objects := r.Objects[:0:0]
+	var objects []charts.Object
 	for _, o := range r.Objects {
 		if !helmOnly(o) {
 			objects = append(objects, o)
 		}
 	}
 	r = &charts.Rendered{Objects: objects}
-	groups := map[group]*component{}
+	d := &rawDeployment{ctx: ctx, groups: map[group]*component{}, registered: map[string]pulumi.Resource{},
+		workloads: map[string][]pulumi.Resource{}, subst: newSubstitutions(r, digests)}
 	for _, g := range append([]group{platformGroup, policiesGroup}, append(serviceGroups, monitoringGroup)...) {
 		if !uses(r, g) && g != platformGroup {
 			continue
@@ -38,72 +39,86 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 		if err := ctx.RegisterComponentResource(componentType(g.typ), g.name, c, withProvider); err != nil {
 			return nil, err
 		}
-		groups[g] = c
+		d.groups[g] = c
 	}
-	platform := groups[platformGroup]
-	ns, err := components.NewNamespace(ctx, platform, cfg.Namespace, cfg.Keep)
+	ns, err := components.NewNamespace(ctx, d.groups[platformGroup], cfg.Namespace, cfg.Keep)
 	if err != nil {
 		return nil, err
 	}
-	namespace := ns.Metadata.Name().Elem()
-	subst := newSubstitutions(r, digests)
+	d.namespace = ns.Metadata.Name().Elem()
 
-	// What workloads read (by kind/name), then the workloads in start order.
-	registered := map[string]pulumi.Resource{}
-	workloads := map[string][]pulumi.Resource{}
-	register := func(o charts.Object, deps []pulumi.Resource) error {
-		g := groupOf(o)
-		opts := []pulumi.ResourceOption{pulumi.Parent(groups[g]), pulumi.DependsOn(deps)}
-		if protected(o) {
-			opts = append(opts, pulumi.Protect(true))
-		}
-		if fields, ok := secretFields[o.Kind()]; ok {
-			opts = append(opts, pulumi.AdditionalSecretOutputs(fields))
-		}
-		if old, ok := previousGroup(o); ok {
-			opts = append(opts, pulumi.Aliases([]pulumi.Alias{{ParentURN: pulumi.URN(componentURN(ctx, old))}}))
-		}
-		res := &object{}
-		if err := ctx.RegisterResource(typeToken(o), o.Name(), subst.object(o, namespace), res, opts...); err != nil {
-			return fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err)
-		}
-		registered[o.Kind()+"/"+o.Name()] = res
-		if isWorkload(o) {
-			workloads[g.name] = append(workloads[g.name], res)
-		}
-		return nil
-	}
-	for _, o := range r.Objects {
+	// First what workloads read, then the workloads in start order.
+	for _, o := range objects {
 		if !isWorkload(o) {
-			if err := register(o, nil); err != nil {
+			if err := d.register(o, nil); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, g := range serviceGroups {
-		for _, o := range r.Objects {
-			if !isWorkload(o) || groupOf(o) != g {
-				continue
-			}
-			deps := references(o, registered)
-			for _, before := range startAfter[g.name] {
-				deps = append(deps, workloads[before]...)
-			}
-			if err := register(o, deps); err != nil {
-				return nil, err
+		for _, o := range objects {
+			if isWorkload(o) && groupOf(o) == g {
+				deps := references(o, d.registered)
+				for _, before := range startAfter[g.name] {
+					deps = append(deps, d.workloads[before]...)
+				}
+				if err := d.register(o, deps); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
-	for g, c := range groups {
+	for _, o := range objects {
+		if _, done := d.registered[o.Kind()+"/"+o.Name()]; !done {
+			return nil, fmt.Errorf("%s %s of %s: no component owns it (stack/objects.go)", o.Kind(), o.Name(), o.Source)
+		}
+	}
+	for g, c := range d.groups {
 		outs := pulumi.Map{}
 		if g == platformGroup {
-			outs["namespace"] = namespace
+			outs["namespace"] = d.namespace
 		}
 		if err := ctx.RegisterResourceOutputs(c, outs); err != nil {
 			return nil, err
 		}
 	}
-	return &outputs{cfg: cfg, namespace: namespace, services: serviceAddresses(r)}, nil
+	return &outputs{cfg: cfg, namespace: d.namespace, services: serviceAddresses(r)}, nil
+}
+
+// rawDeployment is raw mode's registration in progress.
+type rawDeployment struct {
+	ctx       *pulumi.Context
+	groups    map[group]*component
+	namespace pulumi.StringOutput
+	subst     substitutions
+	// registered are the objects so far by kind/name; workloads by group.
+	registered map[string]pulumi.Resource
+	workloads  map[string][]pulumi.Resource
+}
+
+// register registers one object, after deps, with the options objects.go
+// gives it.
+func (d *rawDeployment) register(o charts.Object, deps []pulumi.Resource) error {
+	g := groupOf(o)
+	opts := []pulumi.ResourceOption{pulumi.Parent(d.groups[g]), pulumi.DependsOn(deps)}
+	if protected(o) {
+		opts = append(opts, pulumi.Protect(true))
+	}
+	if fields, ok := secretFields[o.Kind()]; ok {
+		opts = append(opts, pulumi.AdditionalSecretOutputs(fields))
+	}
+	if old, ok := previousGroup(o); ok {
+		opts = append(opts, pulumi.Aliases([]pulumi.Alias{{ParentURN: pulumi.URN(componentURN(d.ctx, old))}}))
+	}
+	res := &object{}
+	if err := d.ctx.RegisterResource(typeToken(o), o.Name(), d.subst.object(o, d.namespace), res, opts...); err != nil {
+		return fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err)
+	}
+	d.registered[o.Kind()+"/"+o.Name()] = res
+	if isWorkload(o) {
+		d.workloads[g.name] = append(d.workloads[g.name], res)
+	}
+	return nil
 }
 
 // uses tells whether any object belongs to g.

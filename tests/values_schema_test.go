@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -28,7 +27,7 @@ func TestValuesSchemaIsTheGoType(t *testing.T) {
 	schemaPaths(schema, schema, "", fromSchema)
 	fromType := map[string]string{}
 	typePaths(reflect.TypeOf(charts.Values{}), "", fromType)
-	assert.Equal(t, sortedKeys(fromSchema), sortedKeys(fromType), "keys of values.schema.json vs charts.Values")
+	assert.Equal(t, sortedKeysOf(fromSchema), sortedKeysOf(fromType), "keys of values.schema.json vs charts.Values")
 	for path, kind := range fromType {
 		if s, ok := fromSchema[path]; ok {
 			assert.Contains(t, strings.Split(s, ","), kind, "%s: schema type %s, Go type %s", path, s, kind)
@@ -139,13 +138,4 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
