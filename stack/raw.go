@@ -24,9 +24,14 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 	withProvider pulumi.ResourceOption) (*outputs, error) {
 	var objects []charts.Object
 	for _, o := range r.Objects {
-		if !helmOnly(o) {
-			objects = append(objects, o)
+		if helmOnly(o) {
+			continue
 		}
+		// Workloads start in the order of the service groups.
+		if _, ok := serviceGroup(groupOf(o).name); isWorkload(o) && !ok {
+			return nil, fmt.Errorf("%s %s of %s: no service component owns it (stack/objects.go)", o.Kind(), o.Name(), o.Source)
+		}
+		objects = append(objects, o)
 	}
 	r = &charts.Rendered{Objects: objects}
 	d := &rawDeployment{ctx: ctx, groups: map[group]*component{}, registered: map[string]pulumi.Resource{},
@@ -66,11 +71,6 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 					return nil, err
 				}
 			}
-		}
-	}
-	for _, o := range objects {
-		if _, done := d.registered[o.Kind()+"/"+o.Name()]; !done {
-			return nil, fmt.Errorf("%s %s of %s: no component owns it (stack/objects.go)", o.Kind(), o.Name(), o.Source)
 		}
 	}
 	for g, c := range d.groups {

@@ -3,6 +3,8 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -320,4 +322,22 @@ func TestParityCoversOverrides(t *testing.T) {
 	assert.True(t, r.hasObject("HorizontalPodAutoscaler", "worker"))
 	assert.True(t, r.hasObject("CronJob", "postgres-backup"))
 	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "staging with hardening overrides")
+}
+
+// TestRawModeRefusesAnObjectNoComponentOwns: a workload the table in
+// stack/objects.go does not place is an error before anything is created,
+// not an object silently left out.
+func TestRawModeRefusesAnObjectNoComponentOwns(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(chartDir(t))))
+	extra := "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: stray\n  namespace: {{ .Release.Namespace }}\n" +
+		"  labels: {app.kubernetes.io/name: stray}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n" +
+		"      containers: [{name: stray, image: busybox}]\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates", "stray.yaml"), []byte(extra), 0o644))
+	t.Setenv(stack.ChartDirEnv, dir)
+	resources, err := runProgram(t, "local", stackSettings(t, "local"))
+	require.ErrorContains(t, err, "Job stray of rhesis/templates/stray.yaml: no service component owns it")
+	for _, r := range resources {
+		assert.NotContains(t, r.Type, "kubernetes:", "%s %s was registered before the refusal", r.Type, r.Name)
+	}
 }
