@@ -87,8 +87,10 @@ func TestLocalHelm(t *testing.T) {
 	tpl := filepath.Join(e.dir, "charts", "rhesis", "templates", "worker.yaml")
 	raw, err := os.ReadFile(tpl)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(tpl, []byte(strings.Replace(string(raw),
-		`"liveness" (dict "path" "/health/basic" "period" 20`, `"liveness" (dict "path" "/health/basic" "period" 25`, 1)), 0o644))
+	liveness := "livenessProbe:\n            httpGet: {path: /health/basic, port: health}\n            periodSeconds: "
+	changed := strings.Replace(string(raw), liveness+"20", liveness+"25", 1)
+	require.NotEqual(t, string(raw), changed, "the worker's liveness probe is no longer written this way in worker.yaml")
+	require.NoError(t, os.WriteFile(tpl, []byte(changed), 0o644))
 	e.up()
 	period := dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "template", "spec", "containers", 0, "livenessProbe", "periodSeconds")
 	assert.EqualValues(t, 25, period)
