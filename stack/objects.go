@@ -6,8 +6,12 @@ import (
 )
 
 // What only Pulumi decides about the chart's objects in raw mode: which
-// component owns each, the start order, what is protected and what is not
-// awaited. The objects themselves are the chart's.
+// component owns each, what is protected and what is not awaited. The
+// objects themselves are the chart's. There is no start order between
+// services: as with Helm, everything is applied at once and readiness sorts
+// it out (the migration Job waits for the database, backend and worker wait
+// for the migrations in their prepare-database init container). A workload
+// only waits for the objects its pods read.
 
 // group is a component resource owning some of the objects.
 type group struct{ typ, name string }
@@ -20,22 +24,11 @@ var (
 )
 
 // serviceGroups own a service's objects (app.kubernetes.io/name), its own
-// NetworkPolicy included; in start order, which is docker-compose's: the
-// stores, the migrations, the Python services, the frontend.
+// NetworkPolicy included.
 var serviceGroups = []group{
 	{"Postgres", config.PostgresName}, {"Redis", config.RedisName}, {"Migration", config.MigrateName},
 	{"Backend", config.BackendName}, {"Worker", config.WorkerName}, {"Frontend", config.FrontendName},
 	backupGroup,
-}
-
-// startAfter are the groups whose workloads must be ready before a group's
-// workloads start. A failed migration fails the update before the backend
-// rolls out.
-var startAfter = map[string][]string{
-	config.MigrateName:  {config.PostgresName, config.RedisName},
-	config.BackendName:  {config.PostgresName, config.RedisName, config.MigrateName},
-	config.WorkerName:   {config.PostgresName, config.RedisName, config.MigrateName},
-	config.FrontendName: {config.BackendName},
 }
 
 // groupOf is the component that owns a rendered object.
@@ -77,7 +70,7 @@ func previousGroup(o charts.Object) (group, bool) {
 // Pulumi stack.
 func helmOnly(o charts.Object) bool { return o.Annotation("helm.sh/hook") != "" }
 
-// isWorkload tells the objects that run pods: they start in order and wait
+// isWorkload tells the objects that run pods: they wait
 // for what they mount and read.
 func isWorkload(o charts.Object) bool {
 	switch o.Kind() {

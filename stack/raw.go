@@ -27,7 +27,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 		if helmOnly(o) {
 			continue
 		}
-		// Workloads start in the order of the service groups.
+		// A workload belongs to a service (its metrics, policies, budget).
 		if _, ok := serviceGroup(groupOf(o).name); isWorkload(o) && !ok {
 			return nil, fmt.Errorf("%s %s of %s: no service component owns it (stack/objects.go)", o.Kind(), o.Name(), o.Source)
 		}
@@ -35,7 +35,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 	}
 	r = &charts.Rendered{Objects: objects}
 	d := &rawDeployment{ctx: ctx, groups: map[group]*component{}, registered: map[string]pulumi.Resource{},
-		workloads: map[string][]pulumi.Resource{}, subst: newSubstitutions(r, digests)}
+		subst: newSubstitutions(r, digests)}
 	for _, g := range append([]group{platformGroup, policiesGroup}, append(serviceGroups, monitoringGroup)...) {
 		if !uses(r, g) && g != platformGroup {
 			continue
@@ -52,7 +52,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 	}
 	d.namespace = ns.Metadata.Name().Elem()
 
-	// First what workloads read, then the workloads in start order.
+	// First what workloads read, then the workloads, each after what its pods read.
 	for _, o := range objects {
 		if !isWorkload(o) {
 			if err := d.register(o, nil); err != nil {
@@ -60,16 +60,10 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 			}
 		}
 	}
-	for _, g := range serviceGroups {
-		for _, o := range objects {
-			if isWorkload(o) && groupOf(o) == g {
-				deps := references(o, d.registered)
-				for _, before := range startAfter[g.name] {
-					deps = append(deps, d.workloads[before]...)
-				}
-				if err := d.register(o, deps); err != nil {
-					return nil, err
-				}
+	for _, o := range objects {
+		if isWorkload(o) {
+			if err := d.register(o, references(o, d.registered)); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -91,9 +85,8 @@ type rawDeployment struct {
 	groups    map[group]*component
 	namespace pulumi.StringOutput
 	subst     substitutions
-	// registered are the objects so far by kind/name; workloads by group.
+	// registered are the objects so far, by kind/name.
 	registered map[string]pulumi.Resource
-	workloads  map[string][]pulumi.Resource
 }
 
 // register registers one object, after deps, with the options objects.go
@@ -115,9 +108,6 @@ func (d *rawDeployment) register(o charts.Object, deps []pulumi.Resource) error 
 		return fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err)
 	}
 	d.registered[o.Kind()+"/"+o.Name()] = res
-	if isWorkload(o) {
-		d.workloads[g.name] = append(d.workloads[g.name], res)
-	}
 	return nil
 }
 

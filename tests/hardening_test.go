@@ -239,8 +239,10 @@ func TestIngress(t *testing.T) {
 	assert.Equal(t, "https://prod.rhesis.test/backend", dig(r.Outputs, "publicUrls", "api"))
 }
 
-// TestMigrations: one Job per release from the migrate image runs before the
-// backend and worker roll out; the backend then skips its own migrations.
+// TestMigrations: one Job per release from the backend image runs the
+// migrations; backend and worker are applied with it and wait for its result
+// in their init container (not in Pulumi, so no tier waits for another); the
+// backend then skips its own migrations.
 func TestMigrations(t *testing.T) {
 	r := mustRun(t, "prod")
 	// No migrate image is published: the backend image carries ./migrate.sh.
@@ -255,7 +257,7 @@ func TestMigrations(t *testing.T) {
 	assert.Contains(t, jsonOf(t, c), `"DB_ENCRYPTION_KEY"`, "the migrations read the backend's secrets")
 	for _, name := range []string{"backend", "worker"} {
 		d := r.object(t, "Deployment", name)
-		assert.True(t, dependsOn(d, "kubernetes:batch/v1:Job", jobName), "%s waits for the migrations: %v", name, d.DependsOn)
+		assert.False(t, dependsOn(d, "kubernetes:batch/v1:Job", jobName), "%s is applied with the Job, not after it: %v", name, d.DependsOn)
 		wait := dig(d.Plain(), "spec", "template", "spec", "initContainers", 0)
 		require.NotNil(t, wait, "%s has no init container", name)
 		assert.Equal(t, "prepare-database", dig(wait, "name"))

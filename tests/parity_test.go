@@ -181,8 +181,8 @@ func TestRawModeRegistersTheChartsObjects(t *testing.T) {
 
 // TestRawModeOptions: what only Pulumi decides, per object: the kept claims
 // and the namespace are protected, Services, claims and the Ingress are not
-// awaited, Secrets are secret in state, workloads wait for what they read
-// and start in compose order, policies moved into their service's component
+// awaited, Secrets are secret in state, workloads wait for exactly what their
+// pods read (no start order between services: readiness sorts it out), policies moved into their service's component
 // keep their previous URN as an alias.
 func TestRawModeOptions(t *testing.T) {
 	s := stackSettings(t, "prod")
@@ -233,13 +233,11 @@ func TestRawModeOptions(t *testing.T) {
 	waitsFor := map[string][]string{
 		"Deployment/postgres": {"ServiceAccount/postgres", "PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/postgres-backup",
 			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
-		"Deployment/redis": {"ServiceAccount/redis", "PersistentVolumeClaim/redis-pvc", "Secret/rhesis-secrets"},
-		"Job/" + jobName:   {"ServiceAccount/migrate", "Deployment/postgres", "Deployment/redis", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
-		"Deployment/backend": {"ServiceAccount/backend", "PersistentVolumeClaim/app-storage", "Deployment/postgres", "Deployment/redis", "Job/" + jobName,
-			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
-		"Deployment/worker": {"ServiceAccount/worker", "PersistentVolumeClaim/app-storage", "Deployment/postgres", "Deployment/redis", "Job/" + jobName,
-			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
-		"Deployment/frontend":     {"ServiceAccount/frontend", "Deployment/backend", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/redis":        {"ServiceAccount/redis", "PersistentVolumeClaim/redis-pvc", "Secret/rhesis-secrets"},
+		"Job/" + jobName:          {"ServiceAccount/migrate", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/backend":      {"ServiceAccount/backend", "PersistentVolumeClaim/app-storage", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/worker":       {"ServiceAccount/worker", "PersistentVolumeClaim/app-storage", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Deployment/frontend":     {"ServiceAccount/frontend", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
 		"CronJob/postgres-backup": {"ServiceAccount/postgres-backup", "PersistentVolumeClaim/postgres-backup", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
 	}
 	for _, res := range r.kubernetes() {
