@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,8 +65,15 @@ func ToolCache() string {
 	return filepath.Join(base, "rhesis-deploy")
 }
 
-// Env is the environment the Pulumi CLI runs with: the backend and, for the
-// local stack, its public passphrase unless one is set.
+// Parallel is how many resource operations the engine runs at once. They
+// are calls to and waits on the Kubernetes API, not CPU work: the CLI's own
+// default (4 per CPU) would let the awaits of the workloads hold most slots
+// while the rest of a stack queues behind them.
+const Parallel = 64
+
+// Env is the environment the Pulumi CLI runs with: the backend, the engine's
+// parallelism (PULUMI_PARALLEL, unless set) and, for the local stack, its
+// public passphrase unless one is set.
 func (o Options) Env() (map[string]string, error) {
 	backend := o.Backend
 	if backend == "" {
@@ -82,6 +90,9 @@ func (o Options) Env() (map[string]string, error) {
 	env := map[string]string{
 		"PULUMI_BACKEND_URL":       backend,
 		"PULUMI_SKIP_UPDATE_CHECK": "true",
+	}
+	if os.Getenv("PULUMI_PARALLEL") == "" {
+		env["PULUMI_PARALLEL"] = strconv.Itoa(Parallel)
 	}
 	hasPassphrase := os.Getenv("PULUMI_CONFIG_PASSPHRASE") != "" || os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") != ""
 	switch {

@@ -21,6 +21,13 @@ func TestEnvGivesTheLocalStackItsPassphrase(t *testing.T) {
 	assert.Equal(t, "file://"+filepath.Join(dir, ".pulumi-state"), env["PULUMI_BACKEND_URL"])
 	assert.DirExists(t, filepath.Join(dir, ".pulumi-state"))
 	assert.Equal(t, "true", env["PULUMI_SKIP_UPDATE_CHECK"])
+	assert.Equal(t, "64", env["PULUMI_PARALLEL"])
+
+	// An operator's own parallelism is kept.
+	t.Setenv("PULUMI_PARALLEL", "4")
+	env, err = Options{Stack: "local", ProjectDir: dir}.Env()
+	require.NoError(t, err)
+	assert.NotContains(t, env, "PULUMI_PARALLEL")
 }
 
 func TestEnvRefusesOtherStacksWithoutPassphrase(t *testing.T) {
