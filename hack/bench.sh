@@ -7,7 +7,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 hack/toolchain.sh pulumi provider helm sandbox
+# Stop exactly the sandbox started here, as the end-to-end tests do.
+was_running=0
+hack/sandbox.sh status >/dev/null 2>&1 && was_running=1
 hack/sandbox.sh start
+if [ $was_running = 0 ]; then
+	trap 'hack/sandbox.sh stop >/dev/null' EXIT
+fi
 KUBECONFIG=$(hack/sandbox.sh kubeconfig)
 export KUBECONFIG
 PATH="$(hack/toolchain.sh bin | grep helm-):$PATH"
