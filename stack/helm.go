@@ -86,7 +86,7 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values chart
 	secrets := all["secrets"]
 	delete(all, "secrets")
 	// A built image's digest placeholder becomes the build's output.
-	inputs := newSubstitutions(&charts.Rendered{}, digests).value(all).(pulumi.Map)
+	inputs := newSubstitutions(digests).value(all).(pulumi.Map)
 	inputs["secrets"] = pulumi.ToSecret(pulumi.ToMap(secrets.(map[string]any)))
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
 		Namespace: cfg.Namespace, ChartDir: dir, Values: inputs, Keep: cfg.Keep,

@@ -27,11 +27,17 @@ type substitutions struct {
 	secrets []string
 }
 
-func newSubstitutions(r *charts.Rendered, digests imageDigests) substitutions {
+func newSubstitutions(digests imageDigests) substitutions {
 	s := substitutions{digests: map[string]pulumi.StringOutput{}}
 	for name, d := range digests {
 		s.digests[digestPlaceholder(name)] = d
 	}
+	return s
+}
+
+// withSecretsOf adds every value of the rendered Secrets to what is held
+// secret wherever else it appears.
+func (s substitutions) withSecretsOf(r *charts.Rendered) substitutions {
 	for _, o := range r.Objects {
 		if o.Kind() != "Secret" {
 			continue

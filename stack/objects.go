@@ -20,7 +20,6 @@ var (
 	platformGroup   = group{"Platform", "platform"}
 	policiesGroup   = group{"NetworkPolicies", "network-policies"}
 	monitoringGroup = group{"Monitoring", "monitoring"}
-	backupGroup     = group{"Backup", config.BackupName}
 )
 
 // serviceGroups own a service's objects (app.kubernetes.io/name), its own
@@ -28,7 +27,7 @@ var (
 var serviceGroups = []group{
 	{"Postgres", config.PostgresName}, {"Redis", config.RedisName}, {"Migration", config.MigrateName},
 	{"Backend", config.BackendName}, {"Worker", config.WorkerName}, {"Frontend", config.FrontendName},
-	backupGroup,
+	{"Backup", config.BackupName},
 }
 
 // groupOf is the component that owns a rendered object.

@@ -35,7 +35,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 	}
 	r = &charts.Rendered{Objects: objects}
 	d := &rawDeployment{ctx: ctx, groups: map[group]*component{}, registered: map[string]pulumi.Resource{},
-		subst: newSubstitutions(r, digests)}
+		subst: newSubstitutions(digests).withSecretsOf(r)}
 	for _, g := range append([]group{platformGroup, policiesGroup}, append(serviceGroups, monitoringGroup)...) {
 		if !uses(r, g) && g != platformGroup {
 			continue

@@ -28,24 +28,23 @@ func contractVariants(t *testing.T) map[string]settings {
 	for _, s := range stacks {
 		v[s] = stackSettings(t, s)
 	}
-	mon := stackSettings(t, "prod")
-	mon.set("monitoring.enabled", "true")
-	v["prod with monitoring"] = mon
-	ext := stackSettings(t, "prod")
-	ext.set("postgres.external.host", "db.example.com")
-	ext.set("redis.external.host", "cache.example.com")
-	ext.set("backup.enabled", "false")
-	v["prod with external stores"] = ext
-	obj := stackSettings(t, "staging")
-	obj.set("storage.uri", "s3://rhesis/files")
-	v["staging with object storage"] = obj
-	path := stackSettings(t, "staging")
-	path.set("ingress.apiPath", "/backend")
-	path.set("ingress.apiHost", "")
-	v["staging with ingress.apiPath"] = path
-	noMig := stackSettings(t, "local")
-	noMig.set("migrations.enabled", "false")
-	v["local without the migration Job"] = noMig
+	for _, variant := range []struct {
+		name, env string
+		set       map[string]string
+	}{
+		{"prod with monitoring", "prod", map[string]string{"monitoring.enabled": "true"}},
+		{"prod with external stores", "prod", map[string]string{
+			"postgres.external.host": "db.example.com", "redis.external.host": "cache.example.com", "backup.enabled": "false"}},
+		{"staging with object storage", "staging", map[string]string{"storage.uri": "s3://rhesis/files"}},
+		{"staging with ingress.apiPath", "staging", map[string]string{"ingress.apiPath": "/backend", "ingress.apiHost": ""}},
+		{"local without the migration Job", "local", map[string]string{"migrations.enabled": "false"}},
+	} {
+		s := stackSettings(t, variant.env)
+		for k, value := range variant.set {
+			s.set(k, value)
+		}
+		v[variant.name] = s
+	}
 	v["local with built images"] = buildSettings(t, "local", rhesisCheckout(t))
 	v["prod with built images"] = buildSettings(t, "prod", rhesisCheckout(t))
 	return v
