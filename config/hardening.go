@@ -111,7 +111,7 @@ var (
 
 func hardeningKeys() []Key {
 	keys := []Key{
-		envKey("scheduling.spreadAcrossNodes", KindString, perEnv("false", "false", "true"),
+		envKey("scheduling.spreadAcrossNodes", KindBoolean, perEnv("false", "false", "true"),
 			"Spread each component's replicas across nodes (a soft topology spread constraint on kubernetes.io/hostname)."),
 		{Name: "networkPolicies.enabled", Kind: KindBoolean, Default: true,
 			Description: "Deny all traffic in the namespace but what the stack needs (NetworkPolicies)."},
@@ -121,7 +121,7 @@ func hardeningKeys() []Key {
 			Description: "Let the backend and worker reach public addresses on networkPolicies.egressPorts (model providers, SMTP, OAuth)."},
 		{Name: "networkPolicies.egressPorts", Kind: KindString, Default: "80,443,465,587",
 			Description: "Comma-separated TCP ports the backend and worker may reach on the internet."},
-		envKey("ingress.enabled", KindString, perEnv("false", "true", "true"),
+		envKey("ingress.enabled", KindBoolean, perEnv("false", "true", "true"),
 			"Publish the frontend and the backend API through an Ingress (networking.k8s.io/v1)."),
 		{Name: "ingress.className", Kind: KindString, Default: "nginx", Description: "IngressClass of the Ingress."},
 		{Name: "ingress.host", Kind: KindString, Default: "",
@@ -150,9 +150,9 @@ func hardeningKeys() []Key {
 		{Name: "redis.external.port", Kind: KindInteger, Default: 6379, Description: "Port of redis.external.host."},
 		{Name: "redis.external.tls", Kind: KindBoolean, Default: true,
 			Description: "Reach redis.external.host over TLS (rediss://, certificate verified)."},
-		envKey("postgres.persistence.keep", KindString, perEnv("false", "false", "true"),
+		envKey("postgres.persistence.keep", KindBoolean, perEnv("false", "false", "true"),
 			"Keep the database, backup and shared-storage volumes: Pulumi protects them (destroy and replacement are refused) and `helm uninstall` leaves them. Set false deliberately, and `pulumi up`, before a change that must replace or delete them."),
-		envKey("backup.enabled", KindString, perEnv("false", "false", "true"),
+		envKey("backup.enabled", KindBoolean, perEnv("false", "false", "true"),
 			"Dump the database with pg_dump on backup.schedule to the volume "+BackupName+"."),
 		{Name: "backup.schedule", Kind: KindString, Default: "0 3 * * *", Description: "Cron schedule of the backup (the cluster's time zone)."},
 		{Name: "backup.retentionDays", Kind: KindInteger, Default: 7, Description: "Days a dump is kept."},
@@ -182,11 +182,11 @@ func hardeningKeys() []Key {
 	}
 	for _, c := range scaledApps {
 		keys = append(keys,
-			envKey(c+".autoscaling.enabled", KindString, perEnv("false", "false", "true"),
+			envKey(c+".autoscaling.enabled", KindBoolean, perEnv("false", "false", "true"),
 				fmt.Sprintf("Scale %s with a HorizontalPodAutoscaler; the program then leaves its replicas alone.", c)),
-			Key{Name: c + ".autoscaling.minReplicas", Kind: KindString, Default: "",
+			Key{Name: c + ".autoscaling.minReplicas", Kind: KindInteger, Default: "",
 				Description: fmt.Sprintf("Fewest %s replicas. Empty means %s.replicas.", c, c)},
-			Key{Name: c + ".autoscaling.maxReplicas", Kind: KindString, Default: "",
+			Key{Name: c + ".autoscaling.maxReplicas", Kind: KindInteger, Default: "",
 				Description: fmt.Sprintf("Most %s replicas. Empty means twice the minimum.", c)},
 			Key{Name: c + ".autoscaling.targetCPUUtilization", Kind: KindInteger, Default: 70,
 				Description: "Average CPU use, in percent of the request, the autoscaler keeps."},
@@ -223,7 +223,8 @@ func (b *binder) rules(c string) []rbacv1.PolicyRule {
 
 // explicit tells whether a key was set in the stack's configuration.
 func (b *binder) explicit(name string) bool {
-	v, ok := b.src.Get(b.key(name).FullName())
+	b.key(name)
+	v, ok := b.lookup(name)
 	return ok && v != ""
 }
 
@@ -257,7 +258,7 @@ func (b *binder) ingress() Ingress {
 		APIPath:       b.str("ingress.apiPath"),
 		TLSSecret:     b.str("ingress.tlsSecret"),
 		ClusterIssuer: b.str("ingress.clusterIssuer"),
-		Annotations:   b.object("ingress.annotations"),
+		Annotations:   b.stringMap("ingress.annotations"),
 	}
 }
 
@@ -338,7 +339,7 @@ func (b *binder) monitoring() Monitoring {
 	return Monitoring{
 		Enabled:   b.boolean("monitoring.enabled"),
 		Namespace: b.str("monitoring.namespace"),
-		Labels:    b.object("monitoring.labels"),
+		Labels:    b.stringMap("monitoring.labels"),
 	}
 }
 
@@ -365,8 +366,8 @@ func (s *Stack) validateHardening() Problems {
 	in := s.Ingress
 	if in.Enabled {
 		if in.Host == "" {
-			add("ingress.host", "", fmt.Sprintf("is required while the ingress is on: the frontend's host, e.g. `pulumi config set -s %s ingress.host rhesis.example.com`; "+
-				"or `pulumi config set -s %s ingress.enabled false`", s.StackName, s.StackName))
+			add("ingress.host", "", fmt.Sprintf("is required while the ingress is on: the frontend's host, e.g. `%s`; or `%s`",
+				SetCommand(s.StackName, "ingress.host", "rhesis.example.com", false), SetCommand(s.StackName, "ingress.enabled", "false", false)))
 		}
 		for _, h := range []struct{ key, v string }{{"ingress.host", in.Host}, {"ingress.apiHost", in.APIHost}} {
 			if h.v == "" {
@@ -449,8 +450,8 @@ func (s *Stack) validateHardening() Problems {
 		if s.Storage.AccessMode == "ReadWriteMany" && s.Storage.StorageClass == "" {
 			add("storage.storageClass", "", "is required with storage.accessMode ReadWriteMany: the default classes of GKE, EKS and AKS "+
 				"cannot provision it, so backend and worker would stay Pending. Name a class that can (Filestore, EFS, Azure Files, "+
-				"CephFS, NFS): `pulumi config set storage.storageClass <class>`; or keep the files in object storage: "+
-				"`pulumi config set storage.uri s3://<bucket>/rhesis`")
+				"CephFS, NFS): `"+SetCommand(s.StackName, "storage.storageClass", "<class>", false)+"`; or keep the files in object storage: `"+
+				SetCommand(s.StackName, "storage.uri", "s3://<bucket>/rhesis", false)+"`")
 		}
 	} else if !strings.Contains(s.Storage.URI, "://") {
 		add("storage.uri", s.Storage.URI, "must be a URI such as s3://bucket/rhesis or gs://bucket")

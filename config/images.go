@@ -229,7 +229,8 @@ func (s *Stack) validateImages(secrets map[string]secretState) Problems {
 		ps = append(ps, s.validateCheckout()...)
 		if im.Push && im.Registry == "" {
 			add("images.push", "true", "needs images.registry, the registry to push to: "+
-				"`pulumi config set images.registry ghcr.io/<org>`; or `pulumi config set images.push false` to keep the images where they are built")
+				"`"+SetCommand(s.StackName, "images.registry", "ghcr.io/<org>", false)+"`; or `"+
+				SetCommand(s.StackName, "images.push", "false", false)+"` to keep the images where they are built")
 		}
 	}
 
@@ -248,12 +249,12 @@ func (s *Stack) validateImages(secrets map[string]secretState) Problems {
 		reported[img.tagKey] = true
 		switch {
 		case img.Tag == "" && s.Environment != Local:
-			add(img.tagKey, "", fmt.Sprintf("is required in %s: the release or commit to deploy, for example `pulumi config set -s %s %s %s`",
-				s.Environment, s.StackName, img.tagKey, charts.RhesisRelease))
+			add(img.tagKey, "", fmt.Sprintf("is required in %s: the release or commit to deploy, for example `%s`",
+				s.Environment, SetCommand(s.StackName, img.tagKey, charts.RhesisRelease, false)))
 		case img.Tag == "latest" && s.Environment != Local:
 			add(img.tagKey, img.Tag, fmt.Sprintf("latest is refused in %s: it names whatever was pushed last, so a deployment "+
-				"cannot be repeated or rolled back; set a release or commit: `pulumi config set -s %s %s %s`",
-				s.Environment, s.StackName, img.tagKey, charts.RhesisRelease))
+				"cannot be repeated or rolled back; set a release or commit: `%s`",
+				s.Environment, SetCommand(s.StackName, img.tagKey, charts.RhesisRelease, false)))
 		case img.Tag == "":
 			add(img.tagKey, "", "must not be empty")
 		case err == nil:
@@ -279,12 +280,12 @@ func (s *Stack) validateCredentials(password secretState) Problems {
 	im := s.Images
 	switch {
 	case im.Username != "" && im.Password == "":
-		add("images.registryPassword", "is required with images.registryUsername: `pulumi config set --secret images.registryPassword <token>`")
+		add("images.registryPassword", "is required with images.registryUsername: `"+SetCommand(s.StackName, "images.registryPassword", "<token>", true)+"`")
 	case im.Username == "" && im.Password != "":
 		add("images.registryUsername", "is required with images.registryPassword: the user the token belongs to")
 	}
 	if im.Password != "" && !password.encrypted {
-		add("images.registryPassword", "is stored in plain text; set it again encrypted: `pulumi config set --secret images.registryPassword <token>`")
+		add("images.registryPassword", "is stored in plain text; set it again encrypted: `"+SetCommand(s.StackName, "images.registryPassword", "<token>", true)+"`")
 	}
 	if im.HasCredentials() && im.Registry == "" {
 		add("images.registry", "is required with registry credentials: the registry they log in to")

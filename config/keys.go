@@ -1,7 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -122,7 +124,7 @@ func componentKeys(c string) []Key {
 		{Name: c + ".image.pullPolicy", Kind: KindString, Default: "",
 			Description: "Image pull policy: Always, IfNotPresent or Never. Empty means IfNotPresent, " +
 				"or Always for an image the program builds and pushes (its tag may be pushed again with new content)."},
-		envKey(c+".replicas", KindString, p.replicas,
+		envKey(c+".replicas", KindInteger, p.replicas,
 			fmt.Sprintf("Replicas of %s, an integer >= 0.", c)),
 		envKey(c+".resources.requests.cpu", KindString, p.requestCPU,
 			fmt.Sprintf("CPU request of each %s container (a Kubernetes quantity).", c)),
@@ -178,7 +180,7 @@ func imageKeys() []Key {
 			Description: "Tag of the application images: the Rhesis release (published without a leading v) or a commit. " +
 				"Defaults to the release this project pins (the chart's appVersion). latest is refused in staging and prod: " +
 				"a moving tag makes a deployment unrepeatable."},
-		envKey("images.push", KindString, perEnv("false", "true", "true"),
+		envKey("images.push", KindBoolean, perEnv("false", "true", "true"),
 			"Push built images to images.registry (true or false). A local cluster uses the images where they were built."),
 		{Name: "images.platform", Kind: KindString, Default: "linux/amd64",
 			Description: "Platform the images are built for, os/arch[/variant]."},
@@ -201,7 +203,7 @@ func imageKeys() []Key {
 func persistenceKeys(s string) []Key {
 	p := profiles[s]
 	return []Key{
-		envKey(s+".persistence.enabled", KindString, p.persistence,
+		envKey(s+".persistence.enabled", KindBoolean, p.persistence,
 			fmt.Sprintf("Keep %s data on a PersistentVolumeClaim (true) or in an emptyDir lost with the pod (false).", s)),
 		envKey(s+".persistence.size", KindString, p.storage,
 			fmt.Sprintf("Size of the %s volume claim (a Kubernetes quantity).", s)),
@@ -269,11 +271,26 @@ type Declaration struct {
 	Default     any    `yaml:"default"`
 }
 
-// Declarations are the `config:` block of Pulumi.yaml, keyed by short name.
+// Declarations are the `config:` block of Pulumi.yaml, keyed by short name:
+// each top-level value, and each object (rhesis:backend) the dotted keys
+// live in. The engine checks the types; the program checks what is inside
+// an object and applies its per-environment defaults.
 func Declarations() map[string]Declaration {
 	out := map[string]Declaration{}
+	inside := map[string][]string{}
 	for _, k := range Keys() {
-		out[k.Name] = Declaration{Type: k.Kind, Description: k.PulumiDescription(), Default: k.Default}
+		top, path := splitKey(k.Name)
+		if path == "" {
+			out[k.Name] = Declaration{Type: k.Kind, Description: k.PulumiDescription(), Default: k.Default}
+			continue
+		}
+		inside[top] = append(inside[top], path)
+	}
+	for top, paths := range inside {
+		example := slices.MinFunc(paths, func(a, b string) int { return cmp.Compare(len(a), len(b)) })
+		out[top] = Declaration{Type: KindObject, Default: map[string]any{}, Description: fmt.Sprintf(
+			"Settings of %s: %s. Set one with `%s`; the README's configuration reference gives each one's type and defaults.",
+			top, strings.Join(paths, ", "), SetCommand("", top+"."+example, "<value>", false))}
 	}
 	return out
 }

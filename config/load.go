@@ -11,10 +11,14 @@ import (
 )
 
 // Source is where raw config comes from: the Pulumi context in a program, a
-// map in tests. Keys are full names ("rhesis:namespace").
+// map in tests. Keys are full top-level names ("rhesis:namespace",
+// "rhesis:backend"); an object's value is its JSON.
 type Source interface {
 	Get(key string) (string, bool)
 	IsSecret(key string) bool
+	// Keys lists every key the stack sets, so that one the program does not
+	// read is refused instead of ignored.
+	Keys() []string
 	// ProjectDir is the folder relative paths (images.context) start from.
 	ProjectDir() string
 }
@@ -35,10 +39,22 @@ func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; retu
 // IsSecret implements Source.
 func (m MapSource) IsSecret(key string) bool { return m.Secrets[key] }
 
+// Keys implements Source.
+func (m MapSource) Keys() []string { return sortedKeys(m.Values) }
+
 // Load reads, defaults and validates the configuration of stack stackName.
 // It reports every problem at once as Problems.
 func Load(src Source, stackName string) (*Stack, error) {
 	b := newBinder(src)
+	s := b.load(stackName)
+	if len(b.problems) > 0 {
+		return nil, b.problems
+	}
+	return s, nil
+}
+
+func (b *binder) load(stackName string) *Stack {
+	b.stack = stackName
 	s := &Stack{StackName: stackName}
 	s.Environment = b.environment(stackName)
 	b.env = s.Environment
@@ -52,7 +68,7 @@ func Load(src Source, stackName string) (*Stack, error) {
 	s.LogLevel = b.str("logLevel")
 
 	// The images.* keys first: every image name below derives from them.
-	b.imgs = b.images(src.ProjectDir())
+	b.imgs = b.images(b.src.ProjectDir())
 	s.Images = b.imgs
 	s.Frontend = App{b.component(FrontendName)}
 	s.Backend = App{b.component(BackendName)}
@@ -75,15 +91,14 @@ func Load(src Source, stackName string) (*Stack, error) {
 	s.Monitoring = b.monitoring()
 	s.Secrets = b.secrets()
 
+	b.checkKeys()
 	b.problems = append(b.problems, s.validate(b.secretSet)...)
-	if len(b.problems) > 0 {
-		return nil, b.problems
-	}
-	return s, nil
+	return s
 }
 
 type binder struct {
 	src      Source
+	stack    string
 	env      Environment
 	keys     map[string]Key
 	problems Problems
@@ -91,6 +106,9 @@ type binder struct {
 	imgs Images
 	// secretSet records which secrets were configured, and whether encrypted.
 	secretSet map[string]secretState
+	// trees are the parsed top-level objects; asked, the keys looked up.
+	trees map[string]tree
+	asked map[string]bool
 }
 
 type secretState struct{ set, encrypted bool }
@@ -100,7 +118,8 @@ func newBinder(src Source) *binder {
 	for _, k := range Keys() {
 		keys[k.Name] = k
 	}
-	return &binder{src: src, keys: keys, secretSet: map[string]secretState{}}
+	return &binder{src: src, keys: keys, secretSet: map[string]secretState{},
+		trees: map[string]tree{}, asked: map[string]bool{}}
 }
 
 func (b *binder) key(name string) Key {
@@ -114,7 +133,7 @@ func (b *binder) key(name string) Key {
 // raw returns the configured value, or the key's default for the environment.
 func (b *binder) raw(name string) string {
 	k := b.key(name)
-	if v, ok := b.src.Get(k.FullName()); ok && v != "" {
+	if v, ok := b.lookup(name); ok && v != "" {
 		return v
 	}
 	if k.ByEnv != nil {
@@ -146,13 +165,13 @@ func (b *binder) isSecret(name string) bool {
 }
 
 func (b *binder) environment(stackName string) Environment {
-	v, ok := b.src.Get(Namespace + ":environment")
+	v, ok := b.lookup("environment")
 	if !ok || v == "" {
 		if slices.Contains(Environments, Environment(stackName)) {
 			return Environment(stackName)
 		}
 		b.problem("environment", "", fmt.Sprintf("is not set and the stack name %q is not an environment; "+
-			"set it with `pulumi config set environment <local|staging|prod>`", stackName))
+			"set it with `%s`", stackName, SetCommand(stackName, "environment", "<local|staging|prod>", false)))
 		return ""
 	}
 	if !slices.Contains(Environments, Environment(v)) {
@@ -197,7 +216,7 @@ func (b *binder) quantity(name string) resource.Quantity {
 	return q
 }
 
-func (b *binder) object(name string) map[string]string {
+func (b *binder) stringMap(name string) map[string]string {
 	v := b.raw(name)
 	out := map[string]string{}
 	if v == "" {
@@ -205,7 +224,7 @@ func (b *binder) object(name string) map[string]string {
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		b.problem(name, v, "must be a map of NAME: value (set entries with `pulumi config set --path '"+name+".NAME' value`)")
+		b.problem(name, v, "must be a map of NAME: value (set entries with `"+SetCommand("", name+".NAME", "<value>", false)+"`)")
 		return out
 	}
 	for k, val := range m {
@@ -231,8 +250,8 @@ func (b *binder) component(c string) Component {
 			Requests: b.quantities(c + ".resources.requests"),
 			Limits:   b.quantities(c + ".resources.limits"),
 		},
-		ExtraEnv:                  b.object(c + ".extraEnv"),
-		ServiceAccountAnnotations: b.object(c + ".serviceAccount.annotations"),
+		ExtraEnv:                  b.stringMap(c + ".extraEnv"),
+		ServiceAccountAnnotations: b.stringMap(c + ".serviceAccount.annotations"),
 		Rules:                     b.rules(c),
 		Autoscaling:               b.autoscaling(c, replicas),
 	}
@@ -255,9 +274,8 @@ func (b *binder) persistence(s string) Persistence {
 }
 
 func (b *binder) secret(name string) string {
-	full := b.key(name).FullName()
-	v, ok := b.src.Get(full)
-	b.secretSet[name] = secretState{set: ok && v != "", encrypted: b.src.IsSecret(full)}
+	v, ok := b.lookup(name)
+	b.secretSet[name] = secretState{set: ok && v != "", encrypted: b.encrypted(name)}
 	return b.raw(name)
 }
 
@@ -266,9 +284,9 @@ func (b *binder) secrets() Secrets {
 	for _, spec := range RequiredSecrets {
 		sec.Required[spec.EnvVar] = b.secret(spec.Key)
 	}
-	sec.Extra = b.object(ExtraSecretsKey)
+	sec.Extra = b.stringMap(ExtraSecretsKey)
 	if len(sec.Extra) > 0 {
-		b.secretSet[ExtraSecretsKey] = secretState{set: true, encrypted: b.src.IsSecret(Namespace + ":" + ExtraSecretsKey)}
+		b.secretSet[ExtraSecretsKey] = secretState{set: true, encrypted: b.encrypted(ExtraSecretsKey)}
 	}
 	return sec
 }

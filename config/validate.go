@@ -165,7 +165,7 @@ func (s *Stack) validateSecrets(states map[string]secretState) Problems {
 		}
 	}
 	if st := states[ExtraSecretsKey]; st.set && !st.encrypted {
-		add(ExtraSecretsKey, "is stored in plain text; set its entries with `pulumi config set --secret --path 'extraSecrets.NAME' <value>`")
+		add(ExtraSecretsKey, "is stored in plain text; set its entries with `"+SetCommand(s.StackName, ExtraSecretsKey+".NAME", "<value>", true)+"`")
 	}
 	return ps
 }
@@ -177,7 +177,7 @@ func setSecretCommand(spec SecretSpec, stack string) string {
 	if spec.Key == "dbEncryptionKey" {
 		generator = "$(openssl rand -base64 32 | tr '+/' '-_')"
 	}
-	return fmt.Sprintf("pulumi config set --secret -s %s %s \"%s\"", stack, spec.Key, generator)
+	return SetCommand(stack, spec.Key, `"`+generator+`"`, true)
 }
 
 // checkFernet tells why v is not a Fernet key: 32 bytes in url-safe base64 (44 characters).

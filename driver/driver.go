@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,9 +192,23 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	if err := o.ensureProvider(ctx, cmd, extra); err != nil {
 		return auto.Stack{}, err
 	}
-	program := stack.NewProgram(filepath.Join(o.ProjectDir, "charts", "rhesis"))
-	return auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", program,
+	var opened auto.Stack
+	program := stack.NewProgram(stack.Options{
+		ChartDir: filepath.Join(o.ProjectDir, "charts", "rhesis"),
+		// The engine hands an inline program no list of the keys; the stack has it.
+		ConfigKeys: func() ([]string, error) { return configKeys(ctx, opened) },
+	})
+	opened, err = auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", program,
 		auto.WorkDir(o.ProjectDir), auto.Pulumi(cmd), auto.EnvVars(env))
+	return opened, err
+}
+
+func configKeys(ctx context.Context, s auto.Stack) ([]string, error) {
+	all, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(all)), nil
 }
 
 // Preview runs a preview and returns its engine events too.
@@ -272,4 +288,58 @@ func EnsureImageBuilder(ctx context.Context, s auto.Stack, projectDir string) er
 			"(install it with `pulumi plugin install resource docker v%s`)", err, DockerProviderVersion)
 	}
 	return nil
+}
+
+// FlatKeys lists the stack's keys in the flat form of earlier versions
+// (rhesis:backend.replicas), which the program refuses.
+func FlatKeys(ctx context.Context, s auto.Stack) ([]string, error) {
+	all, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	declared := map[string]bool{}
+	for _, k := range config.Keys() {
+		declared[k.FullName()] = true
+	}
+	var flat []string
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		if declared[k] && strings.Contains(k, ".") {
+			flat = append(flat, k)
+		}
+	}
+	return flat, nil
+}
+
+// MigrateConfig moves every flat key into its object, keeping its value and
+// whether it is encrypted, and returns the keys it moved. A map value (an
+// extraEnv) becomes one entry per name, as `--path` would have set them.
+func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
+	flat, err := FlatKeys(ctx, s)
+	if err != nil || len(flat) == 0 {
+		return nil, err
+	}
+	all, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	moved := auto.ConfigMap{}
+	for _, k := range flat {
+		v := all[k]
+		var entries map[string]any
+		if json.Unmarshal([]byte(v.Value), &entries) == nil {
+			for name, entry := range entries {
+				moved[k+"."+name] = auto.ConfigValue{Value: fmt.Sprint(entry), Secret: v.Secret}
+			}
+			continue
+		}
+		moved[k] = v
+	}
+	// Set in the objects before the flat keys go: a failure loses nothing.
+	if err := s.SetAllConfigWithOptions(ctx, moved, &auto.ConfigOptions{Path: true}); err != nil {
+		return nil, err
+	}
+	if err := s.RemoveAllConfig(ctx, flat); err != nil {
+		return nil, err
+	}
+	return flat, nil
 }

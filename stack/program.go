@@ -4,8 +4,11 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,7 +18,15 @@ import (
 )
 
 // ContextSource reads raw config from the Pulumi context.
-type ContextSource struct{ Ctx *pulumi.Context }
+type ContextSource struct {
+	Ctx *pulumi.Context
+	// SetKeys are the keys the stack sets: the engine hands a program values
+	// by key and has no list of them.
+	SetKeys []string
+}
+
+// Keys implements config.Source.
+func (c ContextSource) Keys() []string { return c.SetKeys }
 
 // Get implements config.Source.
 func (c ContextSource) Get(key string) (string, bool) { return c.Ctx.GetConfig(key) }
@@ -33,30 +44,60 @@ func (c ContextSource) ProjectDir() string {
 	return wd
 }
 
-// Program is the whole Pulumi program, finding the chart next to Pulumi.yaml.
-func Program(ctx *pulumi.Context) error { return NewProgram("")(ctx) }
+// Program is the whole Pulumi program as `pulumi up` runs main.go: the
+// chart next to Pulumi.yaml, the config keys from PULUMI_CONFIG.
+func Program(ctx *pulumi.Context) error { return NewProgram(Options{})(ctx) }
 
-// NewProgram is the program with the chart folder given (empty: found as
-// ChartDir does). An inline program runs in its caller's process, where
-// neither Pulumi.yaml's folder nor the CLI's environment applies.
+// Options say where a program finds what the engine does not hand it. An
+// inline program runs in its caller's process, where neither Pulumi.yaml's
+// folder nor the CLI's environment applies.
+type Options struct {
+	// ChartDir is the chart's folder; empty means found as ChartDir does.
+	ChartDir string
+	// ConfigKeys lists the config keys the stack sets; nil means the keys of
+	// PULUMI_CONFIG, the variable the CLI hands a program's config in.
+	ConfigKeys func() ([]string, error)
+}
+
+// NewProgram is the program with its options.
 // An invalid configuration returns every problem before a single resource is
 // registered; a change of deploy mode on a live stack is refused before
 // anything changes.
-func NewProgram(chartDir string) pulumi.RunFunc {
+func NewProgram(o Options) pulumi.RunFunc {
+	if o.ConfigKeys == nil {
+		o.ConfigKeys = EnvConfigKeys
+	}
 	return func(ctx *pulumi.Context) error {
-		return run(ctx, chartDir)
+		return run(ctx, o)
 	}
 }
 
-func run(ctx *pulumi.Context, chartDir string) error {
-	cfg, err := config.Load(ContextSource{ctx}, ctx.Stack())
+// EnvConfigKeys lists the keys of PULUMI_CONFIG.
+func EnvConfigKeys() ([]string, error) {
+	raw := os.Getenv(pulumi.EnvConfig)
+	if raw == "" {
+		return nil, nil
+	}
+	var all map[string]string
+	if err := json.Unmarshal([]byte(raw), &all); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", pulumi.EnvConfig, err)
+	}
+	return slices.Sorted(maps.Keys(all)), nil
+}
+
+func run(ctx *pulumi.Context, o Options) error {
+	keys, err := o.ConfigKeys()
+	if err != nil {
+		return fmt.Errorf("listing the stack's config keys: %w", err)
+	}
+	cfg, err := config.Load(ContextSource{Ctx: ctx, SetKeys: keys}, ctx.Stack())
 	if err != nil {
 		return err
 	}
 	if err := guardModeSwitch(ctx, cfg); err != nil {
 		return err
 	}
-	outputs, err := deploy(ctx, cfg, chartDir)
+	outputs, err := deploy(ctx, cfg, o.ChartDir)
 	if err != nil {
 		return err
 	}
@@ -156,9 +197,9 @@ func guardModeSwitch(ctx *pulumi.Context, cfg *config.Stack) error {
 		Value: cfg.DeployMode,
 		Reason: fmt.Sprintf("stack %q is deployed in %s mode; switching a live stack is refused because both modes own the same "+
 			"objects and a half-done switch would take the application down. Either set it back "+
-			"(`pulumi config set -s %s deploy.mode %s`), or switch deliberately: `pulumi destroy -s %s` "+
+			"(`%s`), or switch deliberately: `pulumi destroy -s %s` "+
 			"(volumes and their data are deleted), then `pulumi up -s %s`",
-			ctx.Stack(), previous, ctx.Stack(), previous, ctx.Stack(), ctx.Stack()),
+			ctx.Stack(), previous, config.SetCommand(ctx.Stack(), "deploy.mode", previous, false), ctx.Stack(), ctx.Stack()),
 	}}
 }
 

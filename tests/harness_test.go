@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,9 +204,11 @@ var testSecrets = map[string]string{
 // for the shared storage, as an operator must.
 const testSharedClass = "shared-rwx"
 
-// settings is the raw config of one run, as the CLI would hand it over.
+// settings is the config of one run, structured as the CLI hands it over:
+// each top-level key (rhesis:backend) with its value, objects as JSON.
 type settings struct {
-	values  map[string]string
+	tops map[string]any
+	// secrets are the keys set encrypted, as dotted names (images.registryPassword).
 	secrets map[string]bool
 	root    string // the project folder, where Pulumi.yaml and charts/ are
 }
@@ -216,9 +219,9 @@ type settings struct {
 func stackSettings(t *testing.T, stackName string) settings {
 	t.Helper()
 	root := repoRoot(t)
-	s := settings{values: map[string]string{}, secrets: map[string]bool{}, root: root}
+	s := settings{tops: map[string]any{}, secrets: map[string]bool{}, root: root}
 	for name, decl := range config.Declarations() {
-		s.values[config.Namespace+":"+name] = rawString(t, decl.Default)
+		s.tops[config.Namespace+":"+name] = decl.Default
 	}
 	var file struct {
 		Config map[string]any `yaml:"config"`
@@ -227,7 +230,7 @@ func stackSettings(t *testing.T, stackName string) settings {
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(raw, &file))
 	for k, v := range file.Config {
-		s.values[k] = rawString(t, v)
+		s.tops[k] = v
 	}
 	if stackName != "local" {
 		// The browser URLs follow from the ingress hosts:
@@ -243,42 +246,121 @@ func stackSettings(t *testing.T, stackName string) settings {
 	return s
 }
 
+// set sets a key as `pulumi config set --path` does: a dotted key inside
+// its object. A value written as a JSON object or list is set as one.
 func (s settings) set(key, value string) {
-	s.values[config.Namespace+":"+key] = value
-	delete(s.secrets, config.Namespace+":"+key)
-}
-
-func (s settings) setSecret(key, value string) {
-	s.values[config.Namespace+":"+key] = value
-	s.secrets[config.Namespace+":"+key] = true
-}
-
-func (s settings) unset(key string) { delete(s.values, config.Namespace+":"+key) }
-
-func rawString(t *testing.T, v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		b, err := json.Marshal(x)
-		require.NoError(t, err)
-		return string(b)
-	default:
-		return fmt.Sprint(x)
+	var v any = value
+	if strings.HasPrefix(value, "{") || strings.HasPrefix(value, "[") {
+		if err := json.Unmarshal([]byte(value), &v); err != nil {
+			panic(fmt.Sprintf("settings.set(%q): %v", key, err))
+		}
 	}
+	s.put(key, v)
+	delete(s.secrets, key)
+}
+
+// setSecret sets a key encrypted, as `pulumi config set --secret --path` does.
+func (s settings) setSecret(key, value string) {
+	s.put(key, value)
+	s.secrets[key] = true
+}
+
+// secretKeys are the top-level keys the engine reports as secret: those
+// holding an encrypted value.
+func (s settings) secretKeys() map[string]bool {
+	out := map[string]bool{}
+	for key := range s.secrets {
+		top, _, _ := strings.Cut(key, ".")
+		out[config.Namespace+":"+top] = true
+	}
+	return out
+}
+
+func (s settings) put(key string, v any) {
+	parts := strings.Split(key, ".")
+	full := config.Namespace + ":" + parts[0]
+	if len(parts) == 1 {
+		s.tops[full] = v
+		return
+	}
+	obj := s.objectAt(full)
+	for _, p := range parts[1 : len(parts)-1] {
+		next, ok := obj[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[p] = next
+		}
+		obj = next
+	}
+	obj[parts[len(parts)-1]] = v
+}
+
+// objectAt returns the object under a top-level key, created when missing
+// (and copied, so that settings derived from one another stay apart).
+func (s settings) objectAt(full string) map[string]any {
+	obj, _ := s.tops[full].(map[string]any)
+	if obj = deepCopy(obj); obj == nil {
+		obj = map[string]any{}
+	}
+	s.tops[full] = obj
+	return obj
+}
+
+func (s settings) unset(key string) {
+	parts := strings.Split(key, ".")
+	full := config.Namespace + ":" + parts[0]
+	if len(parts) == 1 {
+		delete(s.tops, full)
+		return
+	}
+	obj := s.objectAt(full)
+	for _, p := range parts[1 : len(parts)-1] {
+		next, ok := obj[p].(map[string]any)
+		if !ok {
+			return
+		}
+		obj = next
+	}
+	delete(obj, parts[len(parts)-1])
+}
+
+// values is the config as the engine hands it to a program: each top-level
+// key's value as text, objects as JSON.
+func (s settings) values() map[string]string {
+	out := make(map[string]string, len(s.tops))
+	for k, v := range s.tops {
+		switch x := v.(type) {
+		case string:
+			out[k] = x
+		case map[string]any, []any:
+			b, err := json.Marshal(x)
+			if err != nil {
+				panic(err)
+			}
+			out[k] = string(b)
+		default:
+			out[k] = fmt.Sprint(x)
+		}
+	}
+	return out
+}
+
+// keys are the keys the stack sets, as the runners tell the program.
+func (s settings) keys() ([]string, error) {
+	return slices.Sorted(maps.Keys(s.tops)), nil
+}
+
+// source is the settings as the driver hands them to config.Load.
+func (s settings) source() config.MapSource {
+	return config.MapSource{Values: s.values(), Secrets: s.secretKeys(), Dir: s.root}
 }
 
 // withConfig hands the settings to the mocked run like the engine does.
 func withConfig(s settings) pulumi.RunOption {
 	return func(info *pulumi.RunInfo) {
 		info.RootDirectory = s.root
-		info.Config = s.values
-		keys := make([]string, 0, len(s.secrets))
-		for k := range s.secrets {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		info.ConfigSecretKeys = keys
+		info.Config = s.values()
+		info.ConfigSecretKeys = slices.Sorted(maps.Keys(s.secretKeys()))
 	}
 }
 
@@ -301,7 +383,8 @@ func runMode(t *testing.T, stackName string, s settings, preview bool) (*result,
 	m := &mocks{preview: preview}
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		cfg, err := config.Load(stack.ContextSource{Ctx: ctx}, ctx.Stack())
+		setKeys, _ := s.keys()
+		cfg, err := config.Load(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}, ctx.Stack())
 		if err != nil {
 			return err
 		}
@@ -337,7 +420,8 @@ func runProgram(t *testing.T, stackName string, s settings) ([]registered, error
 func runProgramAfter(t *testing.T, stackName string, s settings, previous map[string]any) ([]registered, error) {
 	t.Helper()
 	m := &mocks{previous: previous}
-	err := pulumi.RunErr(stack.Program, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
+	program := stack.NewProgram(stack.Options{ConfigKeys: s.keys})
+	err := pulumi.RunErr(program, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]registered{}, m.resources...), err

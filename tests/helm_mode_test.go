@@ -107,7 +107,7 @@ func TestModeSwitchIsRefused(t *testing.T) {
 		require.True(t, errors.As(err, &problems))
 		assert.Equal(t, []string{"rhesis:deploy.mode"}, problems.Keys())
 		assert.Contains(t, err.Error(), "is deployed in "+c.previous+" mode")
-		assert.Contains(t, err.Error(), "pulumi config set -s local deploy.mode "+c.previous)
+		assert.Contains(t, err.Error(), "pulumi config set -s local --path deploy.mode "+c.previous)
 		assert.Contains(t, err.Error(), "pulumi destroy -s local")
 		assert.Empty(t, registered, "nothing may be registered when the switch is refused")
 	}

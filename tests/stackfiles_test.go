@@ -15,7 +15,7 @@ import (
 )
 
 // headerCommand is one `pulumi config set` line of a stack file's header.
-var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret )?-s (\S+) (\S+) (.+?)(\s{2,}\(.*)?$`)
+var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret )?-s (\S+) (--path )?(\S+) (.+?)(\s{2,}\(.*)?$`)
 
 // TestStackFileHeadersSayWhatToSet: the commands in the header of
 // Pulumi.staging.yaml and Pulumi.prod.yaml are exactly what a fresh stack
@@ -41,12 +41,13 @@ func TestStackFileHeadersSayWhatToSet(t *testing.T) {
 					continue
 				}
 				require.Equal(t, env, m[2], line)
-				key := m[3]
+				key := m[4]
+				require.Equal(t, strings.Contains(key, "."), m[3] != "", "a key inside an object needs --path: %s", line)
 				keys = append(keys, config.Namespace+":"+key)
 				if m[1] != "" {
 					filled.setSecret(key, testSecrets[key])
 				} else {
-					filled.set(key, exampleValue(key, m[4]))
+					filled.set(key, exampleValue(key, m[5]))
 				}
 			}
 			require.NotEmpty(t, keys, "no commands in the header")
@@ -74,5 +75,5 @@ func exampleValue(key, value string) string {
 }
 
 func sourceOf(s settings) config.MapSource {
-	return config.MapSource{Values: s.values, Secrets: s.secrets, Dir: s.root}
+	return s.source()
 }

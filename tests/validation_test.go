@@ -1,14 +1,17 @@
 package tests
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 type badConfig struct {
@@ -80,6 +83,14 @@ var badConfigs = []badConfig{
 		"worker.extraEnv.1BAD", "is not a valid environment variable name"},
 	{"extra env that is not a map", "local", func(s settings) { s.set("frontend.extraEnv", `["A=1"]`) },
 		"frontend.extraEnv", "must be a map of NAME: value"},
+	{"typo of an object", "local", func(s settings) { s.set("bakend.replicas", "3") },
+		"bakend", "is not a setting of this program; did you mean rhesis:backend?"},
+	{"typo inside an object", "prod", func(s settings) { s.set("backend.replica", "3") },
+		"backend.replica", "did you mean rhesis:backend.replicas?"},
+	{"typo of a top-level value", "local", func(s settings) { s.set("logLevl", "DEBUG") },
+		"logLevl", "did you mean rhesis:logLevel?"},
+	{"flat key of an earlier version", "local", func(s settings) { s.tops["rhesis:backend.replicas"] = "3" },
+		"backend.replicas", "move it: `pulumi config rm backend.replicas` then `pulumi config set --path backend.replicas <value>`"},
 	{"extra secret overriding a required one", "prod", func(s settings) {
 		s.setSecret("extraSecrets", `{"JWT_SECRET_KEY":"x"}`)
 	}, "extraSecrets.JWT_SECRET_KEY", "is set by the program itself"},
@@ -180,4 +191,19 @@ func TestLocalNeedsNoSecrets(t *testing.T) {
 	own, err := run(t, "local", s)
 	require.NoError(t, err)
 	assert.Equal(t, "my-own", own.Config.Secrets.Required["JWT_SECRET_KEY"])
+}
+
+// TestProgramListsKeysFromTheEngine: main.go's program, run by `pulumi up`,
+// learns which keys are set from PULUMI_CONFIG, and refuses a typo there.
+func TestProgramListsKeysFromTheEngine(t *testing.T) {
+	s := stackSettings(t, "local")
+	s.set("bakend.replicas", "3")
+	raw, err := json.Marshal(s.values())
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(raw))
+	m := &mocks{}
+	err = pulumi.RunErr(stack.Program, pulumi.WithMocks("rhesis", "local", m), withConfig(s))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rhesis:bakend: is not a setting of this program; did you mean rhesis:backend?")
+	assert.Empty(t, m.resources)
 }

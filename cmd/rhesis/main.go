@@ -41,6 +41,10 @@ Commands:
   outputs   print the stack outputs as JSON
   images    print the image plan: what each image is named, and what is
             built from which Dockerfile and target and pushed (no Docker needed)
+  migrate-config
+            move the keys an earlier version kept flat (rhesis:backend.replicas)
+            into their objects (rhesis:backend: {replicas: ...}), values and
+            encryption kept
 
 Flags:
 `
@@ -86,7 +90,7 @@ func run() int {
 	defer cancel()
 
 	switch command {
-	case "up", "preview", "destroy", "outputs", "images":
+	case "up", "preview", "destroy", "outputs", "images", "migrate-config":
 	default:
 		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", command)
 		fs.Usage()
@@ -102,6 +106,17 @@ func run() int {
 		}
 	}
 	switch command {
+	case "migrate-config":
+		moved, err := driver.MigrateConfig(ctx, s)
+		if err != nil {
+			return fail(err)
+		}
+		if len(moved) == 0 {
+			fmt.Printf("stack %s has no flat keys; nothing to move\n", *stackName)
+		}
+		for _, k := range moved {
+			fmt.Printf("moved %s into its object\n", k)
+		}
 	case "images":
 		cfg, err := driver.LoadConfig(ctx, s, dir)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,13 +22,11 @@ func TestImagePlan(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, nil, 0o644))
 	}
-	cfg, err := config.Load(config.MapSource{Values: map[string]string{
-		"rhesis:images.build":            "true",
-		"rhesis:images.context":          checkout,
-		"rhesis:images.registry":         "ghcr.io/acme",
-		"rhesis:images.registryUsername": "ci",
-		"rhesis:images.registryPassword": "token",
-	}, Secrets: map[string]bool{"rhesis:images.registryPassword": true}}, "local")
+	images, err := json.Marshal(map[string]any{"build": true, "context": checkout, "registry": "ghcr.io/acme",
+		"registryUsername": "ci", "registryPassword": "token"})
+	require.NoError(t, err)
+	cfg, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:images": string(images)},
+		Secrets: map[string]bool{"rhesis:images": true}}, "local")
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(imagePlan(cfg)), "\n")
 	require.Len(t, lines, 6)
@@ -37,7 +36,7 @@ func TestImagePlan(t *testing.T) {
 	assert.Regexp(t, `^migrate\s+ghcr.io/acme/migrate:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target migrate `, lines[4])
 	assert.Equal(t, "pull Secrets: rhesis-registry", lines[5])
 
-	prebuilt, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:worker.enabled": "false"}}, "local")
+	prebuilt, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:worker": `{"enabled": false}`}}, "local")
 	require.NoError(t, err)
 	plan := imagePlan(prebuilt)
 	assert.Regexp(t, `(?m)^backend\s+ghcr.io/rhesis-ai/backend:0.13.0\s+IfNotPresent\s+prebuilt$`, plan)

@@ -152,14 +152,16 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	for k, v := range r.config {
 		config[k] = v
 	}
+	all := auto.ConfigMap{}
 	for k, v := range config {
-		check(s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v}))
+		all["rhesis:"+k] = auto.ConfigValue{Value: v}
 	}
 	if r.env != "local" {
 		for k, v := range benchSecrets {
-			check(s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v, Secret: true}))
+			all["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
 		}
 	}
+	check(s.SetAllConfigWithOptions(ctx, all, &auto.ConfigOptions{Path: true}))
 	log, err := os.Create(filepath.Join(os.TempDir(), "rhesis-bench-"+ns+".log"))
 	check(err)
 	defer func() { _ = log.Close() }()

@@ -63,13 +63,17 @@ func newStackAt(t *testing.T, name, dir, backend string, config map[string]strin
 	ctx := context.Background()
 	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: backend})
 	require.NoError(t, err)
+	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir}
+	all := auto.ConfigMap{}
 	for k, v := range config {
-		require.NoError(t, s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v}))
+		all["rhesis:"+k] = auto.ConfigValue{Value: v}
 	}
 	for k, v := range secrets {
-		require.NoError(t, s.SetConfig(ctx, "rhesis:"+k, auto.ConfigValue{Value: v, Secret: true}))
+		all["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
 	}
-	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir}
+	if len(all) > 0 {
+		require.NoError(t, s.SetAllConfigWithOptions(ctx, all, &auto.ConfigOptions{Path: true}))
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("engine output:\n%s", e.log.String())
@@ -79,6 +83,12 @@ func newStackAt(t *testing.T, name, dir, backend string, config map[string]strin
 		}
 	})
 	return e
+}
+
+// set sets a key as `pulumi config set --path` does.
+func (e *e2eStack) set(key, value string) {
+	e.t.Helper()
+	require.NoError(e.t, e.s.SetConfigWithOptions(e.ctx, "rhesis:"+key, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}))
 }
 
 func (e *e2eStack) up() auto.UpResult {

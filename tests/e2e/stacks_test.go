@@ -44,7 +44,7 @@ func TestLocalRaw(t *testing.T) {
 
 	e.expectNoChanges()
 
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:worker.replicas", auto.ConfigValue{Value: "2"}))
+	e.set("worker.replicas", "2")
 	changed := *e.up().Summary.ResourceChanges
 	delete(changed, "read") // the program's read of its own last outputs
 	assert.Equal(t, map[string]int{"update": 1, "create": 1, "same": changed["same"]}, changed,
@@ -54,12 +54,12 @@ func TestLocalRaw(t *testing.T) {
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
 
 	// Switching the live stack to helm mode is refused before anything changes.
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:deploy.mode", auto.ConfigValue{Value: "helm"}))
+	e.set("deploy.mode", "helm")
 	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), `stack "e2e-raw" is deployed in raw mode`)
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:deploy.mode", auto.ConfigValue{Value: "raw"}))
+	e.set("deploy.mode", "raw")
 
 	e.destroy()
 	assertGone(t, ns)
@@ -166,14 +166,14 @@ func TestProdConfig(t *testing.T) {
 	scale := exec.Command("kubectl", "scale", "deployment", "backend", "-n", ns, "--replicas=4")
 	out, err := scale.CombinedOutput()
 	require.NoError(t, err, string(out))
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:backend.extraEnv", auto.ConfigValue{Value: `{"FEATURE_X":"on"}`}))
+	e.set("backend.extraEnv.FEATURE_X", "on")
 	e.up()
 	backend := kubectl(t, "get", "deployment", "backend", "-n", ns)
 	assert.EqualValues(t, 4, dig(backend, "spec", "replicas"), "pulumi up reset the autoscaler's replicas")
 	assert.Contains(t, fmt.Sprint(dig(backend, "spec", "template", "spec", "containers", 0, "env")), "FEATURE_X")
 
 	// A change that replaces the database volume is flagged and gated.
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.storageClass", auto.ConfigValue{Value: "fast-ssd"}))
+	e.set("postgres.persistence.storageClass", "fast-ssd")
 	_, evts, _ := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
 	sum := summary.FromEvents(evts)
 	assert.True(t, driver.IsProd(e.ctx, e.s))
@@ -184,7 +184,7 @@ func TestProdConfig(t *testing.T) {
 	_, err = e.s.Up(e.ctx, optup.ProgressStreams(e.log))
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), "marked for protection")
-	require.NoError(t, e.s.RemoveConfig(e.ctx, "rhesis:postgres.persistence.storageClass"))
+	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:postgres.persistence.storageClass", &auto.ConfigOptions{Path: true}))
 
 	// The volumes survive `pulumi destroy`: it removes the rest and fails on
 	// them; their namespace stays too.
@@ -195,7 +195,7 @@ func TestProdConfig(t *testing.T) {
 	}
 	assert.Empty(t, items(kubectl(t, "get", "deployments", "-n", ns)), "the applications are gone")
 	// Deliberately letting them go: keep off, up, then destroy.
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
+	e.set("postgres.persistence.keep", "false")
 	e.up()
 	e.destroy()
 	assertGone(t, ns)
@@ -226,7 +226,7 @@ func TestProdHelm(t *testing.T) {
 	assert.Error(t, err, "the release is uninstalled: %s", out)
 
 	// Back up in the kept namespace, on the kept claims; then let them go.
-	require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
+	e.set("postgres.persistence.keep", "false")
 	e.up()
 	waitForReplicas(t, ns, prodReplicas)
 	assertConverged(t, ns, prodReplicas)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -60,10 +61,36 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir, backend := t.TempDir(), "file://"+t.TempDir()
 			require.NoError(t, driver.CopyProject(src, dir))
-			newStackAt(t, c.name, dir, backend, c.config, c.secrets) // creates the stack, sets its config
+			old := newStackAt(t, c.name, dir, backend, nil, nil)
+			// The previous version read flat keys (rhesis:backend.replicas).
+			flat := auto.ConfigMap{}
+			for k, v := range c.config {
+				flat["rhesis:"+k] = auto.ConfigValue{Value: v}
+			}
+			for k, v := range c.secrets {
+				flat["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
+			}
+			require.NoError(t, old.s.SetAllConfig(old.ctx, flat))
 			previous := exec.Command(binary, "--stack", c.name, "--project", dir, "--backend", backend, "up")
 			out, err := previous.CombinedOutput()
 			require.NoError(t, err, "the previous version's up: %s", out)
+
+			// The documented step of the upgrade: move the flat keys into their objects.
+			moved, err := driver.MigrateConfig(old.ctx, old.s)
+			require.NoError(t, err)
+			if c.config["environment"] == "prod" {
+				assert.Contains(t, moved, "rhesis:ingress.host")
+			}
+			after, err := old.s.GetAllConfig(old.ctx)
+			require.NoError(t, err)
+			for k, v := range flat {
+				if strings.Contains(k, ".") {
+					assert.NotContains(t, after, k, "a flat key was left")
+				}
+				got, err := old.s.GetConfigWithOptions(old.ctx, k, &auto.ConfigOptions{Path: true})
+				require.NoError(t, err, k)
+				assert.Equal(t, v, got, "%s kept its value and encryption", k)
+			}
 
 			// The new version: its project files, its program, the same state.
 			require.NoError(t, os.RemoveAll(filepath.Join(dir, "charts")))
@@ -84,7 +111,7 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			e.expectNoChanges()
 			if c.config["environment"] == "prod" {
 				// Let the kept claims go, so destroy cleans up.
-				require.NoError(t, e.s.SetConfig(e.ctx, "rhesis:postgres.persistence.keep", auto.ConfigValue{Value: "false"}))
+				e.set("postgres.persistence.keep", "false")
 				e.up()
 			}
 			e.destroy()
