@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
@@ -47,8 +48,8 @@ type Options struct {
 	Stack string
 	// ProjectDir holds Pulumi.yaml, the stack files and charts/.
 	ProjectDir string
-	// Backend is the state backend URL; empty means a file backend in
-	// ProjectDir/.pulumi-state (git-ignored).
+	// Backend is the state backend URL; empty means the one the Pulumi CLI
+	// would use (see StateBackend).
 	Backend string
 	// ToolCache is where hack/toolchain.sh keeps the CLI and the provider.
 	ToolCache string
@@ -73,21 +74,47 @@ func ToolCache() string {
 // while the rest of a stack queues behind them.
 const Parallel = 64
 
+// StateDir is the project's own file backend, used when the user is logged
+// in nowhere: `pulumi login file://<project>/.pulumi-state` makes the CLI use it too.
+const StateDir = ".pulumi-state"
+
+// StateBackend is where the stack's state lives and why, chosen as the Pulumi
+// CLI chooses, so that `make up` and `pulumi up` work on one state:
+// Options.Backend (--backend), else PULUMI_BACKEND_URL, else Pulumi.yaml's
+// backend.url, else the backend of `pulumi login`, else the project's file
+// backend.
+func (o Options) StateBackend() (url, source string, err error) {
+	if o.Backend != "" {
+		return o.Backend, "--backend", nil
+	}
+	if b := os.Getenv("PULUMI_BACKEND_URL"); b != "" {
+		return b, "PULUMI_BACKEND_URL", nil
+	}
+	if proj, err := workspace.LoadProject(filepath.Join(o.ProjectDir, "Pulumi.yaml")); err == nil &&
+		proj.Backend != nil && proj.Backend.URL != "" {
+		return proj.Backend.URL, "Pulumi.yaml backend.url", nil
+	}
+	creds, err := workspace.GetStoredCredentials()
+	if err != nil {
+		return "", "", fmt.Errorf("reading the Pulumi login: %w", err)
+	}
+	if creds.Current != "" {
+		return creds.Current, "pulumi login", nil
+	}
+	dir := filepath.Join(o.ProjectDir, StateDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
+	}
+	return "file://" + dir, "not logged in: the project's file backend", nil
+}
+
 // Env is the environment the Pulumi CLI runs with: the backend, the engine's
 // parallelism (PULUMI_PARALLEL, unless set) and, for the local stack, its
 // public passphrase unless one is set.
 func (o Options) Env() (map[string]string, error) {
-	backend := o.Backend
-	if backend == "" {
-		if b := os.Getenv("PULUMI_BACKEND_URL"); b != "" {
-			backend = b
-		} else {
-			dir := filepath.Join(o.ProjectDir, ".pulumi-state")
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, err
-			}
-			backend = "file://" + dir
-		}
+	backend, _, err := o.StateBackend()
+	if err != nil {
+		return nil, err
 	}
 	env := map[string]string{
 		"PULUMI_BACKEND_URL":       backend,

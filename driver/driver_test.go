@@ -11,6 +11,7 @@ import (
 )
 
 func TestEnvGivesTheLocalStackItsPassphrase(t *testing.T) {
+	t.Setenv("PULUMI_HOME", t.TempDir()) // logged in nowhere
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
 	t.Setenv("PULUMI_BACKEND_URL", "")
@@ -97,4 +98,36 @@ func TestToolVersionsAreGoMods(t *testing.T) {
 	} {
 		assert.Equal(t, pinned[module], "v"+version, module)
 	}
+}
+
+// TestStateBackendIsTheCLIs: the state lives where `pulumi up` would look
+// for it: --backend, PULUMI_BACKEND_URL, Pulumi.yaml, the login, and only
+// then the project's own file backend.
+func TestStateBackendIsTheCLIs(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	t.Setenv("PULUMI_HOME", home)
+	t.Setenv("PULUMI_BACKEND_URL", "")
+	o := Options{Stack: "local", ProjectDir: dir}
+	check := func(wantURL, wantSource string) {
+		t.Helper()
+		url, source, err := o.StateBackend()
+		require.NoError(t, err)
+		assert.Equal(t, wantURL, url)
+		assert.Equal(t, wantSource, source)
+	}
+	check("file://"+filepath.Join(dir, StateDir), "not logged in: the project's file backend")
+
+	require.NoError(t, os.WriteFile(filepath.Join(home, "credentials.json"),
+		[]byte(`{"current": "s3://team-state", "accounts": {"s3://team-state": {}}}`), 0o600))
+	check("s3://team-state", "pulumi login")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"),
+		[]byte("name: rhesis\nruntime: go\nbackend:\n  url: gs://project-state\n"), 0o644))
+	check("gs://project-state", "Pulumi.yaml backend.url")
+
+	t.Setenv("PULUMI_BACKEND_URL", "file:///srv/state")
+	check("file:///srv/state", "PULUMI_BACKEND_URL")
+
+	o.Backend = "file:///flag"
+	check("file:///flag", "--backend")
 }

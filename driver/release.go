@@ -1,0 +1,59 @@
+package driver
+
+import (
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+)
+
+// IsReleasePending tells whether err is helm refusing to touch a release
+// that an interrupted run left pending-install or pending-upgrade.
+func IsReleasePending(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "another operation (install/upgrade/rollback) is in progress")
+}
+
+// RecoverRelease un-sticks the Helm release of a stack whose last run was
+// killed while helm was installing or upgrading it. A first install left
+// pending is forgotten (its objects stay, and the retried install adopts
+// them: they carry the release's annotations); a pending upgrade is marked
+// failed, so the next upgrade starts from the last deployed revision. It
+// returns what it did, "" when the release was not pending. The caller
+// makes sure no run is still holding the stack.
+func RecoverRelease(namespace, kubeContext string) (string, error) {
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.Namespace = &namespace
+	if kubeContext != "" {
+		flags.Context = &kubeContext
+	}
+	var cfg action.Configuration
+	if err := cfg.Init(flags, namespace, "secret", func(string, ...any) {}); err != nil {
+		return "", err
+	}
+	last, err := cfg.Releases.Last(charts.ReleaseName)
+	if err == driver.ErrReleaseNotFound {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
+	}
+	if !last.Info.Status.IsPending() {
+		return "", nil
+	}
+	what := fmt.Sprintf("release %s revision %d was %s", charts.ReleaseName, last.Version, last.Info.Status)
+	if last.Version == 1 && last.Info.Status == release.StatusPendingInstall {
+		if _, err := cfg.Releases.Delete(charts.ReleaseName, last.Version); err != nil {
+			return "", err
+		}
+		return what + "; forgot it, so the next up installs it again (adopting the objects it had created)", nil
+	}
+	last.SetStatus(release.StatusFailed, "interrupted: the run that started it was killed; marked failed by rhesis cancel")
+	if err := cfg.Releases.Update(last); err != nil {
+		return "", err
+	}
+	return what + "; marked it failed, so the next up upgrades from the last deployed revision", nil
+}
