@@ -6,7 +6,7 @@ TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
 ACTIONLINT = $(shell $(TOOLCHAIN) bin | grep actionlint)/actionlint
 
-.PHONY: up preview destroy test unit score dbtest e2e lint fmt-check tools sandbox-start sandbox-stop
+.PHONY: up preview destroy drift unlock test unit score dbtest e2e lint fmt-check tools sandbox-start sandbox-stop
 
 ## up: deploy the local stack (STACK=... for another); starts the sandbox cluster when no cluster is reachable
 up:
@@ -17,6 +17,14 @@ preview:
 
 destroy:
 	hack/up.sh destroy
+
+## drift: list what differs between the stack's state and the cluster (exit 3 when something does)
+drift:
+	hack/up.sh drift
+
+## unlock: after a run was killed, clear its stale lock, pending operations and a pending Helm release
+unlock:
+	hack/up.sh cancel
 
 ## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score, the tests on a real PostgreSQL, then the end-to-end tests
 test: fmt-check lint unit score dbtest e2e

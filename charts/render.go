@@ -96,20 +96,32 @@ func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, e
 			out.Notes = body
 			continue
 		}
-		docs := releaseutil.SplitManifests(body)
-		keys := make([]string, 0, len(docs))
-		for k := range docs {
-			keys = append(keys, k)
+		objs, err := ParseManifest(name, body)
+		if err != nil {
+			return nil, err
 		}
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, k := range keys {
-			var obj map[string]any
-			if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", name, err, docs[k])
-			}
-			if obj != nil {
-				out.Objects = append(out.Objects, Object{Source: name, Object: obj})
-			}
+		out.Objects = append(out.Objects, objs...)
+	}
+	return out, nil
+}
+
+// ParseManifest splits a multi-document manifest (one template's output, or
+// a release's whole manifest as Helm stores it) into its objects, in order.
+func ParseManifest(source, manifest string) ([]Object, error) {
+	docs := releaseutil.SplitManifests(manifest)
+	keys := make([]string, 0, len(docs))
+	for k := range docs {
+		keys = append(keys, k)
+	}
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var out []Object
+	for _, k := range keys {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
+			return nil, fmt.Errorf("%s: %w\n%s", source, err, docs[k])
+		}
+		if obj != nil {
+			out = append(out, Object{Source: source, Object: obj})
 		}
 	}
 	return out, nil

@@ -30,6 +30,12 @@ func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, keep
 		labels["pod-security.kubernetes.io/"+mode] = pulumi.String(PodSecurityLevel)
 	}
 	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels},
+		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels,
+			Annotations: pulumi.StringMap{PatchForce: pulumi.String("true")}},
 	}, pulumi.Parent(parent), pulumi.Protect(keep))
 }
+
+// PatchForce makes the provider's server-side apply take back the fields
+// the program sets from another field manager that changed them by hand
+// (kubectl scale, kubectl edit), instead of failing on the conflict.
+const PatchForce = "pulumi.com/patchForce"

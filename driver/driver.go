@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -20,12 +21,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
+	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
 // The CLI and the providers the program runs with: the versions of their SDKs
@@ -221,7 +225,7 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	}
 	var opened auto.Stack
 	program := stack.NewProgram(stack.Options{
-		ChartDir: filepath.Join(o.ProjectDir, "charts", "rhesis"),
+		ChartDir: ChartDir(o.ProjectDir),
 		// The engine hands an inline program no list of the keys; the stack has it.
 		ConfigKeys: func() ([]string, error) { return configKeys(ctx, opened) },
 	})
@@ -305,10 +309,9 @@ func LoadConfig(ctx context.Context, s auto.Stack, projectDir string) (*config.S
 
 // EnsureImageBuilder installs the docker provider when the stack builds
 // images; a stack of prebuilt images never needs it.
-func EnsureImageBuilder(ctx context.Context, s auto.Stack, projectDir string) error {
-	cfg, err := LoadConfig(ctx, s, projectDir)
-	if err != nil || len(cfg.ImageBuilds()) == 0 {
-		return nil // an invalid configuration is reported by the program itself
+func EnsureImageBuilder(ctx context.Context, s auto.Stack, cfg *config.Stack) error {
+	if len(cfg.ImageBuilds()) == 0 {
+		return nil
 	}
 	if err := s.Workspace().InstallPlugin(ctx, "docker", "v"+DockerProviderVersion); err != nil {
 		return fmt.Errorf("images.build is true, which needs the docker provider: %w "+
@@ -369,4 +372,64 @@ func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
 		return nil, err
 	}
 	return flat, nil
+}
+
+// ChartDir is the chart's folder in a project.
+func ChartDir(projectDir string) string { return filepath.Join(projectDir, "charts", "rhesis") }
+
+// DataLossCheck is what an update would do to the stack's data, found
+// before it changes anything: the engine's preview (opts say how) and, in
+// helm mode, what the upgrade does to the claims inside the release, which
+// the engine sees only as the Release. The preview's own failure is
+// returned after the summary: a replacement the API server refuses is
+// what must be shown.
+func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, opts ...optpreview.Option) (summary.Summary, []apitype.EngineEvent, error) {
+	_, evts, previewErr := Preview(ctx, s, opts...)
+	sum := summary.FromEvents(evts)
+	if cfg.DeployMode != config.ModeHelm {
+		return sum, evts, previewErr
+	}
+	deployed, err := DeployedRelease(cfg.Namespace, cfg.KubeContext)
+	if err != nil {
+		return sum, evts, err
+	}
+	rendered, _, err := stack.Render(cfg, ChartDir(projectDir))
+	if err != nil {
+		return sum, evts, err
+	}
+	sum.Changes = append(sum.Changes, summary.ReleaseClaims(charts.ReleaseName, deployed, rendered.Objects)...)
+	return sum, evts, previewErr
+}
+
+// Drift lists what differs between the stack's state and the live cluster,
+// objects changed or deleted by hand, without changing either; out gets the
+// engine's progress.
+func Drift(ctx context.Context, s auto.Stack, out io.Writer) ([]summary.Change, error) {
+	ch := make(chan events.EngineEvent)
+	var drifted []summary.Change
+	done := make(chan struct{})
+	go func() {
+		for e := range ch {
+			ev := e.ResOutputsEvent
+			if e.Error != nil || ev == nil || strings.HasPrefix(ev.Metadata.Type, "pulumi:") {
+				continue // the program's own bookkeeping (its StackReference) reads anew every time
+			}
+			if m := ev.Metadata; m.Op == apitype.OpUpdate || m.Op == apitype.OpDelete {
+				diffs := m.Diffs
+				if len(diffs) == 0 {
+					diffs = slices.Sorted(maps.Keys(m.DetailedDiff))
+				}
+				drifted = append(drifted, summary.Change{Op: string(m.Op), Type: m.Type, URN: m.URN,
+					Name: m.URN[strings.LastIndex(m.URN, "::")+2:], Diffs: diffs})
+			}
+		}
+		close(done)
+	}()
+	_, err := s.PreviewRefresh(ctx, optrefresh.EventStreams(ch), optrefresh.ProgressStreams(out))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	slices.SortFunc(drifted, func(a, b summary.Change) int { return strings.Compare(a.URN, b.URN) })
+	return drifted, err
 }

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -26,17 +27,12 @@ func IsReleasePending(err error) bool {
 // returns what it did, "" when the release was not pending. The caller
 // makes sure no run is still holding the stack.
 func RecoverRelease(namespace, kubeContext string) (string, error) {
-	flags := genericclioptions.NewConfigFlags(true)
-	flags.Namespace = &namespace
-	if kubeContext != "" {
-		flags.Context = &kubeContext
-	}
-	var cfg action.Configuration
-	if err := cfg.Init(flags, namespace, "secret", func(string, ...any) {}); err != nil {
+	cfg, err := helmStorage(namespace, kubeContext)
+	if err != nil {
 		return "", err
 	}
 	last, err := cfg.Releases.Last(charts.ReleaseName)
-	if err == driver.ErrReleaseNotFound {
+	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return "", nil
 	} else if err != nil {
 		return "", fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
@@ -56,4 +52,34 @@ func RecoverRelease(namespace, kubeContext string) (string, error) {
 		return "", err
 	}
 	return what + "; marked it failed, so the next up upgrades from the last deployed revision", nil
+}
+
+// helmStorage reaches the releases Helm keeps in namespace (as Secrets).
+func helmStorage(namespace, kubeContext string) (*action.Configuration, error) {
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.Namespace = &namespace
+	if kubeContext != "" {
+		flags.Context = &kubeContext
+	}
+	var cfg action.Configuration
+	if err := cfg.Init(flags, namespace, "secret", func(string, ...any) {}); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// DeployedRelease returns the objects of the stack's last deployed Helm
+// release, nil when there is none yet.
+func DeployedRelease(namespace, kubeContext string) ([]charts.Object, error) {
+	cfg, err := helmStorage(namespace, kubeContext)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := cfg.Releases.Deployed(charts.ReleaseName)
+	if errors.Is(err, driver.ErrNoDeployedReleases) || errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
+	}
+	return charts.ParseManifest("release "+charts.ReleaseName, rel.Manifest)
 }

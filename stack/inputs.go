@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/components"
 )
 
 // digestPlaceholder stands for a built image's digest while the chart
@@ -68,14 +69,16 @@ func (s substitutions) object(o charts.Object, namespace pulumi.StringOutput) pu
 	if _, ok := meta["namespace"]; ok {
 		meta["namespace"] = namespace
 	}
-	if skipAwait(o) {
-		annotations, _ := meta["annotations"].(pulumi.Map)
-		if annotations == nil {
-			annotations = pulumi.Map{}
-		}
-		annotations["pulumi.com/skipAwait"] = pulumi.String("true")
-		meta["annotations"] = annotations
+	annotations, _ := meta["annotations"].(pulumi.Map)
+	if annotations == nil {
+		annotations = pulumi.Map{}
 	}
+	// The program owns every field it sets.
+	annotations[components.PatchForce] = pulumi.String("true")
+	if skipAwait(o) {
+		annotations["pulumi.com/skipAwait"] = pulumi.String("true")
+	}
+	meta["annotations"] = annotations
 	for _, field := range secretFields[o.Kind()] {
 		if v, ok := in[field]; ok {
 			in[field] = pulumi.ToSecret(v)

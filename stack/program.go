@@ -121,15 +121,9 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	}
 	// Both modes render the chart first: raw mode registers its objects, and
 	// values the chart refuses stop the update before anything is created.
-	values := HelmValues(cfg)
-	placeholders := map[string]string{}
-	for _, b := range cfg.ImageBuilds() {
-		placeholders[b.Name] = digestPlaceholder(b.Name)
-	}
-	SetImageDigests(&values, placeholders)
-	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
+	rendered, values, err := Render(cfg, chartDir)
 	if err != nil {
-		return nil, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
+		return nil, err
 	}
 
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
@@ -157,6 +151,22 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 	}
 	out.images = imageOutputs(cfg, digests)
 	return out.values(), nil
+}
+
+// Render renders the chart in chartDir for cfg as its deploy mode applies
+// it; the digests of images still to be built are placeholders.
+func Render(cfg *config.Stack, chartDir string) (*charts.Rendered, charts.Values, error) {
+	values := HelmValues(cfg)
+	placeholders := map[string]string{}
+	for _, b := range cfg.ImageBuilds() {
+		placeholders[b.Name] = digestPlaceholder(b.Name)
+	}
+	SetImageDigests(&values, placeholders)
+	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
+	if err != nil {
+		return nil, values, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
+	}
+	return rendered, values, nil
 }
 
 // objectManager is the app.kubernetes.io/managed-by of the objects: Helm

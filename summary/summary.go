@@ -24,8 +24,8 @@ type Change struct {
 	// Diffs are the changed top-level properties; Replaces those forcing a replacement.
 	Diffs    []string
 	Replaces []string
-	// DataBearing marks the resources whose loss loses data: the database
-	// volume and workload, the namespace holding them, a Helm release.
+	// DataBearing marks the resources whose loss loses data: every volume
+	// claim, the database workload, the namespace holding them, a Helm release.
 	DataBearing bool
 }
 
@@ -112,7 +112,7 @@ func FromEvents(events []apitype.EngineEvent) Summary {
 func dataBearing(typ, name string) bool {
 	switch typ {
 	case "kubernetes:core/v1:PersistentVolumeClaim":
-		return name == "postgres-pvc"
+		return true
 	case "kubernetes:apps/v1:Deployment":
 		return name == "postgres"
 	case "kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release":

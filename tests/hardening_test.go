@@ -42,7 +42,7 @@ func TestServiceAccounts(t *testing.T) {
 		assert.Equal(t, false, dig(pod, "automountServiceAccountToken"), name)
 	}
 	assert.Equal(t, "rhesis-worker@p.iam.gserviceaccount.com", dig(accounts["worker"], "metadata", "annotations", "iam.gke.io/gcp-service-account"))
-	assert.Nil(t, dig(accounts["backend"], "metadata", "annotations"))
+	assert.Equal(t, map[string]any{patchForce: "true"}, dig(accounts["backend"], "metadata", "annotations"), "no annotation but raw mode's own")
 	for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} {
 		assert.Empty(t, objectsOf(r, kind), "no RBAC rights are granted")
 	}

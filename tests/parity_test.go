@@ -21,6 +21,10 @@ import (
 // wait for an object.
 const skipAwait = "pulumi.com/skipAwait"
 
+// patchForce is the annotation with which raw mode takes back the fields it
+// sets from whoever changed them by hand.
+const patchForce = "pulumi.com/patchForce"
+
 // helmBookkeeping are the labels only Helm sets; they may differ between modes.
 var helmBookkeeping = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
 
@@ -41,6 +45,7 @@ func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 	// Raw mode's own option (see TestRawModeOptions), no part of the object.
 	if ann, ok := dig(out, "metadata", "annotations").(map[string]any); ok {
 		delete(ann, skipAwait)
+		delete(ann, patchForce)
 		if len(ann) == 0 {
 			delete(out["metadata"].(map[string]any), "annotations")
 		}
@@ -204,6 +209,7 @@ func TestRawModeOptions(t *testing.T) {
 			k == "PersistentVolumeClaim/app-storage" || k == "PersistentVolumeClaim/postgres-backup"
 		assert.Equal(t, kept, res.Protect, "%s protected", k)
 
+		assert.Equal(t, "true", dig(res.Plain(), "metadata", "annotations", patchForce), "%s takes its fields back", k)
 		annotation := dig(res.Plain(), "metadata", "annotations", skipAwait)
 		switch res.Kind() {
 		case "Service", "PersistentVolumeClaim", "Ingress":

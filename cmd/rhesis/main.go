@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"io"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -29,14 +31,26 @@ import (
 const usage = `usage: rhesis [flags] <command>
 
 Runs the Rhesis Pulumi program (stack.Program) with the Pulumi CLI, against the
-cluster of the current kubeconfig context (KUBECONFIG).
+cluster of the current kubeconfig context (KUBECONFIG). The state lives where
+` + "`pulumi up`" + ` would keep it: --backend, PULUMI_BACKEND_URL, Pulumi.yaml's
+backend, the backend of ` + "`pulumi login`" + `, else <project>/.pulumi-state;
+every run says which.
 
 Commands:
-  up        deploy the stack and print its outputs
+  up        refresh the state from the cluster (objects changed or deleted
+            by hand are put back), then deploy the stack and print its
+            outputs; a stack that keeps its data (postgres.persistence.keep)
+            is previewed first and refused when a volume claim, the database
+            or the Helm release would be replaced or deleted, unless
+            --allow-data-loss
   preview   show what up would change (--diff for property-level detail,
-            --summary FILE for a Markdown summary); for a prod stack it fails
-            when the database volume or workload would be replaced or deleted,
-            unless --allow-data-loss
+            --summary FILE for a Markdown summary), with the same data-loss
+            check
+  drift     list what differs between the state and the live cluster;
+            exits 3 when something does (changes nothing)
+  cancel    after a run was killed: clear the stack's lock once its process
+            is gone (--force when it ran on another host), the operations it
+            left pending and, in helm mode, a release left pending
   destroy   delete every object of the stack
   outputs   print the stack outputs as JSON
   images    print the image plan: what each image is named, and what is
@@ -46,21 +60,45 @@ Commands:
             into their objects (rhesis:backend: {replicas: ...}), values and
             encryption kept
 
+Exit codes: 0 done, 1 failed, 2 bad usage, 3 drift found.
+
 Flags:
 `
 
+// exitDrift is drift's exit code when the cluster differs from the state.
+const exitDrift = 3
+
+var commands = []string{"up", "preview", "drift", "cancel", "destroy", "outputs", "images", "migrate-config"}
+
 func main() { os.Exit(run()) }
+
+type cli struct {
+	ctx       context.Context
+	opts      driver.Options
+	stack     auto.Stack
+	command   string
+	diff      bool
+	secrets   bool
+	summary   string
+	events    string
+	allowLoss bool
+	noRefresh bool
+	force     bool
+}
 
 func run() int {
 	fs := flag.NewFlagSet("rhesis", flag.ContinueOnError)
 	stackName := fs.String("stack", "local", "stack to operate on: local, staging, prod or your own")
 	projectDir := fs.String("project", ".", "folder holding Pulumi.yaml, the stack files and charts/")
-	backend := fs.String("backend", "", "state backend URL (default: $PULUMI_BACKEND_URL, else file://<project>/.pulumi-state)")
-	diff := fs.Bool("diff", false, "preview: show a property-level diff")
-	showSecrets := fs.Bool("show-secrets", false, "outputs: show secret values")
-	summaryFile := fs.String("summary", "", "preview: write a Markdown summary of the changes to this file")
-	eventsFile := fs.String("events", "", "preview: write the engine's events as JSON lines to this file")
-	allowDataLoss := fs.Bool("allow-data-loss", false, "preview: let a prod preview replace or delete data-bearing resources")
+	backend := fs.String("backend", "", "state backend URL (default: as the Pulumi CLI chooses, else file://<project>/.pulumi-state)")
+	c := &cli{}
+	fs.BoolVar(&c.diff, "diff", false, "preview: show a property-level diff")
+	fs.BoolVar(&c.secrets, "show-secrets", false, "outputs: show secret values")
+	fs.StringVar(&c.summary, "summary", "", "preview: write a Markdown summary of the changes to this file")
+	fs.StringVar(&c.events, "events", "", "preview: write the engine's events as JSON lines to this file")
+	fs.BoolVar(&c.allowLoss, "allow-data-loss", false, "up, preview: let a stack that keeps its data replace or delete data-bearing resources")
+	fs.BoolVar(&c.noRefresh, "skip-refresh", false, "up, preview: do not refresh the state from the cluster first")
+	fs.BoolVar(&c.force, "force", false, "cancel: clear a lock even when its process cannot be seen to be gone")
 	fs.Usage = func() {
 		fmt.Fprint(os.Stderr, usage)
 		fs.PrintDefaults()
@@ -73,7 +111,7 @@ func run() int {
 		return 2
 	}
 	// Flags may also follow the command: rhesis preview --diff.
-	command := fs.Arg(0)
+	c.command = fs.Arg(0)
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
 		return helpOr2(err)
 	}
@@ -82,92 +120,174 @@ func run() int {
 		fs.Usage()
 		return 2
 	}
+	if !slices.Contains(commands, c.command) {
+		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", c.command)
+		fs.Usage()
+		return 2
+	}
 	dir, err := filepath.Abs(*projectDir)
 	if err != nil {
 		return fail(err)
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	var cancel context.CancelFunc
+	c.ctx, cancel = signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 
-	switch command {
-	case "up", "preview", "destroy", "outputs", "images", "migrate-config":
-	default:
-		fmt.Fprintf(os.Stderr, "rhesis: unknown command %q\n\n", command)
-		fs.Usage()
-		return 2
-	}
-	s, err := driver.Open(ctx, driver.Options{Stack: *stackName, ProjectDir: dir, Backend: *backend})
+	c.opts = driver.Options{Stack: *stackName, ProjectDir: dir, Backend: *backend}
+	url, source, err := c.opts.StateBackend()
 	if err != nil {
 		return fail(err)
 	}
-	if command == "up" || command == "preview" {
-		if err := driver.EnsureImageBuilder(ctx, s, dir); err != nil {
-			return fail(err)
-		}
+	fmt.Fprintf(os.Stderr, "rhesis: stack %s, state in %s (%s)\n", *stackName, url, source)
+	if c.stack, err = driver.Open(c.ctx, c.opts); err != nil {
+		return fail(err)
 	}
-	switch command {
+	return c.exec()
+}
+
+func (c *cli) exec() int {
+	s, dir := c.stack, c.opts.ProjectDir
+	switch c.command {
 	case "migrate-config":
-		moved, err := driver.MigrateConfig(ctx, s)
+		moved, err := driver.MigrateConfig(c.ctx, s)
 		if err != nil {
 			return fail(err)
 		}
 		if len(moved) == 0 {
-			fmt.Printf("stack %s has no flat keys; nothing to move\n", *stackName)
+			fmt.Printf("stack %s has no flat keys; nothing to move\n", s.Name())
 		}
 		for _, k := range moved {
 			fmt.Printf("moved %s into its object\n", k)
 		}
 	case "images":
-		cfg, err := driver.LoadConfig(ctx, s, dir)
+		cfg, err := driver.LoadConfig(c.ctx, s, dir)
 		if err != nil {
 			return fail(err)
 		}
 		fmt.Print(imagePlan(cfg))
-	case "up":
-		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr))
+	case "up", "preview":
+		return c.deploy()
+	case "drift":
+		drifted, err := driver.Drift(c.ctx, s, io.Discard)
+		if err != nil {
+			return c.failRun(err)
+		}
+		if len(drifted) == 0 {
+			fmt.Printf("stack %s matches the cluster\n", s.Name())
+			return 0
+		}
+		fmt.Printf("stack %s differs from the cluster in %d objects:\n", s.Name(), len(drifted))
+		for _, d := range drifted {
+			what := "deleted in the cluster"
+			if d.Op == "update" {
+				what = "changed in the cluster: " + strings.Join(d.Diffs, ", ")
+			}
+			fmt.Printf("  %s %s: %s\n", d.Type, d.Name, what)
+		}
+		fmt.Printf("`rhesis --stack %s up` puts them back\n", s.Name())
+		return exitDrift
+	case "cancel":
+		if err := driver.Recover(c.ctx, c.opts, s, dir, c.force, os.Stdout); err != nil {
+			return fail(err)
+		}
+	case "destroy":
+		if _, err := s.Destroy(c.ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr)); err != nil {
+			return c.failRun(err)
+		}
+	case "outputs":
+		out, err := s.Outputs(c.ctx)
 		if err != nil {
 			return fail(err)
 		}
-		printOutputs(res.Outputs, false)
-	case "preview":
-		opts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)}
-		if *diff {
-			opts = append(opts, optpreview.Diff())
+		printOutputs(out, c.secrets)
+	}
+	return 0
+}
+
+// deploy runs up or preview: the config checked first (its problems are
+// printed once, nothing is run), then for a stack that keeps its data the
+// data-loss check, then the update.
+func (c *cli) deploy() int {
+	s, dir := c.stack, c.opts.ProjectDir
+	cfg, err := driver.LoadConfig(c.ctx, s, dir)
+	if err != nil {
+		return fail(err)
+	}
+	if err := driver.EnsureImageBuilder(c.ctx, s, cfg); err != nil {
+		return fail(err)
+	}
+	var previewOpts []optpreview.Option
+	if !c.noRefresh {
+		previewOpts = append(previewOpts, optpreview.Refresh())
+	}
+	if c.command == "preview" {
+		previewOpts = append(previewOpts, optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr))
+		if c.diff {
+			previewOpts = append(previewOpts, optpreview.Diff())
 		}
+	}
+	if c.command == "preview" || cfg.Keep {
 		// The summary is written even when the preview fails: a replacement
 		// the API server refuses (an immutable claim) is what reviewers must see.
-		_, evts, previewErr := driver.Preview(ctx, s, opts...)
-		sum := summary.FromEvents(evts)
-		if *eventsFile != "" {
-			if err := writeEvents(*eventsFile, evts); err != nil {
+		sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts...)
+		if c.events != "" {
+			if err := writeEvents(c.events, evts); err != nil {
 				return fail(err)
 			}
 		}
-		if *summaryFile != "" {
-			if err := os.WriteFile(*summaryFile, []byte(sum.Markdown(*stackName)), 0o644); err != nil {
+		if c.summary != "" {
+			if err := os.WriteFile(c.summary, []byte(sum.Markdown(s.Name())), 0o644); err != nil {
 				return fail(err)
 			}
 		}
-		if driver.IsProd(ctx, s) {
-			if err := summary.Gate(sum, *stackName, *allowDataLoss); err != nil {
-				return fail(err)
+		if cfg.Keep {
+			if err := summary.Gate(sum, s.Name(), c.allowLoss); err != nil {
+				return fail(fmt.Errorf("%w; nothing was changed", err))
 			}
 		}
 		if previewErr != nil {
-			return fail(previewErr)
+			return c.failRun(previewErr)
 		}
-	case "destroy":
-		if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr)); err != nil {
-			return fail(err)
+		if c.command == "preview" {
+			return 0
 		}
-	case "outputs":
-		out, err := s.Outputs(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		printOutputs(out, *showSecrets)
 	}
+	upOpts := []optup.Option{optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr)}
+	if !c.noRefresh {
+		upOpts = append(upOpts, optup.Refresh())
+	}
+	res, err := s.Up(c.ctx, upOpts...)
+	if err != nil {
+		return c.failRun(err)
+	}
+	printOutputs(res.Outputs, false)
 	return 0
+}
+
+// failRun reports a failed engine run. The engine has streamed its
+// diagnostics already; this says in one line what failed and what to do.
+func (c *cli) failRun(err error) int {
+	stack := c.stack.Name()
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	switch {
+	case driver.IsLocked(err):
+		locks := driver.LocksIn(err)
+		stale := len(locks) > 0
+		for _, l := range locks {
+			stale = stale && l.Stale()
+		}
+		if stale {
+			fmt.Fprintf(os.Stderr, "rhesis: %s is locked by a run that is gone (%s); clear it with `rhesis --stack %s cancel` (make unlock STACK=%s), then run again\n",
+				stack, locks[0], stack, stack)
+		} else {
+			fmt.Fprintf(os.Stderr, "rhesis: %s is locked by another run (%v); wait for it to end, or after a killed run use `rhesis --stack %s cancel`\n", stack, locks, stack)
+		}
+	case driver.IsReleasePending(err):
+		fmt.Fprintf(os.Stderr, "rhesis: the Helm release of %s was left pending by an interrupted run; recover it with `rhesis --stack %s cancel`, then run again\n", stack, stack)
+	default:
+		fmt.Fprintf(os.Stderr, "rhesis: %s of %s failed (%s); the engine's diagnostics are above\n", c.command, stack, first)
+	}
+	return 1
 }
 
 // imagePlan is a table of the stack's application images.
@@ -250,8 +370,8 @@ func helpOr2(err error) int {
 	return 2
 }
 
+// fail reports an error no engine run has printed.
 func fail(err error) int {
-	// The engine already streamed the details; say what failed in one line.
 	fmt.Fprintln(os.Stderr, "rhesis:", err)
 	return 1
 }
