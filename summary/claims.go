@@ -65,4 +65,3 @@ func immutableChanges(old, nu charts.Object) []string {
 	}
 	return out
 }
-
