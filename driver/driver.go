@@ -22,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
@@ -432,4 +433,47 @@ func Drift(ctx context.Context, s auto.Stack, out io.Writer) ([]summary.Change, 
 	}
 	slices.SortFunc(drifted, func(a, b summary.Change) int { return strings.Compare(a.URN, b.URN) })
 	return drifted, err
+}
+
+// IsDataLoss tells whether err is an update the data-loss check refused.
+func IsDataLoss(err error) bool {
+	var loss *summary.DataLossError
+	return errors.As(err, &loss)
+}
+
+// UpOptions say how Up runs.
+type UpOptions struct {
+	// SkipRefresh skips reading the live objects first.
+	SkipRefresh bool
+	// AllowDataLoss lets a stack that keeps its data replace or delete
+	// data-bearing resources.
+	AllowDataLoss bool
+	// Progress and Errors get the engine's output.
+	Progress, Errors io.Writer
+}
+
+// Up updates the stack as `rhesis up` does: it refreshes the state from
+// the cluster first, so objects deleted or changed by hand are put back;
+// a stack that keeps its data is previewed first and refused, before
+// anything changes, when the update would replace or delete a data-bearing
+// resource (DataLossCheck).
+func Up(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o UpOptions) (auto.UpResult, error) {
+	if cfg.Keep {
+		var opts []optpreview.Option
+		if !o.SkipRefresh {
+			opts = append(opts, optpreview.Refresh())
+		}
+		sum, _, err := DataLossCheck(ctx, s, cfg, projectDir, opts...)
+		if gateErr := summary.Gate(sum, s.Name(), o.AllowDataLoss); gateErr != nil {
+			return auto.UpResult{}, fmt.Errorf("%w; nothing was changed", gateErr)
+		}
+		if err != nil {
+			return auto.UpResult{}, err
+		}
+	}
+	opts := []optup.Option{optup.ProgressStreams(o.Progress), optup.ErrorProgressStreams(o.Errors)}
+	if !o.SkipRefresh {
+		opts = append(opts, optup.Refresh())
+	}
+	return s.Up(ctx, opts...)
 }

@@ -1,7 +1,12 @@
 package driver
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"strings"
+	"time"
 	"path/filepath"
 	"testing"
 
@@ -130,4 +135,32 @@ func TestStateBackendIsTheCLIs(t *testing.T) {
 
 	o.Backend = "file:///flag"
 	check("file:///flag", "--backend")
+}
+
+// TestLockStaleness: a lock of this host whose process is gone, or is a
+// zombie waiting to be reaped, is stale; a live one and one from another
+// host are not.
+func TestLockStaleness(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	assert.False(t, Lock{Host: host, PID: os.Getpid()}.Stale(), "this process is alive")
+	assert.False(t, Lock{Host: "elsewhere", PID: 1 << 22}.Stale(), "another host's lock")
+
+	gone := exec.Command("true")
+	require.NoError(t, gone.Run())
+	assert.True(t, Lock{Host: host, PID: gone.Process.Pid}.Stale(), "an ended process")
+
+	zombie := exec.Command("true")
+	require.NoError(t, zombie.Start())
+	require.Eventually(t, func() bool {
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", zombie.Process.Pid))
+		return strings.Contains(string(stat), ") Z ")
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.True(t, Lock{Host: host, PID: zombie.Process.Pid}.Stale(), "an exited process not yet reaped")
+	require.NoError(t, zombie.Wait())
+
+	locks := LocksIn(errors.New("error: the stack is currently locked by 1 lock(s).\n" +
+		"  file:///s/.pulumi/locks/organization/rhesis/local/1.json: created by ci@" + host + " (pid 42) at 2026-12-01T17:47:22Z\n" +
+		"stderr: ...: created by ci@" + host + " (pid 42) at 2026-12-01T17:47:22Z"))
+	assert.Equal(t, []Lock{{User: "ci", Host: host, PID: 42, Since: "2026-12-01T17:47:22Z"}}, locks)
 }

@@ -81,20 +81,6 @@ func Recover(ctx context.Context, o Options, s auto.Stack, projectDir string, fo
 		_, _ = fmt.Fprintf(out, "cleared the lock left by %s\n", l)
 	}
 
-	cfg, err := LoadConfig(ctx, s, projectDir)
-	if err != nil {
-		return err
-	}
-	if cfg.DeployMode == config.ModeHelm {
-		did, err := RecoverRelease(cfg.Namespace, cfg.KubeContext)
-		if err != nil {
-			return err
-		}
-		if did != "" {
-			_, _ = fmt.Fprintln(out, did)
-		}
-	}
-
 	pending, err := pendingOperations(ctx, s)
 	if err != nil {
 		return err
@@ -107,26 +93,72 @@ func Recover(ctx context.Context, o Options, s auto.Stack, projectDir string, fo
 			return fmt.Errorf("refreshing to clear the pending operations: %w", err)
 		}
 	}
+
+	cfg, err := LoadConfig(ctx, s, projectDir)
+	if err != nil {
+		return err
+	}
+	if cfg.DeployMode == config.ModeHelm {
+		inState, err := hasResource(ctx, s, "kubernetes:helm.sh/v3:Release")
+		if err != nil {
+			return err
+		}
+		did, err := RecoverRelease(cfg.Namespace, cfg.KubeContext, inState)
+		if err != nil {
+			return err
+		}
+		if did != "" {
+			_, _ = fmt.Fprintln(out, did)
+		}
+	}
 	_, _ = fmt.Fprintf(out, "stack %s is ready for the next up\n", s.Name())
 	return nil
 }
 
-// pendingOperations lists the resources the state records as interrupted.
-func pendingOperations(ctx context.Context, s auto.Stack) ([]string, error) {
+// deployment is the part of a stack's state recovery reads.
+type deployment struct {
+	Resources []struct {
+		Type string `json:"type"`
+	} `json:"resources"`
+	PendingOperations []struct {
+		Resource struct {
+			URN string `json:"urn"`
+		} `json:"resource"`
+		Type string `json:"type"`
+	} `json:"pending_operations"`
+}
+
+func exportState(ctx context.Context, s auto.Stack) (deployment, error) {
+	var d deployment
 	state, err := s.Export(ctx)
 	if err != nil {
+		return d, err
+	}
+	if err := json.Unmarshal(state.Deployment, &d); err != nil {
+		return d, fmt.Errorf("reading the stack's state: %w", err)
+	}
+	return d, nil
+}
+
+// hasResource tells whether the state records a resource of the type.
+func hasResource(ctx context.Context, s auto.Stack, typ string) (bool, error) {
+	d, err := exportState(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range d.Resources {
+		if r.Type == typ {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// pendingOperations lists the resources the state records as interrupted.
+func pendingOperations(ctx context.Context, s auto.Stack) ([]string, error) {
+	deployment, err := exportState(ctx, s)
+	if err != nil {
 		return nil, err
-	}
-	var deployment struct {
-		PendingOperations []struct {
-			Resource struct {
-				URN string `json:"urn"`
-			} `json:"resource"`
-			Type string `json:"type"`
-		} `json:"pending_operations"`
-	}
-	if err := json.Unmarshal(state.Deployment, &deployment); err != nil {
-		return nil, fmt.Errorf("reading the stack's state: %w", err)
 	}
 	var out []string
 	for _, op := range deployment.PendingOperations {

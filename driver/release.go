@@ -20,38 +20,50 @@ func IsReleasePending(err error) bool {
 }
 
 // RecoverRelease un-sticks the Helm release of a stack whose last run was
-// killed while helm was installing or upgrading it. A first install left
-// pending is forgotten (its objects stay, and the retried install adopts
-// them: they carry the release's annotations); a pending upgrade is marked
-// failed, so the next upgrade starts from the last deployed revision. It
-// returns what it did, "" when the release was not pending. The caller
-// makes sure no run is still holding the stack.
-func RecoverRelease(namespace, kubeContext string) (string, error) {
+// killed while helm was installing or upgrading it. A first install the
+// stack's state does not record (inState false) and that never reached
+// deployed, left pending-install or failed when its run vanished, is
+// forgotten: its objects stay, and the retried install adopts them (they
+// carry the release's annotations). A pending upgrade is marked failed, so
+// the next upgrade starts from the last deployed revision. It returns what
+// it did, "" when there was nothing to do. The caller makes sure no run is
+// still holding the stack.
+func RecoverRelease(namespace, kubeContext string, inState bool) (string, error) {
 	cfg, err := helmStorage(namespace, kubeContext)
 	if err != nil {
 		return "", err
 	}
-	last, err := cfg.Releases.Last(charts.ReleaseName)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
+	history, err := cfg.Releases.History(charts.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) || len(history) == 0 {
 		return "", nil
 	} else if err != nil {
 		return "", fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
 	}
-	if !last.Info.Status.IsPending() {
-		return "", nil
+	deployed := false
+	last := history[0]
+	for _, r := range history {
+		deployed = deployed || r.Info.Status == release.StatusDeployed || r.Info.Status == release.StatusSuperseded
+		if r.Version > last.Version {
+			last = r
+		}
 	}
 	what := fmt.Sprintf("release %s revision %d was %s", charts.ReleaseName, last.Version, last.Info.Status)
-	if last.Version == 1 && last.Info.Status == release.StatusPendingInstall {
-		if _, err := cfg.Releases.Delete(charts.ReleaseName, last.Version); err != nil {
+	switch {
+	case !inState && !deployed:
+		for _, r := range history {
+			if _, err := cfg.Releases.Delete(r.Name, r.Version); err != nil {
+				return "", err
+			}
+		}
+		return what + " and never deployed; forgot it, so the next up installs it again (adopting the objects it had created)", nil
+	case last.Info.Status.IsPending():
+		last.SetStatus(release.StatusFailed, "interrupted: the run that started it was killed; marked failed by rhesis cancel")
+		if err := cfg.Releases.Update(last); err != nil {
 			return "", err
 		}
-		return what + "; forgot it, so the next up installs it again (adopting the objects it had created)", nil
+		return what + "; marked it failed, so the next up upgrades from the last deployed revision", nil
 	}
-	last.SetStatus(release.StatusFailed, "interrupted: the run that started it was killed; marked failed by rhesis cancel")
-	if err := cfg.Releases.Update(last); err != nil {
-		return "", err
-	}
-	return what + "; marked it failed, so the next up upgrades from the last deployed revision", nil
+	return "", nil
 }
 
 // helmStorage reaches the releases Helm keeps in namespace (as Secrets).

@@ -191,16 +191,27 @@ func writeChange(b *strings.Builder, c Change) {
 	b.WriteString("\n")
 }
 
-// Gate refuses a summary that would destroy data, unless allowed.
+// DataLossError is a refused update: what it would have replaced or deleted.
+type DataLossError struct {
+	Stack string
+	Loss  []Change
+}
+
+func (e *DataLossError) Error() string {
+	names := make([]string, len(e.Loss))
+	for i, c := range e.Loss {
+		names[i] = c.Op + " " + c.Name
+	}
+	return fmt.Sprintf("the preview of %s would %s, losing data; if that is intended, run again with --allow-data-loss "+
+		"(and take a backup first)", e.Stack, strings.Join(names, ", "))
+}
+
+// Gate refuses a summary that would destroy data, unless allowed, with a
+// *DataLossError.
 func Gate(s Summary, stack string, allow bool) error {
 	loss := s.DataLoss()
 	if len(loss) == 0 || allow {
 		return nil
 	}
-	names := make([]string, len(loss))
-	for i, c := range loss {
-		names[i] = c.Op + " " + c.Name
-	}
-	return fmt.Errorf("the preview of %s would %s, losing data; if that is intended, run again with --allow-data-loss "+
-		"(and take a backup first)", stack, strings.Join(names, ", "))
+	return &DataLossError{Stack: stack, Loss: loss}
 }

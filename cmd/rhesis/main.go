@@ -20,7 +20,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
@@ -216,51 +215,43 @@ func (c *cli) deploy() int {
 	if err := driver.EnsureImageBuilder(c.ctx, s, cfg); err != nil {
 		return fail(err)
 	}
-	var previewOpts []optpreview.Option
+	if c.command == "up" {
+		res, err := driver.Up(c.ctx, s, cfg, dir, driver.UpOptions{SkipRefresh: c.noRefresh, AllowDataLoss: c.allowLoss,
+			Progress: os.Stdout, Errors: os.Stderr})
+		if err != nil {
+			return c.failRun(err)
+		}
+		printOutputs(res.Outputs, false)
+		return 0
+	}
+	previewOpts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)}
 	if !c.noRefresh {
 		previewOpts = append(previewOpts, optpreview.Refresh())
 	}
-	if c.command == "preview" {
-		previewOpts = append(previewOpts, optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr))
-		if c.diff {
-			previewOpts = append(previewOpts, optpreview.Diff())
+	if c.diff {
+		previewOpts = append(previewOpts, optpreview.Diff())
+	}
+	// The summary is written even when the preview fails: a replacement
+	// the API server refuses (an immutable claim) is what reviewers must see.
+	sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts...)
+	if c.events != "" {
+		if err := writeEvents(c.events, evts); err != nil {
+			return fail(err)
 		}
 	}
-	if c.command == "preview" || cfg.Keep {
-		// The summary is written even when the preview fails: a replacement
-		// the API server refuses (an immutable claim) is what reviewers must see.
-		sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts...)
-		if c.events != "" {
-			if err := writeEvents(c.events, evts); err != nil {
-				return fail(err)
-			}
-		}
-		if c.summary != "" {
-			if err := os.WriteFile(c.summary, []byte(sum.Markdown(s.Name())), 0o644); err != nil {
-				return fail(err)
-			}
-		}
-		if cfg.Keep {
-			if err := summary.Gate(sum, s.Name(), c.allowLoss); err != nil {
-				return fail(fmt.Errorf("%w; nothing was changed", err))
-			}
-		}
-		if previewErr != nil {
-			return c.failRun(previewErr)
-		}
-		if c.command == "preview" {
-			return 0
+	if c.summary != "" {
+		if err := os.WriteFile(c.summary, []byte(sum.Markdown(s.Name())), 0o644); err != nil {
+			return fail(err)
 		}
 	}
-	upOpts := []optup.Option{optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr)}
-	if !c.noRefresh {
-		upOpts = append(upOpts, optup.Refresh())
+	if cfg.Keep {
+		if err := summary.Gate(sum, s.Name(), c.allowLoss); err != nil {
+			return fail(err)
+		}
 	}
-	res, err := s.Up(c.ctx, upOpts...)
-	if err != nil {
-		return c.failRun(err)
+	if previewErr != nil {
+		return c.failRun(previewErr)
 	}
-	printOutputs(res.Outputs, false)
 	return 0
 }
 
@@ -284,6 +275,8 @@ func (c *cli) failRun(err error) int {
 		}
 	case driver.IsReleasePending(err):
 		fmt.Fprintf(os.Stderr, "rhesis: the Helm release of %s was left pending by an interrupted run; recover it with `rhesis --stack %s cancel`, then run again\n", stack, stack)
+	case driver.IsDataLoss(err):
+		fmt.Fprintln(os.Stderr, "rhesis:", err)
 	default:
 		fmt.Fprintf(os.Stderr, "rhesis: %s of %s failed (%s); the engine's diagnostics are above\n", c.command, stack, first)
 	}

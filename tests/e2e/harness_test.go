@@ -40,13 +40,15 @@ func project(t *testing.T) string {
 }
 
 type e2eStack struct {
-	t     *testing.T
-	ctx   context.Context
-	s     auto.Stack
-	ns    string
-	log   *bytes.Buffer
-	dir   string
-	clean bool
+	t   *testing.T
+	ctx context.Context
+	s   auto.Stack
+	ns  string
+	log *bytes.Buffer
+	dir string
+	// backend is the state's URL, for the rhesis command's --backend.
+	backend string
+	clean   bool
 }
 
 // newStack opens stack name in a fresh project and backend with config set.
@@ -63,7 +65,7 @@ func newStackAt(t *testing.T, name, dir, backend string, config map[string]strin
 	ctx := context.Background()
 	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: backend})
 	require.NoError(t, err)
-	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir}
+	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir, backend: backend}
 	all := auto.ConfigMap{}
 	for k, v := range config {
 		all["rhesis:"+k] = auto.ConfigValue{Value: v}

@@ -172,6 +172,10 @@ func TestProdConfig(t *testing.T) {
 	assert.EqualValues(t, 4, dig(backend, "spec", "replicas"), "pulumi up reset the autoscaler's replicas")
 	assert.Contains(t, fmt.Sprint(dig(backend, "spec", "template", "spec", "containers", 0, "env")), "FEATURE_X")
 
+	// rhesis up refuses a change that replaces the database volume before
+	// changing anything.
+	e.assertGatedUp("postgres-pvc", "would replace postgres-pvc, losing data")
+
 	// A change that replaces the database volume is flagged and gated.
 	e.set("postgres.persistence.storageClass", "fast-ssd")
 	_, evts, _ := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
@@ -216,6 +220,8 @@ func TestProdHelm(t *testing.T) {
 	assertMigrated(t, ns)
 	assert.Equal(t, "Bound", dig(kubectl(t, "get", "pvc", "postgres-backup", "-n", ns), "status", "phase"))
 	e.expectNoChanges()
+	// The claims inside the release are checked too: Pulumi sees only the Release.
+	e.assertGatedUp("postgres-pvc", "would replace postgres-pvc, losing data")
 
 	_, err := e.s.Destroy(e.ctx, optdestroy.ProgressStreams(e.log))
 	require.Error(t, err, "the protected namespace refuses deletion")
