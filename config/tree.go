@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,13 +28,22 @@ func splitKey(name string) (top, path string) {
 	return top, path
 }
 
+// secretLookingKey is the Pulumi CLI's own test of a key name that may hold
+// a secret (pkg/cmd/pulumi/config: keyPattern): for such a key it refuses a
+// plain value that looks random, unless --plaintext says it is meant.
+var secretLookingKey = regexp.MustCompile("(?i)passwd|pass|password|pwd|secret|token")
+
 // SetCommand is the `pulumi config set` command that sets key to value in
-// stack, with --path for a key inside an object.
+// stack, with --path for a key inside an object and --plaintext for a plain
+// value under a name the CLI takes for a secret's (ingress.tlsSecret).
 func SetCommand(stack, key, value string, secret bool) string {
 	var b strings.Builder
 	b.WriteString("pulumi config set")
-	if secret {
+	switch {
+	case secret:
 		b.WriteString(" --secret")
+	case secretLookingKey.MatchString(key):
+		b.WriteString(" --plaintext")
 	}
 	if stack != "" {
 		b.WriteString(" -s " + stack)

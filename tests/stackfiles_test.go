@@ -15,7 +15,7 @@ import (
 )
 
 // headerCommand is one `pulumi config set` line of a stack file's header.
-var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret )?-s (\S+) (--path )?(\S+) (.+?)(\s{2,}\(.*)?$`)
+var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret |--plaintext )?-s (\S+) (--path )?(\S+) (.+?)(\s{2,}\(.*)?$`)
 
 // TestStackFileHeadersSayWhatToSet: the commands in the header of
 // Pulumi.staging.yaml and Pulumi.prod.yaml are exactly what a fresh stack
@@ -44,7 +44,7 @@ func TestStackFileHeadersSayWhatToSet(t *testing.T) {
 				key := m[4]
 				require.Equal(t, strings.Contains(key, "."), m[3] != "", "a key inside an object needs --path: %s", line)
 				keys = append(keys, config.Namespace+":"+key)
-				if m[1] != "" {
+				if m[1] == "--secret " {
 					filled.setSecret(key, testSecrets[key])
 				} else {
 					filled.set(key, exampleValue(key, m[5]))
