@@ -51,12 +51,14 @@ func previousProgram(t *testing.T) (binary, src string) {
 func TestUpgradeFromPreviousVersion(t *testing.T) {
 	binary, src := previousProgram(t)
 	prod := prodSettings("e2e-upgrade-prod", "raw")
+	prodHelm := prodSettings("e2e-upgrade-prod-helm", "helm")
 	for _, c := range []struct {
 		name            string
 		config, secrets map[string]string
 	}{
 		{"e2e-upgrade-local", map[string]string{"environment": "local", "namespace": "e2e-upgrade-local"}, nil},
 		{"e2e-upgrade-prod", prod.config, prod.secrets},
+		{"e2e-upgrade-prod-helm", prodHelm.config, prodHelm.secrets},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir, backend := t.TempDir(), "file://"+t.TempDir()
@@ -74,6 +76,9 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			previous := exec.Command(binary, "--stack", c.name, "--project", dir, "--backend", backend, "up")
 			out, err := previous.CombinedOutput()
 			require.NoError(t, err, "the previous version's up: %s", out)
+			// The data lives in the claims: the same claims, by UID, after the upgrade.
+			claimsBefore := claimUIDs(t, c.config["namespace"])
+			require.NotEmpty(t, claimsBefore)
 
 			// The documented step of the upgrade: move the flat keys into their objects.
 			moved, err := driver.MigrateConfig(old.ctx, old.s)
@@ -109,6 +114,8 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			}
 			assert.NotZero(t, changes["same"])
 			e.expectNoChanges()
+			assert.Equal(t, claimsBefore, claimUIDs(t, c.config["namespace"]), "every claim survives the upgrade, by UID")
+			t.Logf("claims kept: %v", claimsBefore)
 			if c.config["environment"] == "prod" {
 				// Let the kept claims go, so destroy cleans up.
 				e.set("postgres.persistence.keep", "false")
@@ -118,4 +125,14 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			assertGone(t, c.config["namespace"])
 		})
 	}
+}
+
+// claimUIDs maps each volume claim of the namespace to its UID.
+func claimUIDs(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, c := range items(kubectl(t, "get", "pvc", "-n", ns)) {
+		out[name(c)] = dig(c, "metadata", "uid").(string)
+	}
+	return out
 }
