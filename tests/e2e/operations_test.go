@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,7 +112,36 @@ func TestDriftIsRepairedByOneUp(t *testing.T) {
 	code, out = e.cli("drift")
 	assert.Zero(t, code, out)
 	e.expectNoChanges()
+
+	// A bad config after a good deploy changes nothing live, through the
+	// command (refused before the engine runs) or the program itself.
+	waitForReplicas(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1})
+	before := resourceVersions(t, ns)
+	e.set("backend.resources.limits.memory", "1Mi")
+	code, out = e.cli("up")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "rhesis:backend.resources.limits.memory")
+	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is below the memory request")
+	assert.Equal(t, before, resourceVersions(t, ns), "a refused config changed a live object")
+	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:backend.resources.limits.memory", pathOption))
 	e.destroy()
+}
+
+// resourceVersions maps every object the stack owns in ns to its
+// resourceVersion: any write to one changes it.
+func resourceVersions(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, kind := range []string{"deployments", "services", "configmaps", "secrets", "serviceaccounts",
+		"networkpolicies", "persistentvolumeclaims", "jobs", "poddisruptionbudgets", "roles", "rolebindings"} {
+		for _, o := range items(kubectl(t, "get", kind, "-n", ns, "-l", "app.kubernetes.io/part-of=rhesis")) {
+			out[kind+"/"+name(o)] = dig(o, "metadata", "resourceVersion").(string)
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
 }
 
 // TestConfigProblemsPrintOnce: a typo is refused by name, with the key to
