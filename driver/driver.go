@@ -245,6 +245,23 @@ func configKeys(ctx context.Context, s auto.Stack) ([]string, error) {
 
 // Preview runs a preview and returns its engine events too.
 func Preview(ctx context.Context, s auto.Stack, opts ...optpreview.Option) (auto.PreviewResult, []apitype.EngineEvent, error) {
+	var res auto.PreviewResult
+	collected, ended, err := collectEvents(func(ch chan<- events.EngineEvent) (err error) {
+		res, err = s.Preview(ctx, append(opts, optpreview.EventStreams(ch))...)
+		return err
+	})
+	if !ended && err == nil {
+		err = fmt.Errorf("the engine's event stream did not end")
+	}
+	return res, collected, err
+}
+
+// collectEvents runs an engine command that streams its events into the
+// channel it is given, and returns them (error events left out) and
+// whether the stream ended. The event log's watcher closes the channel when
+// the log ends; a command that failed early may never start one, so this
+// waits at most 10 s after the command returns.
+func collectEvents(run func(chan<- events.EngineEvent) error) ([]apitype.EngineEvent, bool, error) {
 	ch := make(chan events.EngineEvent)
 	var collected []apitype.EngineEvent
 	done := make(chan struct{})
@@ -256,17 +273,13 @@ func Preview(ctx context.Context, s auto.Stack, opts ...optpreview.Option) (auto
 		}
 		close(done)
 	}()
-	res, err := s.Preview(ctx, append(opts, optpreview.EventStreams(ch))...)
-	// The event log's watcher closes the channel when the log ends; a command
-	// that failed early may never start one, so do not wait for it forever.
+	err := run(ch)
 	select {
 	case <-done:
+		return collected, true, err
 	case <-time.After(10 * time.Second):
-		if err == nil {
-			err = fmt.Errorf("the engine's event stream did not end")
-		}
+		return nil, false, err
 	}
-	return res, collected, err
 }
 
 // IsProd tells whether the stack deploys the prod environment.
@@ -406,30 +419,24 @@ func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, project
 // objects changed or deleted by hand, without changing either; out gets the
 // engine's progress.
 func Drift(ctx context.Context, s auto.Stack, out io.Writer) ([]summary.Change, error) {
-	ch := make(chan events.EngineEvent)
+	evts, _, err := collectEvents(func(ch chan<- events.EngineEvent) error {
+		_, err := s.PreviewRefresh(ctx, optrefresh.EventStreams(ch), optrefresh.ProgressStreams(out))
+		return err
+	})
 	var drifted []summary.Change
-	done := make(chan struct{})
-	go func() {
-		for e := range ch {
-			ev := e.ResOutputsEvent
-			if e.Error != nil || ev == nil || strings.HasPrefix(ev.Metadata.Type, "pulumi:") {
-				continue // the program's own bookkeeping (its StackReference) reads anew every time
-			}
-			if m := ev.Metadata; m.Op == apitype.OpUpdate || m.Op == apitype.OpDelete {
-				diffs := m.Diffs
-				if len(diffs) == 0 {
-					diffs = slices.Sorted(maps.Keys(m.DetailedDiff))
-				}
-				drifted = append(drifted, summary.Change{Op: string(m.Op), Type: m.Type, URN: m.URN,
-					Name: m.URN[strings.LastIndex(m.URN, "::")+2:], Diffs: diffs})
-			}
+	for _, e := range evts {
+		ev := e.ResOutputsEvent
+		if ev == nil || strings.HasPrefix(ev.Metadata.Type, "pulumi:") {
+			continue // the program's own bookkeeping (its StackReference) reads anew every time
 		}
-		close(done)
-	}()
-	_, err := s.PreviewRefresh(ctx, optrefresh.EventStreams(ch), optrefresh.ProgressStreams(out))
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
+		if m := ev.Metadata; m.Op == apitype.OpUpdate || m.Op == apitype.OpDelete {
+			diffs := m.Diffs
+			if len(diffs) == 0 {
+				diffs = slices.Sorted(maps.Keys(m.DetailedDiff))
+			}
+			drifted = append(drifted, summary.Change{Op: string(m.Op), Type: m.Type, URN: m.URN,
+				Name: m.URN[strings.LastIndex(m.URN, "::")+2:], Diffs: diffs})
+		}
 	}
 	slices.SortFunc(drifted, func(a, b summary.Change) int { return strings.Compare(a.URN, b.URN) })
 	return drifted, err

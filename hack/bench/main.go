@@ -25,6 +25,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
 // benchSecrets stand in for an operator's secrets in staging and prod.
@@ -204,11 +205,7 @@ func (r *row) add(label, c string, f func() error) {
 func addNodes(n int) {
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("bench-node-%d", i)
-		manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":%q,`+
-			`"annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},`+
-			`"labels":{"kubernetes.io/hostname":%q,"kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"}},`+
-			`"status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"250","ephemeral-storage":"500Gi"},`+
-			`"allocatable":{"cpu":"32","memory":"256Gi","pods":"250","ephemeral-storage":"500Gi"}}}`, name, name)
+		manifest := testutil.SimulatedNode(name)
 		cmd := exec.Command("kubectl", "create", "-f", "-")
 		cmd.Stdin = strings.NewReader(manifest)
 		out, err := cmd.CombinedOutput()

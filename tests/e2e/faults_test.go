@@ -12,18 +12,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
-// addNode adds a simulated node (kwok runs every node with its annotation).
+// addNode adds a simulated node, removed when the test ends.
 func addNode(t *testing.T, name string) {
 	t.Helper()
-	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":%q,`+
-		`"annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},`+
-		`"labels":{"kubernetes.io/hostname":%q,"kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"}},`+
-		`"status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"250","ephemeral-storage":"500Gi"},`+
-		`"allocatable":{"cpu":"32","memory":"256Gi","pods":"250","ephemeral-storage":"500Gi"}}}`, name, name)
 	cmd := exec.Command("kubectl", "create", "-f", "-")
-	cmd.Stdin = strings.NewReader(manifest)
+	cmd.Stdin = strings.NewReader(testutil.SimulatedNode(name))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	t.Cleanup(func() { _ = exec.Command("kubectl", "delete", "node", name, "--wait=false").Run() })

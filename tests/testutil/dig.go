@@ -1,4 +1,5 @@
-// Package testutil holds what the mock tests and the end-to-end tests share.
+// Package testutil holds what the mock tests, the end-to-end tests and the
+// benchmark share.
 package testutil
 
 import "github.com/rhesis-ai/rhesis-deploy/charts"
