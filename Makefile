@@ -26,7 +26,7 @@ drift:
 unlock:
 	hack/up.sh cancel
 
-## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score, the tests on a real PostgreSQL, then the end-to-end tests
+## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score and Trivy, the tests on a real PostgreSQL, then the end-to-end tests
 test: fmt-check lint unit score dbtest e2e
 
 ## unit: go test of the main module (mocks, no cluster, seconds)
@@ -42,9 +42,9 @@ lint:
 	$(LINT) run ./...
 	$(ACTIONLINT)
 
-## score: kube-score of every environment's render; fails on any CRITICAL
+## score: kube-score and Trivy of every environment's render; fails on any kube-score CRITICAL or Trivy HIGH/CRITICAL
 score:
-	hack/kube-score.sh
+	hack/scan.sh
 
 ## dbtest: the chart's database scripts against a real PostgreSQL (installed with apt when missing)
 dbtest:

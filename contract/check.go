@@ -199,7 +199,7 @@ func (ck *checker) container(obj string, pod, cm map[string]any, name string, wa
 	ck.command(obj, cm, name, want)
 	ck.probes(obj, cm, name, want, env)
 	ck.user(obj, pod, cm, name, want)
-	ck.writable(obj, cm, name, want)
+	ck.writable(obj, pod, cm, name, want, env)
 }
 
 func (ck *checker) image(obj string, cm map[string]any, name string, want Container) {
@@ -299,15 +299,54 @@ func (ck *checker) user(obj string, pod, cm map[string]any, name string, want Co
 	}
 }
 
-func (ck *checker) writable(obj string, cm map[string]any, name string, want Container) {
+// writable: the root filesystem is read-only, every path the app writes
+// has a volume mounted (and the variable that names it, HOME, points there),
+// and no emptyDir is mounted where the app does not write. A path whose
+// condition does not hold (storage in a bucket) needs nothing.
+func (ck *checker) writable(obj string, pod, cm map[string]any, name string, want Container, env map[string]envValue) {
+	var writes, sources []string
+	for _, w := range want.Writable {
+		if w.applies(env) {
+			writes, sources = append(writes, w.Path), append(sources, w.Source)
+		}
+	}
+	source := strings.Join(sources, "; ")
 	if ro, _ := dig(cm, "securityContext", "readOnlyRootFilesystem").(bool); !ro {
+		ck.add(obj, name, "read-only root", source, "the root filesystem is writable; the app writes only to "+strings.Join(writes, ", "))
 		return
 	}
 	for _, w := range want.Writable {
+		if !w.applies(env) {
+			continue
+		}
+		item := "writable " + w.Path
 		if !mounted(cm, w.Path) {
-			ck.add(obj, name, "writable "+w.Path, w.Source, "the root filesystem is read-only and nothing is mounted there")
+			ck.add(obj, name, item, w.Source, "the root filesystem is read-only and nothing is mounted there")
+		}
+		if got, ok := env[w.Variable]; w.Variable != "" && ok && got.value != w.Path {
+			ck.add(obj, name, item, w.Source, fmt.Sprintf("%s is %q, the app would write there", w.Variable, got.value))
 		}
 	}
+	scratch := map[string]bool{}
+	for _, v := range list(pod["volumes"]) {
+		if dig(v, "emptyDir") != nil {
+			scratch[str(dig(v, "name"))] = true
+		}
+	}
+	for _, m := range list(cm["volumeMounts"]) {
+		if path := str(dig(m, "mountPath")); scratch[str(dig(m, "name"))] && !slices.Contains(writes, path) {
+			ck.add(obj, name, "writable "+path, source, "an emptyDir where the app does not write (it writes to "+strings.Join(writes, ", ")+")")
+		}
+	}
+}
+
+func (w Writable) applies(env map[string]envValue) bool {
+	for k, prefix := range w.When {
+		if got, ok := env[k]; ok && !strings.HasPrefix(got.value, prefix) {
+			return false
+		}
+	}
+	return true
 }
 
 func mounted(cm map[string]any, path string) bool {

@@ -127,12 +127,16 @@ type Conditional struct {
 	EnvVar
 }
 
-// Writable is a path the container writes to.
+// Writable is a path the container writes to. When names variables whose
+// value (or, unset, whose default) starts with the given prefix for the path
+// to be written; Variable is one the app finds the path by.
 type Writable struct {
-	Path   string `json:"path"`
-	When   string `json:"when"`
-	Shared bool   `json:"shared"`
-	Source string `json:"source"`
+	Path     string            `json:"path"`
+	When     map[string]string `json:"when"`
+	Variable string            `json:"variable"`
+	Shared   bool              `json:"shared"`
+	Source   string            `json:"source"`
+	Why      string            `json:"why"`
 }
 
 // Database is what the release needs of PostgreSQL.

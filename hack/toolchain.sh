@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing
+#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing (score: kube-score and trivy)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #
 # Cache: ${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}/<tool>-<version>
@@ -24,6 +24,7 @@ KUBE_VERSION=1.34.4
 ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
 KUBE_SCORE_VERSION=1.20.0
+TRIVY_VERSION=0.74.0
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
@@ -33,6 +34,7 @@ ACTIONLINT_DIR=$CACHE/actionlint-$ACTIONLINT_VERSION
 KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
 KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 KUBE_SCORE_DIR=$CACHE/kube-score-$KUBE_SCORE_VERSION
+TRIVY_DIR=$CACHE/trivy-$TRIVY_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -113,6 +115,20 @@ build_kube_score() {
 	GOBIN="$KUBE_SCORE_DIR" go install "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
 }
 
+# Trivy needs encoding/json/v2 from the toolchain; its checks are embedded in
+# the binary (used with --skip-check-update, nothing is downloaded).
+build_trivy() {
+	[ -x "$TRIVY_DIR/trivy" ] && return
+	log "building trivy v$TRIVY_VERSION (about 25 CPU-minutes cold)"
+	mkdir -p "$TRIVY_DIR.tmp"
+	GOEXPERIMENT=jsonv2 GOBIN="$TRIVY_DIR.tmp" go install \
+		-ldflags "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
+		"github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION"
+	mkdir -p "$TRIVY_DIR"
+	mv "$TRIVY_DIR.tmp/trivy" "$TRIVY_DIR/trivy"
+	rmdir "$TRIVY_DIR.tmp"
+}
+
 # The sandbox cluster: kube-apiserver, kube-controller-manager,
 # kube-scheduler and etcd from one module graph, kwok from its own.
 build_kube() {
@@ -145,20 +161,20 @@ build_kwok() {
 main() {
 	case "${1:-all}" in
 	bin)
-		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR"
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR"
 		exit 0
 		;;
 	esac
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score ;;
+		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
 		lint) build_lint; build_actionlint ;;
 		sandbox) build_kube; build_kwok ;;
-		score) build_helm; build_kube_score ;;
+		score) build_helm; build_kube_score; build_trivy ;;
 		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score]... | bin" >&2; exit 2 ;;
 		esac
 	done

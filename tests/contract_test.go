@@ -245,6 +245,27 @@ func TestContractFindsTheDefects(t *testing.T) {
 		{"a wrong user", func(r contract.Render) {
 			container(find(r, "Deployment/frontend"), "containers")["securityContext"].(map[string]any)["runAsUser"] = float64(1001)
 		}, []string{"Deployment/frontend container frontend: user 1000 (node): runs as 1001 (contract: apps/frontend/Dockerfile:134)"}},
+		{"a writable root filesystem", func(r contract.Render) {
+			container(find(r, "Deployment/frontend"), "containers")["securityContext"].(map[string]any)["readOnlyRootFilesystem"] = false
+		}, []string{"Deployment/frontend container frontend: read-only root: the root filesystem is writable; the app writes only to /app/apps/frontend/.next/cache (contract: apps/frontend/next.config.mjs:163-172)"}},
+		{"the backend's home not writable", func(r contract.Render) {
+			b := container(find(r, "Deployment/backend"), "containers")
+			var mounts []any
+			for _, m := range b["volumeMounts"].([]any) {
+				if dig(m, "name") != "home" {
+					mounts = append(mounts, m)
+				}
+			}
+			b["volumeMounts"] = mounts
+		}, []string{"Deployment/backend container backend: writable /home/rhesis-user: the root filesystem is read-only and nothing is mounted there (contract: apps/backend/Dockerfile:127)"}},
+		{"HOME away from the writable home", func(r contract.Render) {
+			w := container(find(r, "Deployment/worker"), "containers")
+			w["env"] = append(w["env"].([]any), map[string]any{"name": "HOME", "value": "/app"})
+		}, []string{`Deployment/worker container worker: writable /home/rhesis-user: HOME is "/app", the app would write there`}},
+		{"a scratch volume where the app does not write", func(r contract.Render) {
+			m := container(migration(r), "containers")
+			m["volumeMounts"] = append(m["volumeMounts"].([]any), map[string]any{"name": "tmp", "mountPath": "/app/apps/backend"})
+		}, []string{"container migrate: writable /app/apps/backend: an emptyDir where the app does not write (it writes to /tmp)"}},
 	}
 	require.Empty(t, c.Check(base()), "the unbroken render must pass")
 	for _, tc := range cases {

@@ -68,17 +68,57 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 
-{{/* The restricted container security context. Call with (dict "runAs" <runAs values> "readOnly" bool). */}}
+{{/* The restricted container security context, on a read-only root (writable paths are volumes: rhesis.scratchPaths). Call with (dict "runAs" <runAs values>). */}}
 {{- define "rhesis.containerSecurity" -}}
 runAsNonRoot: true
 runAsUser: {{ .runAs.user }}
 runAsGroup: {{ .runAs.group }}
 allowPrivilegeEscalation: false
-readOnlyRootFilesystem: {{ .readOnly }}
+readOnlyRootFilesystem: true
 capabilities:
   drop: ["ALL"]
 seccompProfile:
   type: RuntimeDefault
+{{- end }}
+
+{{/*
+Where each application container writes (contract/rhesis-<release>.yaml,
+writable). Its root filesystem is read-only and these paths are emptyDir
+volumes, counted in its ephemeral-storage limit. home is the image user's
+home, also passed as HOME.
+*/}}
+{{- define "rhesis.scratchPaths" -}}
+backend: {tmp: /tmp, home: /home/rhesis-user}
+worker: {tmp: /tmp, home: /home/rhesis-user}
+frontend: {next-cache: /app/apps/frontend/.next/cache}
+migrate: {tmp: /tmp}
+{{- end }}
+
+{{/* The scratch volumeMounts of a container. Call with its name (a key of rhesis.scratchPaths). */}}
+{{- define "rhesis.scratchMounts" -}}
+{{- $paths := index (include "rhesis.scratchPaths" . | fromYaml) . }}
+{{- $mounts := list }}
+{{- range $name := keys $paths | sortAlpha }}
+{{- $mounts = append $mounts (dict "name" $name "mountPath" (index $paths $name)) }}
+{{- end }}
+{{- toYaml $mounts }}
+{{- end }}
+
+{{/* The scratch volumes of a pod. Call with its container's name. */}}
+{{- define "rhesis.scratchVolumes" -}}
+{{- $volumes := list }}
+{{- range $name := keys (index (include "rhesis.scratchPaths" . | fromYaml) .) | sortAlpha }}
+{{- $volumes = append $volumes (dict "name" $name "emptyDir" dict) }}
+{{- end }}
+{{- toYaml $volumes }}
+{{- end }}
+
+{{/* HOME for a container whose scratch paths include a home. Call with its name. */}}
+{{- define "rhesis.homeEnv" -}}
+{{- with (index (include "rhesis.scratchPaths" . | fromYaml) .).home }}
+- name: HOME
+  value: {{ . }}
+{{- end }}
 {{- end }}
 
 {{/* A container's resources, ephemeral storage included. Call with the resources values. */}}
@@ -93,10 +133,9 @@ limits:
   ephemeral-storage: {{ .limits.ephemeralStorage | quote }}
 {{- end }}
 
-{{/* kube-score checks a workload is exempt from, with the reason. Call with (dict "root" $ "image" <image values> "runAs" <runAs values> "readOnly" bool). */}}
+{{/* kube-score checks a workload is exempt from, with the reason. Call with (dict "root" $ "image" <image values> "runAs" <runAs values>). */}}
 {{- define "rhesis.kubeScore" -}}
 {{- $ig := dict "container-security-context-user-group-id" (printf "runs as its image's own user %v:%v, which owns the image's files" .runAs.user .runAs.group) -}}
-{{- if not .readOnly }}{{ $_ := set $ig "container-security-context-readonlyrootfilesystem" "the Rhesis application images write inside their own filesystem (caches, temporary files)" }}{{ end -}}
 {{- if ne (.image.pullPolicy | default .root.Values.global.imagePullPolicy) "Always" }}{{ $_ := set $ig "container-image-pull-policy" "tags name releases (latest is refused outside local) and a rebuilt image rolls the pods through its digest annotation" }}{{ end -}}
 {{- if eq (include "rhesis.imageTag" .) "latest" }}{{ $_ := set $ig "container-image-tag" "local development images are tagged latest; staging and prod refuse it" }}{{ end -}}
 {{- $why := list -}}
@@ -202,5 +241,5 @@ topologySpreadConstraints:
   resources:
     {{- include "rhesis.resources" .resources | nindent 4 }}
   securityContext:
-    {{- include "rhesis.containerSecurity" (dict "runAs" .runAs "readOnly" false) | nindent 4 }}
+    {{- include "rhesis.containerSecurity" (dict "runAs" .runAs) | nindent 4 }}
 {{- end }}
