@@ -6,7 +6,7 @@ TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
 ACTIONLINT = $(shell $(TOOLCHAIN) bin | grep actionlint)/actionlint
 
-.PHONY: up preview destroy drift unlock test unit score dbtest e2e lint fmt-check tools sandbox-start sandbox-stop
+.PHONY: up preview destroy drift unlock test unit score dbtest e2e drills lint fmt-check tools sandbox-start sandbox-stop
 
 ## up: deploy the local stack (STACK=... for another); starts the sandbox cluster when no cluster is reachable
 up:
@@ -53,6 +53,11 @@ dbtest:
 ## e2e: real Pulumi engine and provider against the sandbox cluster (started and stopped here)
 e2e:
 	hack/e2e.sh
+
+## drills: only the data drills: backup and restore on a real PostgreSQL, the upgrade, and the faults injected into real runs (all part of test)
+drills:
+	hack/postgres-tests.sh -run 'TestBackupAndRestoreOnPostgres'
+	hack/e2e.sh -run 'TestUpgradeFromPreviousVersion|TestKilledRunRecovers|TestKilledHelmRunRecovers|TestAPIServerRestartDuringUp|TestNodeLost|TestDriftIsRepairedByOneUp'
 
 sandbox-start:
 	hack/sandbox.sh start

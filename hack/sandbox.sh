@@ -3,6 +3,7 @@
 # simulated node (see tools/sandbox/cmd/sandbox).
 #
 #   hack/sandbox.sh start|stop|status|kubeconfig
+#   hack/sandbox.sh restart NAME [--down 5s]   stop one process and start it again
 #
 # State (certificates, etcd data, logs, PIDs, kubeconfig) lives in
 # ${RHESIS_SANDBOX_DIR:-<repo>/.sandbox}. The binaries come from hack/toolchain.sh.
@@ -16,9 +17,9 @@ kubeconfig)
 	echo "$STATE/kubeconfig"
 	exit 0
 	;;
-start | stop | status) ;;
+start | stop | status | restart) ;;
 *)
-	echo "usage: $0 start|stop|status|kubeconfig" >&2
+	echo "usage: $0 start|stop|status|kubeconfig | restart NAME [--down DURATION]" >&2
 	exit 2
 	;;
 esac
@@ -36,4 +37,10 @@ fi
 
 PATH="$("$ROOT/hack/toolchain.sh" bin | grep -E 'kubernetes-|kwok-' | paste -sd:):$PATH"
 export PATH
+if [ "$1" = restart ]; then
+	[ $# -ge 2 ] || { echo "usage: $0 restart NAME [--down DURATION]" >&2; exit 2; }
+	name=$2
+	shift 2
+	exec "$STATE/bin/sandbox" --state "$STATE" "$@" restart "$name"
+fi
 exec "$STATE/bin/sandbox" --state "$STATE" "$1"

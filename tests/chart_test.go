@@ -12,7 +12,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 
-	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -51,7 +50,7 @@ func TestChartRendersEveryEnvironment(t *testing.T) {
 				if m.Annotation("helm.sh/hook") != "" {
 					continue
 				}
-				kinds = append(kinds, m.Kind()+"/"+m.Name())
+				kinds = append(kinds, spelled(m.Kind()+"/"+m.Name()))
 				assert.Equal(t, "rhesis", dig(m.Object, "metadata", "namespace"), m.Kind()+"/"+m.Name())
 				if m.Kind() == "Deployment" {
 					assert.Equal(t, want[env][m.Name()], dig(m.Object, "spec", "replicas"), m.Name())
@@ -77,7 +76,7 @@ func expectedObjects(env string) []string {
 	objects := []string{"ConfigMap/rhesis-config", "Secret/rhesis-secrets",
 		"NetworkPolicy/default-deny", "NetworkPolicy/allow-dns", "NetworkPolicy/helm-test", "NetworkPolicy/migrate",
 		"PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/app-storage", "ServiceAccount/migrate",
-		"Job/" + migrationJobName(config.PrebuiltRegistry+"/backend:"+charts.RhesisRelease)}
+		"Job/" + migrationJobSpelled}
 	for _, c := range workloads {
 		objects = append(objects, "Deployment/"+c, "Service/"+c, "ServiceAccount/"+c, "NetworkPolicy/"+c)
 	}

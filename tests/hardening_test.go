@@ -239,15 +239,14 @@ func TestIngress(t *testing.T) {
 	assert.Equal(t, "https://prod.rhesis.test/backend", dig(r.Outputs, "publicUrls", "api"))
 }
 
-// TestMigrations: one Job per release from the backend image runs the
-// migrations; backend and worker are applied with it and wait for its result
+// TestMigrations: one Job from the backend image runs the migrations, a new
+// one for a new release or a changed pod (a Job's pod cannot change in place); backend and worker are applied with it and wait for its result
 // in their init container (not in Pulumi, so no tier waits for another); the
 // backend then skips its own migrations.
 func TestMigrations(t *testing.T) {
 	r := mustRun(t, "prod")
 	// No migrate image is published: the backend image carries ./migrate.sh.
-	jobName := migrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
-	job := r.object(t, "Job", jobName)
+	jobName, job := migrationJob(t, r)
 	c := dig(job.Plain(), "spec", "template", "spec", "containers", 0)
 	assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.13.0", dig(c, "image"))
 	assert.Equal(t, []any{"./migrate.sh"}, dig(c, "command"), "the backend image's own command would start the server")
@@ -268,13 +267,27 @@ func TestMigrations(t *testing.T) {
 	assert.Contains(t, envNames(container(r.object(t, "Deployment", "backend"))), "SKIP_MIGRATIONS")
 	assert.NotContains(t, envNames(container(r.object(t, "Deployment", "worker"))), "SKIP_MIGRATIONS")
 
-	// A new release is a new Job; a built migrate target is used when built.
-	s := stackSettings(t, "prod")
-	s.set("images.tag", "0.14.0")
-	next, err := run(t, "prod", s)
-	require.NoError(t, err)
-	assert.True(t, next.hasObject("Job", migrationJobName("ghcr.io/rhesis-ai/backend:0.14.0")))
-	assert.NotEqual(t, jobName, migrationJobName("ghcr.io/rhesis-ai/backend:0.14.0"))
+	// A new release, or a change to the Job's pod, is a new Job; a change
+	// elsewhere keeps it.
+	for _, c := range []struct {
+		key, value string
+		newJob     bool
+	}{
+		{"images.tag", "0.14.0", true},
+		{"images.pullSecrets", "mirror-creds", true},
+		{"frontend.replicas", "4", false},
+		{"backend.extraEnv.FEATURE_X", "on", false},
+	} {
+		s := stackSettings(t, "prod")
+		s.set(c.key, c.value)
+		next, err := run(t, "prod", s)
+		require.NoError(t, err, c.key)
+		nextName, nextJob := migrationJob(t, next)
+		assert.Equal(t, c.newJob, nextName != jobName, "%s=%s: a new Job %v", c.key, c.value, c.newJob)
+		if c.key == "images.tag" {
+			assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.14.0", dig(nextJob.Plain(), "spec", "template", "spec", "containers", 0, "image"))
+		}
+	}
 
 	// In the chart the Job is an ordinary object, not a hook: --wait would
 	// hold a post-install hook until the Deployments that wait for it are ready.
@@ -284,7 +297,7 @@ func TestMigrations(t *testing.T) {
 		}
 	}
 
-	s = stackSettings(t, "prod")
+	s := stackSettings(t, "prod")
 	s.set("migrations.enabled", "false")
 	off, err := run(t, "prod", s)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -451,9 +452,33 @@ func jsonOf(t *testing.T, v any) string {
 	return string(b)
 }
 
-// migrationJobName is the Job of one release as the chart names it: a new
-// image reference is a new Job, so the migrations run once per release.
-func migrationJobName(ref string) string {
-	sum := sha256.Sum256([]byte(ref))
-	return "migrate-" + hex.EncodeToString(sum[:])[:8]
+// migrationJobPattern is how the chart names the migration Job: after a
+// digest of its spec, so a new release or any change to its pod is a new Job.
+var migrationJobPattern = regexp.MustCompile(`^migrate-[0-9a-f]{8}$`)
+
+// migrationJobSpelled is how the object lists below spell the migration Job,
+// whatever its digest.
+const migrationJobSpelled = "migrate-<digest>"
+
+// spelled is a "Kind/name" with the migration Job's digest spelled out.
+func spelled(kindName string) string {
+	if kind, name, _ := strings.Cut(kindName, "/"); kind == "Job" && migrationJobPattern.MatchString(name) {
+		return "Job/" + migrationJobSpelled
+	}
+	return kindName
+}
+
+// migrationJob is the run's one migration Job, named as the chart names it.
+func migrationJob(t *testing.T, r *result) (string, registered) {
+	t.Helper()
+	var found []registered
+	for _, res := range r.kubernetes() {
+		if res.Kind() == "Job" {
+			found = append(found, res)
+		}
+	}
+	require.Len(t, found, 1, "one migration Job")
+	name, _ := found[0].Meta()
+	require.Regexp(t, migrationJobPattern, name)
+	return name, found[0]
 }

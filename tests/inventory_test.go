@@ -15,6 +15,9 @@ func inventory(r *result) []string {
 	var out []string
 	for _, res := range r.kubernetes() {
 		name, ns := res.Meta()
+		if res.Kind() == "Job" && migrationJobPattern.MatchString(name) {
+			name = migrationJobSpelled
+		}
 		out = append(out, fmt.Sprintf("%s %s/%s", res.Kind(), ns, name))
 	}
 	sort.Strings(out)

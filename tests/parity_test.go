@@ -29,7 +29,9 @@ const patchForce = "pulumi.com/patchForce"
 var helmBookkeeping = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
 
 // normalize makes a raw-mode object and a rendered one comparable: JSON
-// types, no Helm bookkeeping labels, quantities in canonical form.
+// types, no Helm bookkeeping labels, quantities in canonical form. Object
+// sets are keyed with the migration Job's digest spelled out (spelled): the
+// digest is of the Job's text, where 1000m and 1 differ.
 func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 	t.Helper()
 	var out map[string]any
@@ -41,6 +43,10 @@ func normalizeObject(t *testing.T, obj map[string]any) map[string]any {
 				delete(m, k)
 			}
 		}
+	}
+	if out["kind"] == "Job" {
+		meta := out["metadata"].(map[string]any)
+		meta["name"] = strings.TrimPrefix(spelled("Job/"+fmt.Sprint(meta["name"])), "Job/")
 	}
 	// Raw mode's own option (see TestRawModeOptions), no part of the object.
 	if ann, ok := dig(out, "metadata", "annotations").(map[string]any); ok {
@@ -86,7 +92,7 @@ func rawObjects(t *testing.T, r *result) map[string]map[string]any {
 		}
 		name, _ := res.Meta()
 		obj := res.Plain()
-		out[key(res.Kind(), name)] = normalizeObject(t, obj)
+		out[spelled(key(res.Kind(), name))] = normalizeObject(t, obj)
 	}
 	return out
 }
@@ -106,7 +112,7 @@ func chartObjects(t *testing.T, values map[string]any) map[string]map[string]any
 				}
 			}
 		}
-		out[key(m.Kind(), m.Name())] = normalizeObject(t, m.Object)
+		out[spelled(key(m.Kind(), m.Name()))] = normalizeObject(t, m.Object)
 	}
 	return out
 }
@@ -201,7 +207,7 @@ func TestRawModeOptions(t *testing.T) {
 		parentType = parentType[:strings.LastIndex(parentType, "::")]
 		urn[key(res.Kind(), name)] = "urn:pulumi:prod::rhesis::" + parentType + "$" + res.Type + "::" + res.Name
 	}
-	jobName := migrationJobName("ghcr.io/rhesis-ai/backend:0.13.0")
+	jobName, _ := migrationJob(t, r)
 	for _, res := range r.kubernetes() {
 		name, _ := res.Meta()
 		k := key(res.Kind(), name)

@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -54,49 +58,11 @@ func TestNodeLost(t *testing.T) {
 	require.Equal(t, map[string]int{lost: 12}, podsOn(t, ns), "every pod on the node to be lost")
 	kubectlRun(t, "uncordon", "sandbox-node")
 
-	// The fewest available replicas each budget allows during a voluntary disruption.
-	budgets := map[string]float64{}
-	for _, pdb := range items(kubectl(t, "get", "pdb", "-n", ns)) {
-		app := fmt.Sprint(dig(pdb, "spec", "selector", "matchLabels", "app.kubernetes.io/name"))
-		unavailable, ok := dig(pdb, "spec", "maxUnavailable").(float64)
-		require.True(t, ok, "budget %s without maxUnavailable", name(pdb))
-		budgets[app] = replicas[app] - unavailable
-	}
-	require.NotEmpty(t, budgets)
-
+	budgets := budgetsOf(t, ns, replicas)
 	// Watch the available replicas while the node drains.
-	lowest := map[string]float64{}
-	var mu sync.Mutex
-	stop := make(chan struct{})
-	var watching sync.WaitGroup
-	watching.Add(1)
-	go func() {
-		defer watching.Done()
-		for {
-			out, err := exec.Command("kubectl", "get", "deployments", "-n", ns, "-o",
-				`jsonpath={range .items[*]}{.metadata.name}={.status.availableReplicas}{"\n"}{end}`).Output()
-			if err == nil {
-				mu.Lock()
-				for _, line := range strings.Fields(string(out)) {
-					n, v, _ := strings.Cut(line, "=")
-					var got float64
-					_, _ = fmt.Sscan(v, &got)
-					if low, ok := lowest[n]; !ok || got < low {
-						lowest[n] = got
-					}
-				}
-				mu.Unlock()
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
+	lowestAvailable := watchAvailable(t, ns)
 	out, err := exec.Command("kubectl", "drain", lost, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=180s").CombinedOutput()
-	close(stop)
-	watching.Wait()
+	lowest := lowestAvailable()
 	require.NoError(t, err, "drain: %s", out)
 	kubectlRun(t, "delete", "node", lost)
 
@@ -114,4 +80,163 @@ func TestNodeLost(t *testing.T) {
 	e.set("postgres.persistence.keep", "false")
 	e.up()
 	e.destroy()
+}
+
+// budgetsOf is the fewest available replicas each PodDisruptionBudget of ns
+// allows during a voluntary disruption, for the given replicas, by
+// Deployment.
+func budgetsOf(t *testing.T, ns string, replicas map[string]float64) map[string]float64 {
+	t.Helper()
+	budgets := map[string]float64{}
+	for _, pdb := range items(kubectl(t, "get", "pdb", "-n", ns)) {
+		app := fmt.Sprint(dig(pdb, "spec", "selector", "matchLabels", "app.kubernetes.io/name"))
+		unavailable, ok := dig(pdb, "spec", "maxUnavailable").(float64)
+		require.True(t, ok, "budget %s without maxUnavailable", name(pdb))
+		budgets[app] = replicas[app] - unavailable
+	}
+	require.NotEmpty(t, budgets)
+	return budgets
+}
+
+// watchAvailable polls the available replicas of every Deployment in ns
+// every 100 ms until the returned function is called, which gives the lowest
+// count each one had.
+func watchAvailable(t *testing.T, ns string) (lowest func() map[string]float64) {
+	t.Helper()
+	low := map[string]float64{}
+	stop := make(chan struct{})
+	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() {
+		defer watching.Done()
+		for {
+			out, err := exec.Command("kubectl", "get", "deployments", "-n", ns, "-o",
+				`jsonpath={range .items[*]}{.metadata.name}={.status.availableReplicas}{"\n"}{end}`).Output()
+			if err == nil {
+				for _, line := range strings.Fields(string(out)) {
+					n, v, _ := strings.Cut(line, "=")
+					var got float64
+					_, _ = fmt.Sscan(v, &got)
+					if l, ok := low[n]; !ok || got < l {
+						low[n] = got
+					}
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() map[string]float64 {
+		close(stop)
+		watching.Wait()
+		return low
+	}
+}
+
+// TestAPIServerRestartDuringUp: while prod is being deployed (raw mode, its
+// Deployments created and awaited), the API server stops, stays down for
+// 5 s and starts again. Whatever that run reports, the next `rhesis up`
+// converges: every object in the state exists in the cluster with the UID the
+// state records, every Deployment is available, drift finds nothing.
+func TestAPIServerRestartDuringUp(t *testing.T) {
+	ns := "e2e-apiserver"
+	assertGone(t, ns)
+	e := newProdStack(t, ns, "raw")
+	server, err := exec.Command("kubectl", "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}").Output()
+	require.NoError(t, err)
+	apiHost := strings.TrimPrefix(string(server), "https://")
+	cmd := e.cliCommand("up")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	runEnded := make(chan time.Time, 1)
+	var runErr error
+	go func() { runErr = cmd.Wait(); runEnded <- time.Now() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !exists("namespace", ns) {
+		require.True(t, time.Now().Before(deadline), "the run never created the namespace:\n%s", out.String())
+		time.Sleep(100 * time.Millisecond)
+	}
+	// When the API server stopped listening, seen from here.
+	wentDown := make(chan time.Time, 1)
+	go func() {
+		for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			c, err := net.DialTimeout("tcp", apiHost, 200*time.Millisecond)
+			if err != nil {
+				wentDown <- time.Now()
+				return
+			}
+			_ = c.Close()
+		}
+		close(wentDown)
+	}()
+	restart := exec.Command(filepath.Join(repoRoot(t), "hack", "sandbox.sh"), "restart", "kube-apiserver", "--down", "5s")
+	restarted, err := restart.CombinedOutput()
+	require.NoError(t, err, "restart: %s", restarted)
+	t.Logf("%s", restarted)
+	down, ended := <-wentDown, <-runEnded
+	require.False(t, down.IsZero(), "the API server never stopped listening")
+	require.True(t, down.Before(ended), "the run ended before the API server went down: the fault missed it")
+	t.Logf("the API server went down %s before the run ended; the run ended with %v:\n%s",
+		ended.Sub(down).Round(time.Millisecond), runErr, tail(out.String(), 12))
+
+	code, again := e.cli("up")
+	require.Zero(t, code, again)
+	replicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
+	waitForReplicas(t, ns, replicas)
+	assertConverged(t, ns, replicas)
+	assertReferencesResolve(t, ns)
+	n := assertStateMatchesCluster(t, e)
+	t.Logf("%d objects of the state found in the cluster with their UIDs", n)
+	code, drift := e.cli("drift")
+	assert.Zero(t, code, drift)
+	e.expectNoChanges()
+
+	e.set("postgres.persistence.keep", "false")
+	e.up()
+	e.destroy()
+}
+
+// assertStateMatchesCluster: every Kubernetes object of the stack's state
+// exists in the cluster, and is the very object the state records (same
+// UID), not one created again behind its back. It returns how many it
+// compared.
+func assertStateMatchesCluster(t *testing.T, e *e2eStack) int {
+	t.Helper()
+	dep, err := e.s.Export(e.ctx)
+	require.NoError(t, err)
+	var state struct {
+		Resources []struct {
+			Type    string         `json:"type"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+	}
+	require.NoError(t, json.Unmarshal(dep.Deployment, &state))
+	compared := 0
+	for _, r := range state.Resources {
+		if !strings.HasPrefix(r.Type, "kubernetes:") || strings.HasPrefix(r.Type, "kubernetes:helm") || r.Type == "pulumi:providers:kubernetes" {
+			continue
+		}
+		kind, _ := r.Outputs["kind"].(string)
+		apiVersion, _ := r.Outputs["apiVersion"].(string)
+		objName, _ := dig(r.Outputs, "metadata", "name").(string)
+		uid, _ := dig(r.Outputs, "metadata", "uid").(string)
+		require.NotEmpty(t, uid, "%s %s has no UID in the state", r.Type, objName)
+		resource := kind
+		if group, _, grouped := strings.Cut(apiVersion, "/"); grouped {
+			resource = kind + "." + group
+		}
+		args := []string{"get", resource, objName}
+		if objNs, ok := dig(r.Outputs, "metadata", "namespace").(string); ok && objNs != "" {
+			args = append(args, "-n", objNs)
+		}
+		live := kubectl(t, args...)
+		assert.Equal(t, uid, dig(live, "metadata", "uid"), "%s %s is not the object the state records", kind, objName)
+		compared++
+	}
+	require.Positive(t, compared)
+	return compared
 }

@@ -11,16 +11,17 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
 // previousVersion is the last commit whose raw mode built every object in Go.
-// Stacks it deployed must upgrade to this version without a single
-// replacement or deletion: same URNs, or aliases where an object moved.
+// Stacks it deployed must upgrade to this version without replacing or
+// deleting anything but the migration Job (a changed Job is a new one): same
+// URNs, or aliases where an object moved.
 const previousVersion = "5acc1333ccedbbdbd0eef4f3975aef6768836541"
 
 // previousProgram builds the previous version's command (cached outside the
@@ -77,13 +78,20 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			out, err := previous.CombinedOutput()
 			require.NoError(t, err, "the previous version's up: %s", out)
 			// The data lives in the claims: the same claims, by UID, after the upgrade.
-			claimsBefore := claimUIDs(t, c.config["namespace"])
+			ns := c.config["namespace"]
+			claimsBefore := claimUIDs(t, ns)
 			require.NotEmpty(t, claimsBefore)
+			prod := c.config["environment"] == "prod"
+			replicas := map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1}
+			if prod {
+				replicas = map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
+			}
+			waitForReplicas(t, ns, replicas)
 
 			// The documented step of the upgrade: move the flat keys into their objects.
 			moved, err := driver.MigrateConfig(old.ctx, old.s)
 			require.NoError(t, err)
-			if c.config["environment"] == "prod" {
+			if prod {
 				assert.Contains(t, moved, "rhesis:ingress.host")
 			}
 			after, err := old.s.GetAllConfig(old.ctx)
@@ -103,26 +111,46 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			require.NoError(t, driver.CopyProject(repoRoot(t), dir))
 			e := newStackAt(t, c.name, dir, backend, nil, nil)
 
-			preview, err := e.s.Preview(e.ctx, optpreview.ProgressStreams(e.log))
+			_, events, err := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
 			require.NoError(t, err)
-			t.Logf("preview of the upgrade: %v", preview.ChangeSummary)
-			changes := *e.up().Summary.ResourceChanges
-			t.Logf("upgrade: %v", changes)
-			for _, op := range []string{"create", "delete", "replace", "create-replacement", "delete-replaced"} {
-				assert.Zero(t, preview.ChangeSummary[apitype.OpType(op)], "preview: %s", op)
-				assert.Zero(t, changes[op], "up: %s", op)
+			preview := summary.FromEvents(events)
+			t.Logf("preview of the upgrade: %v", preview.Counts)
+			assert.Empty(t, preview.DataLoss(), "the upgrade would lose data")
+			for _, c := range preview.Changes {
+				if c.Op != "update" {
+					assert.Equal(t, "kubernetes:batch/v1:Job", c.Type, "only the migration Job may be created, replaced or deleted: %s %s", c.Op, c.Name)
+				}
 			}
+			// The upgrade rolls the Deployments whose pods changed; in prod
+			// none may have fewer available replicas than its budget allows.
+			lowestAvailable := watchAvailable(t, ns)
+			changes := *e.up().Summary.ResourceChanges
+			lowest := lowestAvailable()
+			t.Logf("upgrade: %v; lowest available replicas during it: %v", changes, lowest)
+			if prod {
+				budgets := budgetsOf(t, ns, replicas)
+				for deployment, min := range budgets {
+					assert.GreaterOrEqual(t, lowest[deployment], min, "%s fell below its budget during the upgrade", deployment)
+				}
+				t.Logf("budgets: %v", budgets)
+			}
+			// The up did what the preview said: at most the Job anew.
+			assert.LessOrEqual(t, changes["create"]+changes["replace"], 1, "up: %v", changes)
+			assert.LessOrEqual(t, changes["delete"], 1, "up: %v", changes)
 			assert.NotZero(t, changes["same"])
 			e.expectNoChanges()
-			assert.Equal(t, claimsBefore, claimUIDs(t, c.config["namespace"]), "every claim survives the upgrade, by UID")
+			assert.Equal(t, claimsBefore, claimUIDs(t, ns), "every claim survives the upgrade, by UID")
 			t.Logf("claims kept: %v", claimsBefore)
-			if c.config["environment"] == "prod" {
+			waitForReplicas(t, ns, replicas)
+			assertConverged(t, ns, replicas)
+			assertMigrated(t, ns)
+			if prod {
 				// Let the kept claims go, so destroy cleans up.
 				e.set("postgres.persistence.keep", "false")
 				e.up()
 			}
 			e.destroy()
-			assertGone(t, c.config["namespace"])
+			assertGone(t, ns)
 		})
 	}
 }

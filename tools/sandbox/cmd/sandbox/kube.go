@@ -122,12 +122,23 @@ func (s *sandbox) bootstrap(ctx context.Context, restarted bool) error {
 
 // waitReady waits for what workloads need: the node Ready (kwok) and the
 // default ServiceAccount (the controller manager's token controllers).
-func (s *sandbox) waitReady(ctx context.Context, timeout time.Duration) error {
+// kwok 0.7.0 sometimes dies as it starts (a concurrent map write in its CEL
+// set-up, "fatal error: concurrent map writes" in its log); it is started
+// again, up to three times.
+func (s *sandbox) waitReady(ctx context.Context, timeout time.Duration, kwok process) error {
 	c, err := client(s.kubeconfig())
 	if err != nil {
 		return err
 	}
+	revived := 0
 	err = poll(ctx, timeout, func() (bool, error) {
+		if pid, bin, ok := s.recorded(kwok.name); ok && !alive(pid, bin) && revived < 3 {
+			revived++
+			fmt.Printf("kwok exited as it started (see %s); starting it again\n", s.logFile(kwok.name))
+			if err := s.launch(kwok); err != nil {
+				return false, err
+			}
+		}
 		n, err := c.CoreV1().Nodes().Get(ctx, fakeNodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, err

@@ -6,6 +6,7 @@
 //	sandbox start   start every process (reusing the state folder) and wait until ready
 //	sandbox stop    stop exactly the processes start recorded, by PID
 //	sandbox status  show each process and whether the API server is ready
+//	sandbox restart NAME   stop one process, keep it down for --down, start it again
 //
 // The control-plane binaries are looked up on PATH (hack/sandbox.sh sets it).
 package main
@@ -34,13 +35,16 @@ const (
 )
 
 func usage() {
-	fmt.Fprintf(os.Stderr, `usage: sandbox [--state DIR] start|stop|status
+	fmt.Fprintf(os.Stderr, `usage: sandbox [--state DIR] [--down D] start|stop|status|restart NAME
 
   start    start etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
            kwok (one simulated node) and a volume provisioner on 127.0.0.1, then
            wait until the API server is ready; writes DIR/kubeconfig
   stop     stop the processes start recorded in DIR/pids, by PID
   status   list the recorded processes and check the API server
+  restart NAME
+           stop the process NAME (kube-apiserver, etcd, ...), keep it down for
+           --down, start it again and, for the API server, wait until ready
 
 Flags:
 `)
@@ -49,9 +53,10 @@ Flags:
 
 func main() {
 	state := flag.String("state", ".sandbox", "folder for certificates, etcd data, logs, PIDs and the kubeconfig")
+	down := flag.Duration("down", 0, "restart: how long the process stays stopped")
 	flag.Usage = usage
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() != 1 && (flag.Arg(0) != "restart" || flag.NArg() != 2) {
 		usage()
 		os.Exit(2)
 	}
@@ -68,6 +73,8 @@ func main() {
 		err = s.stop()
 	case "status":
 		err = s.status(ctx)
+	case "restart":
+		err = s.restart(ctx, flag.Arg(1), *down)
 	case "provision": // internal: the volume provisioner process start launches
 		err = provision(ctx, s.kubeconfig())
 	default:

@@ -212,7 +212,13 @@ func (s *sandbox) start(ctx context.Context) error {
 			}
 		}
 	}
-	if err := s.waitReady(ctx, readyTimeout); err != nil {
+	var kwok process
+	for _, pr := range procs {
+		if pr.name == "kwok" {
+			kwok = pr
+		}
+	}
+	if err := s.waitReady(ctx, readyTimeout, kwok); err != nil {
 		return err
 	}
 	fmt.Printf("sandbox ready in %.1fs; KUBECONFIG=%s\n", time.Since(started).Seconds(), s.kubeconfig())
@@ -257,30 +263,68 @@ func (s *sandbox) stop() error {
 	names := []string{"provisioner", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 	var errs []error
 	for _, n := range names {
-		pid, bin, ok := s.recorded(n)
-		if !ok {
-			continue
-		}
-		if alive(pid, bin) {
-			// The process leads its own group (Setpgid); signal the group.
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			deadline := time.Now().Add(stopGraceDuration)
-			for alive(pid, bin) && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-			}
-			if alive(pid, bin) {
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-				time.Sleep(200 * time.Millisecond)
-			}
-			if alive(pid, bin) {
-				errs = append(errs, fmt.Errorf("%s (pid %d) did not stop", n, pid))
-				continue
-			}
-			fmt.Printf("stopped %s (pid %d)\n", n, pid)
-		}
-		_ = os.Remove(s.pidFile(n))
+		errs = append(errs, s.stopOne(n))
 	}
 	return errors.Join(errs...)
+}
+
+// stopOne stops the recorded process n, if it runs, and forgets it.
+func (s *sandbox) stopOne(n string) error {
+	pid, bin, ok := s.recorded(n)
+	if !ok {
+		return nil
+	}
+	if alive(pid, bin) {
+		// The process leads its own group (Setpgid); signal the group.
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		deadline := time.Now().Add(stopGraceDuration)
+		for alive(pid, bin) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(pid, bin) {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			time.Sleep(200 * time.Millisecond)
+		}
+		if alive(pid, bin) {
+			return fmt.Errorf("%s (pid %d) did not stop", n, pid)
+		}
+		fmt.Printf("stopped %s (pid %d)\n", n, pid)
+	}
+	return os.Remove(s.pidFile(n))
+}
+
+// restart stops one process of a running sandbox, keeps it down for down,
+// and starts it again as start does; for the API server it waits until it is
+// ready. The fault tests restart the API server in the middle of a deploy.
+func (s *sandbox) restart(ctx context.Context, name string, down time.Duration) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, p := range s.processes(self) {
+		if p.name != name {
+			continue
+		}
+		if err := s.stopOne(name); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(down):
+		}
+		if err := s.launch(p); err != nil {
+			return err
+		}
+		if name == "kube-apiserver" {
+			if err := s.waitAPI(ctx, readyTimeout); err != nil {
+				return fmt.Errorf("kube-apiserver not ready after its restart: %w; see %s", err, s.logFile(name))
+			}
+		}
+		fmt.Printf("restarted %s after %s down\n", name, down)
+		return nil
+	}
+	return exitError{2, fmt.Sprintf("no process %q; restart one of etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, provisioner", name)}
 }
 
 func (s *sandbox) status(ctx context.Context) error {
