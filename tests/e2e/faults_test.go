@@ -137,8 +137,8 @@ func watchAvailable(t *testing.T, ns string) (lowest func() map[string]float64) 
 }
 
 // TestAPIServerRestartDuringUp: while prod is being deployed (raw mode, its
-// Deployments created and awaited), the API server stops, stays down for
-// 5 s and starts again. Whatever that run reports, the next `rhesis up`
+// Deployments created and awaited; the node is cordoned until the outage is
+// over), the API server stops, stays down for 5 s and starts again. Whatever that run reports, the next `rhesis up`
 // converges: every object in the state exists in the cluster with the UID the
 // state records, every Deployment is available, drift finds nothing.
 func TestAPIServerRestartDuringUp(t *testing.T) {
@@ -148,6 +148,10 @@ func TestAPIServerRestartDuringUp(t *testing.T) {
 	server, err := exec.Command("kubectl", "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}").Output()
 	require.NoError(t, err)
 	apiHost := strings.TrimPrefix(string(server), "https://")
+	// No pod can start until the outage is over, so the run is certainly
+	// awaiting its Deployments when the API server goes away.
+	kubectlRun(t, "cordon", "sandbox-node")
+	t.Cleanup(func() { _ = exec.Command("kubectl", "uncordon", "sandbox-node").Run() })
 	cmd := e.cliCommand("up")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -156,8 +160,8 @@ func TestAPIServerRestartDuringUp(t *testing.T) {
 	var runErr error
 	go func() { runErr = cmd.Wait(); runEnded <- time.Now() }()
 	deadline := time.Now().Add(2 * time.Minute)
-	for !exists("namespace", ns) {
-		require.True(t, time.Now().Before(deadline), "the run never created the namespace:\n%s", out.String())
+	for !exists("deployment", "backend", "-n", ns) {
+		require.True(t, time.Now().Before(deadline), "the run never created the backend:\n%s", out.String())
 		time.Sleep(100 * time.Millisecond)
 	}
 	// When the API server stopped listening, seen from here.
@@ -177,6 +181,7 @@ func TestAPIServerRestartDuringUp(t *testing.T) {
 	restarted, err := restart.CombinedOutput()
 	require.NoError(t, err, "restart: %s", restarted)
 	t.Logf("%s", restarted)
+	kubectlRun(t, "uncordon", "sandbox-node")
 	down, ended := <-wentDown, <-runEnded
 	require.False(t, down.IsZero(), "the API server never stopped listening")
 	require.True(t, down.Before(ended), "the run ended before the API server went down: the fault missed it")
