@@ -72,9 +72,11 @@ func (s *sandbox) processes(self string) []process {
 			"--root-ca-file=" + p.path("ca.crt"),
 			"--cluster-signing-cert-file=" + p.path("ca.crt"), "--cluster-signing-key-file=" + p.path("ca.key"),
 			"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
-			// kwok posts node status about once a minute and no lease; the
-			// default 50 s grace would mark the node (and every pod) not ready.
-			"--node-monitor-grace-period=10m",
+			// kwok renews the node's lease every few seconds (below); the
+			// grace leaves room for a loaded machine. The node lifecycle
+			// controller marks every pod of a node it thinks lost not ready,
+			// and kwok never marks them ready again.
+			"--node-monitor-grace-period=2m",
 		}},
 		{"kube-scheduler", "kube-scheduler", []string{
 			"--kubeconfig=" + kc("scheduler"),
@@ -88,6 +90,12 @@ func (s *sandbox) processes(self string) []process {
 			"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 			"--cidr=10.244.0.0/16", "--node-ip=10.244.0.1",
 			"--server-address=127.0.0.1:10247",
+			// A node lease, renewed every few seconds, is the node's
+			// heartbeat. Without one kwok 0.7.0 posts node status only every
+			// 10 minutes (its heartbeat-with-lease stage, chosen when the lease
+			// duration is 0), and a sandbox older than the grace period would
+			// lose its node, and every pod's readiness, for a moment.
+			"--node-lease-duration-seconds=40",
 		}},
 		{"provisioner", self, []string{"--state=" + s.dir, "provision"}},
 	}
