@@ -41,6 +41,7 @@ lint:
 	$(TOOLCHAIN) lint
 	$(LINT) run ./...
 	$(ACTIONLINT)
+	hack/chart-readme.sh --check
 
 ## score: kube-score and Trivy of every environment's render; fails on any kube-score CRITICAL or Trivy HIGH/CRITICAL
 score:

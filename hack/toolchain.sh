@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing (score: kube-score and trivy)
+#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #
 # Cache: ${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}/<tool>-<version>
@@ -25,6 +25,7 @@ ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
 KUBE_SCORE_VERSION=1.20.0
 TRIVY_VERSION=0.74.0
+HELM_DOCS_VERSION=1.14.2
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
@@ -35,6 +36,7 @@ KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
 KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 KUBE_SCORE_DIR=$CACHE/kube-score-$KUBE_SCORE_VERSION
 TRIVY_DIR=$CACHE/trivy-$TRIVY_VERSION
+HELM_DOCS_DIR=$CACHE/helm-docs-$HELM_DOCS_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -108,6 +110,13 @@ build_actionlint() {
 	GOBIN="$ACTIONLINT_DIR" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
+build_helm_docs() {
+	[ -x "$HELM_DOCS_DIR/helm-docs" ] && return
+	log "building helm-docs v$HELM_DOCS_VERSION"
+	mkdir -p "$HELM_DOCS_DIR"
+	GOBIN="$HELM_DOCS_DIR" go install "github.com/norwoodj/helm-docs/cmd/helm-docs@v$HELM_DOCS_VERSION"
+}
+
 build_kube_score() {
 	[ -x "$KUBE_SCORE_DIR/kube-score" ] && return
 	log "building kube-score v$KUBE_SCORE_VERSION"
@@ -161,20 +170,20 @@ build_kwok() {
 main() {
 	case "${1:-all}" in
 	bin)
-		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR"
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR"
 		exit 0
 		;;
 	esac
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy ;;
+		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
-		lint) build_lint; build_actionlint ;;
+		lint) build_lint; build_actionlint; build_helm_docs ;;
 		sandbox) build_kube; build_kwok ;;
-		score) build_helm; build_kube_score; build_trivy ;;
+		score) build_helm; build_kube_score; build_trivy; build_helm_docs ;;
 		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score]... | bin" >&2; exit 2 ;;
 		esac
 	done

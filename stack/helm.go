@@ -1,14 +1,9 @@
 package stack
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -42,42 +37,12 @@ func ChartDir(ctx *pulumi.Context) (string, error) {
 		"run from the repository or set %s", ChartDirEnv)
 }
 
-// ChartDigest is a digest of every file of the chart. A Helm release only
-// notices changed values or chart version, so the digest is passed as a value
-// (global.chartDigest): a changed template then upgrades the release.
-func ChartDigest(dir string) (string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, path)
-		}
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		rel, _ := filepath.Rel(dir, f)
-		in, err := os.Open(f)
-		if err != nil {
-			return "", err
-		}
-		_, _ = io.WriteString(h, rel+"\x00")
-		_, err = io.Copy(h, in)
-		_ = in.Close()
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
 // deployHelm installs the chart with values computed from the typed config.
 func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values charts.Values, r *charts.Rendered, digests imageDigests,
 	opts ...pulumi.ResourceOption) (*outputs, error) {
-	digest, err := ChartDigest(dir)
+	// A Helm release only notices changed values or chart version: the
+	// digest as a value makes a changed template upgrade it.
+	digest, err := charts.Digest(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the chart: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
@@ -75,9 +76,9 @@ func TestHelmModeOutputsMatchRaw(t *testing.T) {
 func TestChartDigestFollowsTemplates(t *testing.T) {
 	copyDir := t.TempDir()
 	require.NoError(t, os.CopyFS(copyDir, os.DirFS(chartDir(t))))
-	before, err := stack.ChartDigest(copyDir)
+	before, err := charts.Digest(copyDir)
 	require.NoError(t, err)
-	same, err := stack.ChartDigest(chartDir(t))
+	same, err := charts.Digest(chartDir(t))
 	require.NoError(t, err)
 	assert.Equal(t, same, before, "the digest depends only on content")
 
@@ -85,7 +86,7 @@ func TestChartDigestFollowsTemplates(t *testing.T) {
 	raw, err := os.ReadFile(tpl)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(tpl, append(raw, []byte("\n# changed\n")...), 0o644))
-	after, err := stack.ChartDigest(copyDir)
+	after, err := charts.Digest(copyDir)
 	require.NoError(t, err)
 	assert.NotEqual(t, before, after)
 

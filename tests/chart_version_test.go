@@ -1,0 +1,84 @@
+package tests
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/blang/semver"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+)
+
+// TestChartVersionFollowsItsContent: the chart's newest changelog entry is
+// its version and the digest of its files; a change to the chart without a
+// new version and entry fails here. Versions are SemVer, each newer than
+// the one before; appVersion is the Rhesis release the contract pins.
+func TestChartVersionFollowsItsContent(t *testing.T) {
+	dir := chartDir(t)
+	c, err := loader.LoadDir(dir)
+	require.NoError(t, err)
+	releases, err := charts.Changelog(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, releases, "charts/rhesis/%s has no entry", charts.ChangelogFile)
+	digest, err := charts.Digest(dir)
+	require.NoError(t, err)
+
+	newest := releases[0]
+	assert.Equal(t, c.Metadata.Version, newest.Version, "Chart.yaml's version is not the changelog's newest")
+	assert.Equal(t, newest.Digest, digest, fmt.Sprintf("charts/rhesis changed since %s was recorded: bump version in Chart.yaml "+
+		"(SemVer: patch for a fix, minor for a new value or object, major for a removed or renamed one) and add "+
+		"`## <version> (digest %s)` with what changed on top of charts/rhesis/%s", newest.Version, digest, charts.ChangelogFile))
+
+	seen := map[string]bool{}
+	for i, r := range releases {
+		v, err := semver.Parse(r.Version)
+		require.NoError(t, err, "changelog entry %q is no SemVer version", r.Version)
+		assert.False(t, seen[r.Digest], "%s records the digest of an earlier version", r.Version)
+		seen[r.Digest] = true
+		if i+1 < len(releases) {
+			older, err := semver.Parse(releases[i+1].Version)
+			require.NoError(t, err)
+			assert.True(t, v.GT(older), "%s is listed above %s but not newer", r.Version, releases[i+1].Version)
+		}
+	}
+	assert.Equal(t, charts.RhesisRelease, c.Metadata.AppVersion)
+	assert.Equal(t, charts.RhesisRelease, appContract(t).Release, "appVersion is the release the app contract was read from")
+}
+
+// TestArtifactHubImages: the images Chart.yaml announces to Artifact Hub are
+// exactly those a render runs, monitoring and the helm test included.
+func TestArtifactHubImages(t *testing.T) {
+	c, err := loader.LoadDir(chartDir(t))
+	require.NoError(t, err)
+	var announced []struct{ Name, Image string }
+	require.NoError(t, yaml.Unmarshal([]byte(c.Metadata.Annotations["artifacthub.io/images"]), &announced))
+	var want []string
+	for _, a := range announced {
+		want = append(want, a.Image)
+	}
+	values := envValues(t, "local")
+	values["monitoring"] = map[string]any{"enabled": true}
+	values["global"].(map[string]any)["imageTag"] = charts.RhesisRelease
+	ran := map[string]bool{}
+	for _, m := range mustRender(t, values) {
+		var pod any = dig(m.Object, "spec", "template", "spec")
+		if m.Kind() == "Pod" {
+			pod = m.Object["spec"]
+		}
+		for _, field := range []string{"initContainers", "containers"} {
+			cs, _ := dig(pod, field).([]any)
+			for _, c := range cs {
+				ran[fmt.Sprint(dig(c, "image"))] = true
+			}
+		}
+	}
+	var got []string
+	for image := range ran {
+		got = append(got, image)
+	}
+	assert.ElementsMatch(t, want, got)
+}
