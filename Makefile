@@ -3,8 +3,8 @@
 #   make test   run every test
 SHELL := /bin/bash
 TOOLCHAIN := hack/toolchain.sh
-LINT = $(shell $(TOOLCHAIN) bin | grep golangci-lint)/golangci-lint
-ACTIONLINT = $(shell $(TOOLCHAIN) bin | grep actionlint)/actionlint
+LINT = $(shell $(TOOLCHAIN) dir golangci-lint)/golangci-lint
+ACTIONLINT = $(shell $(TOOLCHAIN) dir actionlint)/actionlint
 
 .PHONY: up preview destroy drift unlock test unit score dbtest e2e drills lint fmt-check tools sandbox-start sandbox-stop
 

@@ -16,6 +16,6 @@ if [ $was_running = 0 ]; then
 fi
 KUBECONFIG=$(hack/sandbox.sh kubeconfig)
 export KUBECONFIG
-PATH="$(hack/toolchain.sh bin | grep helm-):$PATH"
+PATH="$(hack/toolchain.sh dir helm):$PATH"
 export PATH
 go run ./hack/bench "$@"

@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 hack/toolchain.sh lint >/dev/null 2>&1 || hack/toolchain.sh lint
-HELM_DOCS=$(hack/toolchain.sh bin | grep helm-docs-)/helm-docs
+HELM_DOCS=$(hack/toolchain.sh dir helm-docs)/helm-docs
 chart=charts/rhesis
 run() { "$HELM_DOCS" --log-level warning --chart-search-root "$chart" --template-files README.md.gotmpl --sort-values-order file "$@"; }
 if [ "${1:-}" = --check ]; then

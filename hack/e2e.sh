@@ -16,6 +16,6 @@ fi
 KUBECONFIG=$(hack/sandbox.sh kubeconfig)
 export KUBECONFIG
 # helm for the tests' `helm status`; the driver finds pulumi and the provider itself.
-PATH="$(hack/toolchain.sh bin | grep helm-):$PATH"
+PATH="$(hack/toolchain.sh dir helm):$PATH"
 export PATH
 go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/ "$@"

@@ -35,7 +35,7 @@ else
 	rm -f "$STATE/bin/sandbox.new"
 fi
 
-PATH="$("$ROOT/hack/toolchain.sh" bin | grep -E 'kubernetes-|kwok-' | paste -sd:):$PATH"
+PATH="$("$ROOT/hack/toolchain.sh" dir kube-apiserver):$("$ROOT/hack/toolchain.sh" dir kwok):$PATH"
 export PATH
 if [ "$1" = restart ]; then
 	[ $# -ge 2 ] || { echo "usage: $0 restart NAME [--down DURATION]" >&2; exit 2; }

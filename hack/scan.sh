@@ -14,10 +14,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 hack/toolchain.sh score >/dev/null 2>&1 || hack/toolchain.sh score
-bins=$(hack/toolchain.sh bin)
-HELM=$(grep helm- <<<"$bins")/helm
-SCORE=$(grep kube-score- <<<"$bins")/kube-score
-TRIVY=$(grep trivy- <<<"$bins")/trivy
+HELM=$(hack/toolchain.sh dir helm)/helm
+SCORE=$(hack/toolchain.sh dir kube-score)/kube-score
+TRIVY=$(hack/toolchain.sh dir trivy)/trivy
 CACHE=${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}
 verbose=0
 [ "${1:-}" = -v ] && verbose=1

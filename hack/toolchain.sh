@@ -5,6 +5,7 @@
 #
 #   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
+#   hack/toolchain.sh dir helm                         print one tool's folder
 #
 # Cache: ${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}/<tool>-<version>
 set -euo pipefail
@@ -171,6 +172,23 @@ main() {
 	case "${1:-all}" in
 	bin)
 		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR"
+		exit 0
+		;;
+	dir)
+		# One tool's folder, by the name of its binary.
+		case "${2:-}" in
+		pulumi) echo "$PULUMI_DIR/bin" ;;
+		pulumi-resource-kubernetes) echo "$PROVIDER_DIR" ;;
+		helm) echo "$HELM_DIR" ;;
+		golangci-lint) echo "$LINT_DIR" ;;
+		actionlint) echo "$ACTIONLINT_DIR" ;;
+		kube-score) echo "$KUBE_SCORE_DIR" ;;
+		trivy) echo "$TRIVY_DIR" ;;
+		helm-docs) echo "$HELM_DOCS_DIR" ;;
+		kube-apiserver | etcd) echo "$KUBE_DIR" ;;
+		kwok) echo "$KWOK_DIR" ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok" >&2; exit 2 ;;
+		esac
 		exit 0
 		;;
 	esac

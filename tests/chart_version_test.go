@@ -65,7 +65,7 @@ func TestArtifactHubImages(t *testing.T) {
 	values["global"].(map[string]any)["imageTag"] = charts.RhesisRelease
 	ran := map[string]bool{}
 	for _, m := range mustRender(t, values) {
-		var pod any = dig(m.Object, "spec", "template", "spec")
+		pod := dig(m.Object, "spec", "template", "spec")
 		if m.Kind() == "Pod" {
 			pod = m.Object["spec"]
 		}
