@@ -34,6 +34,20 @@ labels:
   {{- include "rhesis.labels" . | nindent 2 }}
 {{- end }}
 
+{{/*
+Argo CD's sync wave of a role's objects (argocd.argoproj.io/sync-wave; Helm
+ignores it). A wave starts once every object of the waves before it is
+healthy: the stores, configuration and policies (wave 0, no annotation),
+then the migration Job (1), which must complete before the applications and
+their shared claim (2); the Ingress last (3: it is healthy only once a
+controller gives it an address). Call with the role; empty for wave 0.
+*/}}
+{{- define "rhesis.syncWave" -}}
+{{- with index (dict "migration" "1" "frontend" "2" "backend" "2" "worker" "2" "storage" "2" "ingress" "3") . -}}
+argocd.argoproj.io/sync-wave: {{ . | quote }}
+{{- end }}
+{{- end }}
+
 {{/* An image's tag: its own, else global.imageTag, else the chart's appVersion. Call with (dict "root" $ "image" <image values>). */}}
 {{- define "rhesis.imageTag" -}}
 {{- .image.tag | default .root.Values.global.imageTag | default .root.Chart.AppVersion -}}

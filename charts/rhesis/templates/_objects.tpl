@@ -66,6 +66,10 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   {{- include "rhesis.metadata" . | nindent 2 }}
+  {{- with include "rhesis.syncWave" .role }}
+  annotations:
+    {{- . | nindent 4 }}
+  {{- end }}
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
@@ -93,6 +97,10 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   {{- include "rhesis.metadata" . | nindent 2 }}
+  {{- with include "rhesis.syncWave" .role }}
+  annotations:
+    {{- . | nindent 4 }}
+  {{- end }}
 spec:
   maxUnavailable: 1
   selector:
@@ -107,9 +115,15 @@ apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
   {{- include "rhesis.metadata" . | nindent 2 }}
-  {{- if .keep }}
+  {{- $wave := include "rhesis.syncWave" .role }}
+  {{- if or .keep $wave }}
   annotations:
+    {{- if .keep }}
     helm.sh/resource-policy: keep
+    {{- end }}
+    {{- with $wave }}
+    {{- . | nindent 4 }}
+    {{- end }}
   {{- end }}
 spec:
   accessModes: [{{ .accessMode | default "ReadWriteOnce" }}]
