@@ -304,9 +304,11 @@ func (ck *checker) user(obj string, pod, cm map[string]any, name string, want Co
 // and no emptyDir is mounted where the app does not write. A path whose
 // condition does not hold (storage in a bucket) needs nothing.
 func (ck *checker) writable(obj string, pod, cm map[string]any, name string, want Container, env map[string]envValue) {
+	var applicable []Writable
 	var writes, sources []string
 	for _, w := range want.Writable {
 		if w.applies(env) {
+			applicable = append(applicable, w)
 			writes, sources = append(writes, w.Path), append(sources, w.Source)
 		}
 	}
@@ -315,10 +317,7 @@ func (ck *checker) writable(obj string, pod, cm map[string]any, name string, wan
 		ck.add(obj, name, "read-only root", source, "the root filesystem is writable; the app writes only to "+strings.Join(writes, ", "))
 		return
 	}
-	for _, w := range want.Writable {
-		if !w.applies(env) {
-			continue
-		}
+	for _, w := range applicable {
 		item := "writable " + w.Path
 		if !mounted(cm, w.Path) {
 			ck.add(obj, name, item, w.Source, "the root filesystem is read-only and nothing is mounted there")
