@@ -31,6 +31,10 @@ declare -A variants=(
 	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false"
 	[local-monitoring]="-f charts/rhesis/values-local.yaml --set monitoring.enabled=true"
 )
+# trivy MANIFEST IGNOREFILE: Trivy's findings in MANIFEST as JSON.
+trivy() {
+	"$TRIVY" config --quiet --skip-check-update --cache-dir "$CACHE/trivy-cache" --format json --ignorefile "$2" "$1"
+}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -48,11 +52,8 @@ for name in local staging prod prod-monitoring-external local-monitoring; do
 
 	# Once with the exemptions and once without: Trivy's JSON does not list
 	# what its ignore file suppressed.
-	trivy() {
-		"$TRIVY" config --quiet --skip-check-update --cache-dir "$CACHE/trivy-cache" --format json "$@" "$out"
-	}
-	trivy --ignorefile .trivyignore.yaml >"$work/$name.json"
-	trivy --ignorefile /dev/null >"$work/$name.all.json"
+	trivy "$out" .trivyignore.yaml >"$work/$name.json"
+	trivy "$out" /dev/null >"$work/$name.all.json"
 	count() { jq "[.Results[]?.Misconfigurations[]? | select($1)] | length" "${2:-$work/$name.json}"; }
 	high=$(count '.Severity == "HIGH" or .Severity == "CRITICAL"')
 	medium=$(count '.Severity == "MEDIUM"')
@@ -80,8 +81,7 @@ done
 # The scanner must still see what it is here for: the local render with one
 # writable root has to give KSV-0014 (HIGH).
 sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$work/local.yaml" >"$work/canary.yaml"
-if ! "$TRIVY" config --quiet --skip-check-update --cache-dir "$CACHE/trivy-cache" --ignorefile .trivyignore.yaml \
-	--format json "$work/canary.yaml" | jq -e '[.Results[]?.Misconfigurations[]? | select(.ID == "KSV-0014")] | length > 0' >/dev/null; then
+if ! trivy "$work/canary.yaml" .trivyignore.yaml | jq -e '[.Results[]?.Misconfigurations[]? | select(.ID == "KSV-0014")] | length > 0' >/dev/null; then
 	echo "Trivy found no KSV-0014 in a render with writable root filesystems: the scan proves nothing" >&2
 	failed=1
 fi
