@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/blang/semver"
@@ -81,4 +83,38 @@ func TestArtifactHubImages(t *testing.T) {
 		got = append(got, image)
 	}
 	assert.ElementsMatch(t, want, got)
+}
+
+// TestChartAsASubchart: an umbrella chart that depends on this one and sets
+// its own global values installs it: the schema leaves global open to keys
+// this chart does not know, and the global keys it knows still apply.
+func TestChartAsASubchart(t *testing.T) {
+	c, err := loader.LoadDir(chartDir(t))
+	require.NoError(t, err)
+	parent := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(parent, "Chart.yaml"), []byte(fmt.Sprintf(
+		"apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: rhesis\n    version: %s\n", c.Metadata.Version)), 0o644))
+	require.NoError(t, os.CopyFS(filepath.Join(parent, "charts", "rhesis"), os.DirFS(chartDir(t))))
+	values := map[string]any{"global": map[string]any{
+		"imageRegistry": "mirror.example.com", "storageClass": "fast", // the parent's own
+		"logLevel": "DEBUG", // one this chart knows
+	}}
+	r, err := charts.Render(parent, values, charts.RenderOptions{Namespace: "platform"})
+	require.NoError(t, err, "the chart refuses to be a subchart with its parent's global keys")
+	var logLevel any
+	deployments := 0
+	for _, o := range r.Objects {
+		if o.Kind() == "ConfigMap" && o.Name() == "rhesis-config" {
+			logLevel = o.Field("data", "LOG_LEVEL")
+		}
+		if o.Kind() == "Deployment" {
+			deployments++
+		}
+	}
+	assert.Equal(t, "DEBUG", logLevel, "the parent's global.logLevel reaches the chart")
+	assert.Equal(t, 5, deployments)
+
+	// A typo in one of this chart's own keys is still refused.
+	_, err = charts.Render(chartDir(t), map[string]any{"backend": map[string]any{"replica": 2}}, charts.RenderOptions{Namespace: "rhesis"})
+	assert.ErrorContains(t, err, "replica")
 }
