@@ -66,6 +66,6 @@ sandbox-start:
 sandbox-stop:
 	hack/sandbox.sh stop
 
-## tools: build and cache the Pulumi CLI, the Kubernetes provider, helm and golangci-lint
+## tools: build and cache every tool: the Pulumi CLI, the Kubernetes provider, helm, the linters, helm-docs, kube-score, Trivy and the sandbox
 tools:
 	$(TOOLCHAIN) all
