@@ -73,13 +73,8 @@ func TestNodeLost(t *testing.T) {
 	waitForReplicas(t, ns, replicas)
 	assertConverged(t, ns, replicas)
 	assert.Equal(t, map[string]int{"sandbox-node": 12}, podsOn(t, ns), "every pod rescheduled on the remaining node")
-	code, drift := e.cli("drift")
-	assert.Zero(t, code, drift)
-	e.expectNoChanges()
-
-	e.set("postgres.persistence.keep", "false")
-	e.up()
-	e.destroy()
+	e.expectInSync()
+	e.destroyKept()
 }
 
 // budgetsOf is the fewest available replicas each PodDisruptionBudget of ns
@@ -196,13 +191,8 @@ func TestAPIServerRestartDuringUp(t *testing.T) {
 	assertReferencesResolve(t, ns)
 	n := assertStateMatchesCluster(t, e)
 	t.Logf("%d objects of the state found in the cluster with their UIDs", n)
-	code, drift := e.cli("drift")
-	assert.Zero(t, code, drift)
-	e.expectNoChanges()
-
-	e.set("postgres.persistence.keep", "false")
-	e.up()
-	e.destroy()
+	e.expectInSync()
+	e.destroyKept()
 }
 
 // assertStateMatchesCluster: every Kubernetes object of the stack's state

@@ -64,6 +64,22 @@ func (e *e2eStack) cli(args ...string) (int, string) {
 	return 0, out.String()
 }
 
+// expectInSync: `rhesis drift` finds nothing and a preview plans nothing.
+func (e *e2eStack) expectInSync() {
+	e.t.Helper()
+	code, out := e.cli("drift")
+	assert.Zero(e.t, code, out)
+	e.expectNoChanges()
+}
+
+// destroyKept lets the kept claims go (keep off, then up), then destroys.
+func (e *e2eStack) destroyKept() {
+	e.t.Helper()
+	e.set("postgres.persistence.keep", "false")
+	e.up()
+	e.destroy()
+}
+
 func (e *e2eStack) cliCommand(args ...string) *exec.Cmd {
 	e.t.Helper()
 	full := append([]string{"--stack", e.s.Name(), "--project", e.dir, "--backend", e.backend}, args...)
@@ -109,9 +125,7 @@ func TestDriftIsRepairedByOneUp(t *testing.T) {
 	assert.EqualValues(t, 1, dig(kubectl(t, "get", "deployment", "worker", "-n", ns), "spec", "replicas"))
 	assert.Equal(t, "INFO", dig(kubectl(t, "get", "configmap", "rhesis-config", "-n", ns), "data", "LOG_LEVEL"))
 	waitForReplicas(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1})
-	code, out = e.cli("drift")
-	assert.Zero(t, code, out)
-	e.expectNoChanges()
+	e.expectInSync()
 
 	// A bad config after a good deploy changes nothing live, through the
 	// command (refused before the engine runs) or the program itself.
@@ -260,9 +274,7 @@ func (e *e2eStack) assertRecovers(wantCancel string) {
 	require.Zero(e.t, code, out)
 	waitForReplicas(e.t, e.ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1})
 	assertConverged(e.t, e.ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1})
-	code, out = e.cli("drift")
-	assert.Zero(e.t, code, out)
-	e.expectNoChanges()
+	e.expectInSync()
 }
 
 // TestKilledRunRecovers: an up killed hard in the middle (raw mode: after

@@ -199,9 +199,7 @@ func TestProdConfig(t *testing.T) {
 	}
 	assert.Empty(t, items(kubectl(t, "get", "deployments", "-n", ns)), "the applications are gone")
 	// Deliberately letting them go: keep off, up, then destroy.
-	e.set("postgres.persistence.keep", "false")
-	e.up()
-	e.destroy()
+	e.destroyKept()
 	assertGone(t, ns)
 }
 
