@@ -67,15 +67,8 @@ func TestArtifactHubImages(t *testing.T) {
 	values["global"].(map[string]any)["imageTag"] = charts.RhesisRelease
 	ran := map[string]bool{}
 	for _, m := range mustRender(t, values) {
-		pod := dig(m.Object, "spec", "template", "spec")
-		if m.Kind() == "Pod" {
-			pod = m.Object["spec"]
-		}
-		for _, field := range []string{"initContainers", "containers"} {
-			cs, _ := dig(pod, field).([]any)
-			for _, c := range cs {
-				ran[fmt.Sprint(dig(c, "image"))] = true
-			}
+		for _, c := range podContainers(podSpec(m.Object)) {
+			ran[fmt.Sprint(dig(c, "image"))] = true
 		}
 	}
 	var got []string

@@ -94,20 +94,13 @@ func chartRender(t *testing.T, values map[string]any, built map[string]bool) con
 func assertEnvOnce(t *testing.T, r contract.Render) {
 	t.Helper()
 	for _, o := range r.Objects {
-		spec := dig(o, "spec", "template", "spec")
-		if spec == nil {
-			spec = dig(o, "spec", "jobTemplate", "spec", "template", "spec")
-		}
-		for _, field := range []string{"initContainers", "containers"} {
-			containers, _ := dig(spec, field).([]any)
-			for _, c := range containers {
-				seen := map[string]bool{}
-				env, _ := dig(c, "env").([]any)
-				for _, e := range env {
-					name := fmt.Sprint(dig(e, "name"))
-					assert.False(t, seen[name], "%v/%v container %v sets %s twice", o["kind"], dig(o, "metadata", "name"), dig(c, "name"), name)
-					seen[name] = true
-				}
+		for _, c := range podContainers(podSpec(o)) {
+			seen := map[string]bool{}
+			env, _ := dig(c, "env").([]any)
+			for _, e := range env {
+				name := fmt.Sprint(dig(e, "name"))
+				assert.False(t, seen[name], "%v/%v container %v sets %s twice", o["kind"], dig(o, "metadata", "name"), dig(c, "name"), name)
+				seen[name] = true
 			}
 		}
 	}

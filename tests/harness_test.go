@@ -439,6 +439,28 @@ func mustRun(t *testing.T, stackName string) *result {
 // dig is testutil.Dig, short for the many assertions that use it.
 var dig = testutil.Dig
 
+// podSpec is the pod an object runs: a Deployment's or Job's template, a
+// CronJob's job template, a Pod's own spec; nil for any other object.
+func podSpec(obj map[string]any) map[string]any {
+	if obj["kind"] == "Pod" {
+		p, _ := obj["spec"].(map[string]any)
+		return p
+	}
+	for _, path := range [][]any{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}} {
+		if p, ok := dig(obj, path...).(map[string]any); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+// podContainers are a pod's init containers, then its containers.
+func podContainers(pod map[string]any) []any {
+	init, _ := pod["initContainers"].([]any)
+	main, _ := pod["containers"].([]any)
+	return append(append([]any{}, init...), main...)
+}
+
 // container returns the first container of a Deployment.
 func container(d registered) map[string]any {
 	c, _ := dig(d.Plain(), "spec", "template", "spec", "containers", 0).(map[string]any)

@@ -102,19 +102,9 @@ func TestSecurityContexts(t *testing.T) {
 		// Every container of every pod, init containers and the Jobs' included,
 		// on a read-only root (the contract test checks where they may write).
 		for _, res := range r.kubernetes() {
-			pod, ok := dig(res.Plain(), "spec", "template", "spec").(map[string]any)
-			if res.Kind() == "CronJob" {
-				pod, ok = dig(res.Plain(), "spec", "jobTemplate", "spec", "template", "spec").(map[string]any)
-			}
-			if !ok {
-				continue
-			}
 			objName, _ := res.Meta()
-			for _, field := range []string{"initContainers", "containers"} {
-				cs, _ := pod[field].([]any)
-				for _, c := range cs {
-					assert.Equal(t, true, dig(c, "securityContext", "readOnlyRootFilesystem"), "%s %s %s %v", s, res.Kind(), objName, dig(c, "name"))
-				}
+			for _, c := range podContainers(podSpec(res.Plain())) {
+				assert.Equal(t, true, dig(c, "securityContext", "readOnlyRootFilesystem"), "%s %s %s %v", s, res.Kind(), objName, dig(c, "name"))
 			}
 		}
 		ns := r.object(t, "Namespace", "rhesis").Plain()
