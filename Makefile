@@ -42,6 +42,7 @@ lint:
 	$(LINT) run ./...
 	$(ACTIONLINT)
 	hack/chart-readme.sh --check
+	hack/chart-schema.sh --check
 
 ## score: kube-score and Trivy of every environment's render; fails on any kube-score CRITICAL or Trivy HIGH/CRITICAL
 score:

@@ -1,6 +1,10 @@
 package charts
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // Values are the chart's values (rhesis/values.yaml) as the program hands them
 // over. A field marked omitempty and left empty keeps the chart's default:
@@ -35,6 +39,32 @@ type Global struct {
 	APIBaseURL        string           `json:"apiBaseUrl"`
 	ChartDigest       string           `json:"chartDigest"`
 	SpreadAcrossNodes bool             `json:"spreadAcrossNodes"`
+	Pod
+}
+
+// Pod is where a component's pods run and what they carry besides the
+// chart's own, in Kubernetes' own types. global holds the default of every
+// component: a component's empty value means global's, and its maps are
+// merged over global's.
+type Pod struct {
+	NodeSelector              map[string]string                 `json:"nodeSelector"`
+	Tolerations               []corev1.Toleration               `json:"tolerations"`
+	Affinity                  *corev1.Affinity                  `json:"affinity,omitempty"`
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
+	PriorityClassName         string                            `json:"priorityClassName"`
+	PodAnnotations            map[string]string                 `json:"podAnnotations"`
+	PodLabels                 map[string]string                 `json:"podLabels"`
+	Service                   ServiceMetadata                   `json:"service"`
+	ExtraVolumes              []corev1.Volume                   `json:"extraVolumes"`
+	ExtraVolumeMounts         []corev1.VolumeMount              `json:"extraVolumeMounts"`
+	ExtraEnvFrom              []corev1.EnvFromSource            `json:"extraEnvFrom"`
+	InitContainers            []corev1.Container                `json:"initContainers"`
+	ExtraContainers           []corev1.Container                `json:"extraContainers"`
+}
+
+// ServiceMetadata is what a component's Service carries besides the chart's own.
+type ServiceMetadata struct {
+	Annotations map[string]string `json:"annotations"`
 }
 
 // ImageCredentials log pulls in to a private registry.
@@ -110,6 +140,7 @@ type Component struct {
 	ExtraEnv       map[string]string `json:"extraEnv"`
 	ServiceAccount ServiceAccount    `json:"serviceAccount"`
 	RunAs          *RunAs            `json:"runAs,omitempty"`
+	Pod
 }
 
 // App is the frontend or the backend.

@@ -19,6 +19,8 @@ const (
 	KindInteger Kind = "integer"
 	KindBoolean Kind = "boolean"
 	KindObject  Kind = "object"
+	// KindArray is a list inside an object; Pulumi.yaml declares only the object.
+	KindArray Kind = "array"
 )
 
 // Key declares one config key. Pulumi.yaml carries the same declarations (a test
@@ -90,8 +92,10 @@ func Keys() []Key {
 		{Name: "worker.prefetchMultiplier", Kind: KindInteger, Default: 4,
 			Description: "CELERY_WORKER_PREFETCH_MULTIPLIER."},
 	}
+	keys = append(keys, podKeys(GlobalPod)...)
 	for _, c := range componentNames {
 		keys = append(keys, componentKeys(c)...)
+		keys = append(keys, podKeys(c)...)
 	}
 	keys = append(keys, imageKeys()...)
 	keys = append(keys, hardeningKeys()...)

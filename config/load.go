@@ -81,6 +81,7 @@ func (b *binder) load(stackName string) *Stack {
 	s.Postgres = Store{b.component(PostgresName), b.persistence(PostgresName), b.external(PostgresName)}
 	s.Redis = Store{b.component(RedisName), b.persistence(RedisName), b.external(RedisName)}
 	s.SpreadAcrossNodes = b.boolean("scheduling.spreadAcrossNodes")
+	s.Pod = b.pod(GlobalPod)
 	s.Ingress = b.ingress()
 	b.browserURLs(s)
 	s.NetworkPolicies = b.networkPolicies()
@@ -254,6 +255,7 @@ func (b *binder) component(c string) Component {
 		ServiceAccountAnnotations: b.stringMap(c + ".serviceAccount.annotations"),
 		Rules:                     b.rules(c),
 		Autoscaling:               b.autoscaling(c, replicas),
+		Pod:                       b.pod(c),
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // Namespace is the Pulumi config namespace of every key this program reads.
@@ -62,9 +64,11 @@ type Stack struct {
 
 	// Production hardening (see hardening.go).
 	SpreadAcrossNodes bool
-	Ingress           Ingress
-	NetworkPolicies   NetworkPolicies
-	Migrations        bool
+	// Pod is every component's default pod settings (GlobalPod).
+	Pod             charts.Pod
+	Ingress         Ingress
+	NetworkPolicies NetworkPolicies
+	Migrations      bool
 	// Keep protects the data volumes from deletion and replacement.
 	Keep       bool
 	Backup     Backup
@@ -125,6 +129,8 @@ type Component struct {
 	// Rules are the API rights of the ServiceAccount (a Role); none by default.
 	Rules       []rbacv1.PolicyRule
 	Autoscaling Autoscaling
+	// Pod is where its pods run and what they carry besides the chart's own.
+	Pod charts.Pod
 }
 
 // App is a stateless application component (frontend, backend).

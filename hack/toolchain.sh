@@ -187,7 +187,9 @@ main() {
 		helm-docs) echo "$HELM_DOCS_DIR" ;;
 		kube-apiserver | etcd) echo "$KUBE_DIR" ;;
 		kwok) echo "$KWOK_DIR" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok" >&2; exit 2 ;;
+		# The OpenAPI documents of the Kubernetes release the sandbox runs (from the Go module proxy).
+		kubernetes-openapi) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/api/openapi-spec/v3" ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|kubernetes-openapi" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;

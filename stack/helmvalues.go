@@ -39,6 +39,7 @@ func HelmValues(cfg *config.Stack) charts.Values {
 			FrontendURL:       cfg.FrontendURL,
 			APIBaseURL:        cfg.APIBaseURL,
 			SpreadAcrossNodes: cfg.SpreadAcrossNodes,
+			Pod:               pod(cfg.Pod),
 		},
 		Frontend: appValues(cfg.Frontend.Component),
 		Backend:  appValues(cfg.Backend.Component),
@@ -113,7 +114,31 @@ func componentValues(c config.Component) charts.Component {
 		ServiceAccount: charts.ServiceAccount{
 			Annotations: orEmpty(c.ServiceAccountAnnotations), Rules: rules(c.Rules),
 		},
+		Pod: pod(c.Pod),
 	}
+}
+
+// pod is the pod settings with every list and map present: the chart's
+// schema requires each, and a null would drop the chart's default.
+func pod(p charts.Pod) charts.Pod {
+	p.NodeSelector, p.PodAnnotations, p.PodLabels = orEmpty(p.NodeSelector), orEmpty(p.PodAnnotations), orEmpty(p.PodLabels)
+	p.Service.Annotations = orEmpty(p.Service.Annotations)
+	p.Tolerations = orNone(p.Tolerations)
+	p.TopologySpreadConstraints = orNone(p.TopologySpreadConstraints)
+	p.ExtraVolumes = orNone(p.ExtraVolumes)
+	p.ExtraVolumeMounts = orNone(p.ExtraVolumeMounts)
+	p.ExtraEnvFrom = orNone(p.ExtraEnvFrom)
+	p.InitContainers = orNone(p.InitContainers)
+	p.ExtraContainers = orNone(p.ExtraContainers)
+	return p
+}
+
+// orNone is s, or an empty list.
+func orNone[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func rules(rs []rbacv1.PolicyRule) []charts.Rule {

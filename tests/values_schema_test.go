@@ -49,16 +49,28 @@ func TestValuesSchemaCheckFindsAMissingKey(t *testing.T) {
 	assert.NotContains(t, fromType, "global.newKey")
 }
 
+// kubeDef starts the $defs copied from Kubernetes' OpenAPI (hack/chart-schema):
+// the comparison stops at them, as it stops at Kubernetes' Go types.
+const kubeDef = "#/$defs/io.k8s."
+
 // schemaPaths records the JSON type of every property below node, resolving
-// $refs; map values and list items are one level ("*", "[]").
+// $refs and allOf; list items are one level ("[]").
 func schemaPaths(root, node map[string]any, path string, out map[string]string) {
 	if ref, ok := node["$ref"].(string); ok {
+		if strings.HasPrefix(ref, kubeDef) {
+			out[path] = "object"
+			return
+		}
 		def := root["$defs"].(map[string]any)[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
 		schemaPaths(root, def, path, out)
 		return
 	}
 	if path != "" {
 		out[path] = schemaType(node)
+	}
+	all, _ := node["allOf"].([]any)
+	for _, sub := range all {
+		schemaPaths(root, sub.(map[string]any), path, out)
 	}
 	props, _ := node["properties"].(map[string]any)
 	for k, v := range props {
@@ -93,6 +105,9 @@ func schemaType(node map[string]any) string {
 func typePaths(t reflect.Type, path string, out map[string]string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if strings.HasPrefix(t.PkgPath(), "k8s.io/") {
+		return // Kubernetes' own type: its schema is Kubernetes' (kubeDef)
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -38,12 +38,16 @@ subjects:
 {{- end }}
 {{- end }}
 
-{{/* A component's Service. Call with (dict "root" $ "name" .. "role" .. "ports" (list (dict "name" .. "port" ..) ...)). */}}
+{{/* A component's Service. Call with (dict "root" $ "name" .. "role" .. "ports" (list (dict "name" .. "port" ..) ...) "annotations" <map>). */}}
 {{- define "rhesis.service" -}}
 apiVersion: v1
 kind: Service
 metadata:
   {{- include "rhesis.metadata" . | nindent 2 }}
+  {{- with .annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 spec:
   type: ClusterIP
   selector:

@@ -71,6 +71,20 @@ required settings. Rendered by platform.yaml, which every install has.
     {{- end -}}
   {{- end -}}
 {{- end -}}
+{{- $pods := dict "global" $v.global "frontend" $v.frontend "backend" $v.backend "worker" $v.worker "database.postgresql" $v.database.postgresql "redis" $v.redis -}}
+{{- range $name := keys $pods | sortAlpha -}}
+  {{- $p := index $pods $name -}}
+  {{- range $k := keys ($p.podLabels | default dict) | sortAlpha -}}
+    {{- if or (has $k (list "app" "helm.sh/chart")) (hasPrefix "app.kubernetes.io/" $k) -}}
+      {{- $problems = append $problems (printf "%s.podLabels.%s is a label the chart sets on every pod (selectors and policies use it); choose another key" $name $k) -}}
+    {{- end -}}
+  {{- end -}}
+  {{- range $k := keys ($p.podAnnotations | default dict) | sortAlpha -}}
+    {{- if or (hasPrefix "checksum/" $k) (hasPrefix "rhesis.dev/" $k) -}}
+      {{- $problems = append $problems (printf "%s.podAnnotations.%s is an annotation the chart sets on pods; choose another key" $name $k) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
 {{- if $problems -}}
   {{- fail (printf "\ninvalid values (%d):\n  - %s" (len $problems) (join "\n  - " $problems)) -}}
 {{- end -}}

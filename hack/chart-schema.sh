@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The Kubernetes types in charts/rhesis/values.schema.json ($defs io.k8s.*) are
+# copied by hack/chart-schema from the OpenAPI document of the Kubernetes
+# release the sandbox runs; the rest of the schema is written by hand, and the
+# tool keeps the whole file in one form (sorted keys).
+#
+#   hack/chart-schema.sh          write it
+#   hack/chart-schema.sh --check  fail when it differs from what the tool writes
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+openapi=$(hack/toolchain.sh dir kubernetes-openapi)
+if [ "${1:-}" = --check ]; then
+	exec go run ./hack/chart-schema -openapi "$openapi" -check
+fi
+exec go run ./hack/chart-schema -openapi "$openapi"
