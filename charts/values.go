@@ -297,6 +297,38 @@ type Secrets struct {
 	AuditHashKey     string            `json:"auditHashKey"`
 	RegistryPassword string            `json:"registryPassword"`
 	Extra            map[string]string `json:"extra"`
+	// SecretKeyRefs read values (by their name here: dbPassword, ...) from
+	// Secrets of the user's instead of the chart's.
+	SecretKeyRefs  map[string]SecretKeyRef `json:"secretKeyRefs"`
+	ExternalSecret ExternalSecret          `json:"externalSecret"`
+}
+
+// SecretKeyRef is a key of an existing Secret.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// ExternalSecret is the External Secrets Operator's ExternalSecret that fills
+// the chart's Secret from a store.
+type ExternalSecret struct {
+	Enabled         bool                 `json:"enabled"`
+	SecretStoreRef  SecretStoreRef       `json:"secretStoreRef"`
+	RefreshInterval string               `json:"refreshInterval"`
+	Data            map[string]RemoteRef `json:"data"`
+}
+
+// SecretStoreRef names a SecretStore or ClusterSecretStore.
+type SecretStoreRef struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// RemoteRef is where a store holds one value.
+type RemoteRef struct {
+	Key      string `json:"key"`
+	Property string `json:"property,omitempty"`
+	Version  string `json:"version,omitempty"`
 }
 
 // Tests is the `helm test` pod.

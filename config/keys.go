@@ -103,6 +103,7 @@ func Keys() []Key {
 		keys = append(keys, persistenceKeys(s)...)
 	}
 	keys = append(keys, secretKeys()...)
+	keys = append(keys, secretSourceKeys()...)
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
 	return keys
 }

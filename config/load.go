@@ -286,6 +286,7 @@ func (b *binder) secrets() Secrets {
 	for _, spec := range RequiredSecrets {
 		sec.Required[spec.EnvVar] = b.secret(spec.Key)
 	}
+	sec.Refs, sec.External = b.secretSources()
 	sec.Extra = b.stringMap(ExtraSecretsKey)
 	if len(sec.Extra) > 0 {
 		b.secretSet[ExtraSecretsKey] = secretState{set: true, encrypted: b.encrypted(ExtraSecretsKey)}

@@ -195,6 +195,10 @@ type Secrets struct {
 	// Extra holds optional secrets for the backend and worker by variable name
 	// (OPENAI_API_KEY, SMTP_PASSWORD, ...).
 	Extra map[string]string
+	// Refs read required secrets (by key: dbPassword, ...) from Secrets of the cluster.
+	Refs map[string]charts.SecretKeyRef
+	// External fills the Secret from an External Secrets Operator store.
+	External charts.ExternalSecret
 }
 
 // NamedComponent is a component with its name, for code that treats all five alike.

@@ -156,6 +156,7 @@ func (s *Stack) validateSecrets(states map[string]secretState) Problems {
 		st := states[spec.Key]
 		switch {
 		case spec.AppRoleOnly && !s.AppRole():
+		case s.Secrets.elsewhere(spec.Key):
 		case !st.set:
 			add(spec.Key, fmt.Sprintf("is required in %s; run: %s", s.Environment, setSecretCommand(spec, s.StackName)))
 		case !st.encrypted:

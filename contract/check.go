@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -127,14 +128,51 @@ func (ck *checker) envOf(cm map[string]any) map[string]envValue {
 			v, ok := data[key]
 			env[name] = envValue{value: v, resolved: ok, from: "ConfigMap " + ref + " key " + key}
 		default:
-			env[name] = envValue{value: str(dig(e, "value")), resolved: true, from: "a literal"}
+			env[name] = expand(str(dig(e, "value")), env)
 		}
 	}
 	return env
 }
 
-// data is the keys of a rendered ConfigMap or Secret (data or stringData).
+// dependentVar is a reference $(NAME) to a variable defined before it, which
+// Kubernetes expands in a literal value ($$ escapes a $).
+var dependentVar = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
+
+// expand is a literal as the process sees it: the variables it refers to
+// expanded, and secret when any of them is.
+func expand(literal string, before map[string]envValue) envValue {
+	out := envValue{resolved: true, from: "a literal"}
+	out.value = dependentVar.ReplaceAllStringFunc(literal, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		ref, ok := before[m[2:len(m)-1]]
+		if !ok {
+			return m // Kubernetes leaves an unknown reference as written
+		}
+		if ref.secret {
+			out.secret, out.from = true, "a literal expanding "+m+" from "+ref.from
+		}
+		out.resolved = out.resolved && ref.resolved
+		return ref.value
+	})
+	return out
+}
+
+// data is the keys of a rendered ConfigMap or Secret (data or stringData);
+// for a Secret an ExternalSecret fills, the keys it writes, of unknown value.
 func (ck *checker) data(kind, name string) (map[string]string, bool) {
+	if kind == "Secret" {
+		for _, o := range ck.byKind["ExternalSecret"] {
+			if str(dig(o, "spec", "target", "name")) == name {
+				out := map[string]string{}
+				for _, d := range list(dig(o, "spec", "data")) {
+					out[str(dig(d, "secretKey"))] = ""
+				}
+				return out, true
+			}
+		}
+	}
 	for _, o := range ck.byKind[kind] {
 		if str(dig(o, "metadata", "name")) != name {
 			continue

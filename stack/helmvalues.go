@@ -12,17 +12,20 @@ import (
 // Pulumi stack (but for the images' own facts, which no stack sets).
 func HelmValues(cfg *config.Stack) charts.Values {
 	secrets := charts.Secrets{
-		SessionSecretKey: cfg.Secrets.Required["SESSION_SECRET_KEY"],
-		JWTSecretKey:     cfg.Secrets.Required["JWT_SECRET_KEY"],
-		NextauthSecret:   cfg.Secrets.Required["NEXTAUTH_SECRET"],
-		DBEncryptionKey:  cfg.Secrets.Required["DB_ENCRYPTION_KEY"],
-		DBPassword:       cfg.Secrets.Required["ADMIN_DB_PASS"],
-		DBAppPassword:    cfg.Secrets.Required["APP_DB_PASS"],
-		RedisPassword:    cfg.Secrets.Required["REDIS_PASSWORD"],
-		AuditHashKey:     cfg.Secrets.Required["AUDIT_HASH_KEY"],
+		SessionSecretKey: cfg.Secrets.Held("SESSION_SECRET_KEY"),
+		JWTSecretKey:     cfg.Secrets.Held("JWT_SECRET_KEY"),
+		NextauthSecret:   cfg.Secrets.Held("NEXTAUTH_SECRET"),
+		DBEncryptionKey:  cfg.Secrets.Held("DB_ENCRYPTION_KEY"),
+		DBPassword:       cfg.Secrets.Held("ADMIN_DB_PASS"),
+		DBAppPassword:    cfg.Secrets.Held("APP_DB_PASS"),
+		RedisPassword:    cfg.Secrets.Held("REDIS_PASSWORD"),
+		AuditHashKey:     cfg.Secrets.Held("AUDIT_HASH_KEY"),
 		RegistryPassword: cfg.Images.Password,
 		Extra:            orEmpty(cfg.Secrets.Extra),
+		SecretKeyRefs:    cfg.Secrets.Refs,
+		ExternalSecret:   cfg.Secrets.External,
 	}
+
 	registry := ""
 	if cfg.Images.HasCredentials() {
 		registry = cfg.Images.RegistryServer()

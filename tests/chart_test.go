@@ -204,6 +204,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})
 	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})
+	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	baselines := map[string]string{}
 	for name, base := range bases {
 		baselines[name] = renderText(t, base)
@@ -337,4 +338,20 @@ func TestChartRefusesUnsafeHardening(t *testing.T) {
 		_, _, err := render(t, layer(envValues(t, "staging"), bad))
 		assert.Error(t, err, "%v", bad)
 	}
+}
+
+// externalSecretValues take every secret from an External Secrets Operator
+// store: what a platform team with Vault behind a ClusterSecretStore sets.
+func externalSecretValues() map[string]any {
+	data := map[string]any{}
+	for _, spec := range config.RequiredSecrets {
+		data[spec.Key] = map[string]any{"key": "rhesis/prod", "property": spec.Key}
+	}
+	return map[string]any{"secrets": map[string]any{
+		"sessionSecretKey": "", "jwtSecretKey": "", "nextauthSecret": "", "dbEncryptionKey": "", "dbPassword": "",
+		"dbAppPassword": "", "redisPassword": "", "auditHashKey": "",
+		"externalSecret": map[string]any{
+			"enabled": true, "secretStoreRef": map[string]any{"name": "vault", "kind": "ClusterSecretStore"}, "data": data,
+		},
+	}}
 }

@@ -3,9 +3,48 @@ The configuration every service reads: the ConfigMap rhesis-config and the
 Secret rhesis-secrets, and the facts they are made of.
 */}}
 
-{{/* The Secret pods read: the chart's own, or the one named by secrets.existingSecret. */}}
+{{/* The Secret pods read: the chart's own (or the one its ExternalSecret fills), or the one named by secrets.existingSecret. */}}
 {{- define "rhesis.secretName" -}}
 {{- .Values.secrets.existingSecret | default "rhesis-secrets" -}}
+{{- end }}
+
+{{/*
+Which value of secrets.* each key of the Secret holds: the names
+secrets.secretKeyRefs and secrets.externalSecret.data are keyed by. The
+application's database password is the owner's when it has no role of its
+own. Read it with fromYaml.
+*/}}
+{{- define "rhesis.secretValues" -}}
+SESSION_SECRET_KEY: sessionSecretKey
+JWT_SECRET_KEY: jwtSecretKey
+NEXTAUTH_SECRET: nextauthSecret
+DB_ENCRYPTION_KEY: dbEncryptionKey
+APP_DB_PASS: {{ ternary "dbAppPassword" "dbPassword" (eq (include "rhesis.appRole" .) "true") }}
+{{- if include "rhesis.inClusterDatabase" . }}
+ADMIN_DB_PASS: dbPassword
+{{- end }}
+REDIS_PASSWORD: redisPassword
+AUDIT_HASH_KEY: auditHashKey
+{{- end }}
+
+{{/* Where a pod reads one key of the Secret: secrets.secretKeyRefs.<value> when given, else the Secret. Call with (dict "root" $ "key" KEY); read it with fromYaml. */}}
+{{- define "rhesis.secretRef" -}}
+{{- $value := index (include "rhesis.secretValues" .root | fromYaml) .key -}}
+{{- with and $value (index .root.Values.secrets.secretKeyRefs $value) -}}
+{{- toYaml . -}}
+{{- else -}}
+{{- toYaml (dict "name" (include "rhesis.secretName" .root) "key" .key) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+"true" when the chart does not hold the Redis password (an existing Secret,
+a per-key reference, the ExternalSecret): the broker URLs are then composed
+in the pod from $(REDIS_PASSWORD), so a store holds only the password.
+*/}}
+{{- define "rhesis.redisPasswordOutside" -}}
+{{- $s := .Values.secrets -}}
+{{- if or $s.existingSecret $s.externalSecret.enabled (hasKey $s.secretKeyRefs "redisPassword") }}true{{ end -}}
 {{- end }}
 
 {{/* "true" when the chart runs PostgreSQL, "" for none or an external one. */}}
@@ -93,10 +132,11 @@ IMPORT_SESSION_DIR: "/app/storage/import-sessions"
 {{- end }}
 {{- end }}
 
-{{/* Broker URL for Redis database .db, the password query-escaped (%20 for spaces); rediss:// to an external Redis over TLS. */}}
+{{/* Broker URL for Redis database .db: the chart's password query-escaped (%20 for spaces), or $(REDIS_PASSWORD) for Kubernetes to expand in the pod; rediss:// to an external Redis over TLS. */}}
 {{- define "rhesis.redisURL" -}}
 {{- $e := .root.Values.redis.external -}}
 {{- $password := .root.Values.secrets.redisPassword | urlquery | replace "+" "%20" -}}
+{{- if include "rhesis.redisPasswordOutside" .root }}{{ $password = "$(REDIS_PASSWORD)" }}{{ end -}}
 {{- if $e.host -}}
 {{- printf "%s://:%s@%s:%v/%d%s" (ternary "rediss" "redis" $e.tls) $password $e.host $e.port (int .db) (ternary "?ssl_cert_reqs=required" "" $e.tls) -}}
 {{- else -}}
@@ -104,24 +144,51 @@ IMPORT_SESSION_DIR: "/app/storage/import-sessions"
 {{- end -}}
 {{- end }}
 
-{{/* The Secret's data: required secrets, optional ones, broker URLs. */}}
+{{/* The Secret's data: the required secrets but those read from elsewhere (secrets.secretKeyRefs), the optional ones, and the broker URLs while the chart holds the Redis password. */}}
 {{- define "rhesis.secretData" -}}
 {{- $s := .Values.secrets -}}
 {{- range $k, $v := $s.extra }}
 {{ $k }}: {{ $v | toString | quote }}
 {{- end }}
-SESSION_SECRET_KEY: {{ $s.sessionSecretKey | quote }}
-JWT_SECRET_KEY: {{ $s.jwtSecretKey | quote }}
-NEXTAUTH_SECRET: {{ $s.nextauthSecret | quote }}
-DB_ENCRYPTION_KEY: {{ $s.dbEncryptionKey | quote }}
-APP_DB_PASS: {{ ternary $s.dbAppPassword $s.dbPassword (eq (include "rhesis.appRole" .) "true") | quote }}
-{{- if include "rhesis.inClusterDatabase" . }}
-ADMIN_DB_PASS: {{ $s.dbPassword | quote }}
+{{- range $key, $value := include "rhesis.secretValues" . | fromYaml }}
+{{- if not (hasKey $s.secretKeyRefs $value) }}
+{{ $key }}: {{ index $s $value | quote }}
 {{- end }}
-REDIS_PASSWORD: {{ $s.redisPassword | quote }}
-AUDIT_HASH_KEY: {{ $s.auditHashKey | quote }}
+{{- end }}
+{{- if not (include "rhesis.redisPasswordOutside" .) }}
 BROKER_URL: {{ include "rhesis.redisURL" (dict "root" . "db" 0) | quote }}
 CELERY_RESULT_BACKEND: {{ include "rhesis.redisURL" (dict "root" . "db" 1) | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ExternalSecret (External Secrets Operator) that fills the Secret
+rhesis-secrets from secrets.externalSecret.secretStoreRef: one entry per key
+of the Secret, from secrets.externalSecret.data.<value>. It holds only
+primitives; the pods compose the broker URLs.
+*/}}
+{{- define "rhesis.externalSecret" -}}
+{{- $x := .Values.secrets.externalSecret -}}
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  {{- include "rhesis.metadata" (dict "root" . "name" "rhesis" "role" "platform" "object" "rhesis-secrets") | nindent 2 }}
+spec:
+  refreshInterval: {{ $x.refreshInterval | quote }}
+  secretStoreRef:
+    name: {{ $x.secretStoreRef.name }}
+    kind: {{ $x.secretStoreRef.kind }}
+  target:
+    name: rhesis-secrets
+    creationPolicy: Owner
+  data:
+    {{- range $key, $value := include "rhesis.secretValues" . | fromYaml }}
+    {{- with index $x.data $value }}
+    - secretKey: {{ $key }}
+      remoteRef:
+        {{- toYaml . | nindent 8 }}
+    {{- end }}
+    {{- end }}
 {{- end }}
 
 {{/* The .dockerconfigjson of rhesis-registry. */}}

@@ -190,7 +190,7 @@ annotations:
   {{- toYaml . | nindent 2 }}
   {{- end }}
   checksum/config: {{ include "rhesis.checksum" (include "rhesis.configData" .root | fromYaml) }}
-  {{- if not .root.Values.secrets.existingSecret }}
+  {{- if not (or .root.Values.secrets.existingSecret .root.Values.secrets.externalSecret.enabled) }}
   checksum/secret: {{ include "rhesis.checksum" (include "rhesis.secretData" .root | fromYaml) }}
   {{- end }}
   {{- with .digest }}
@@ -216,14 +216,19 @@ topologySpreadConstraints:
 - name: {{ .name }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "rhesis.secretName" .root }}
-      key: {{ .key | default .name }}
+      {{- include "rhesis.secretRef" (dict "root" .root "key" (.key | default .name)) | nindent 6 }}
 {{- end }}
 
 {{/* The secret variables of backend, worker and migrations: the required ones, then secrets.extra sorted. */}}
 {{- define "rhesis.pythonSecretEnv" -}}
 {{- range $k := concat (list "SESSION_SECRET_KEY" "JWT_SECRET_KEY" "DB_ENCRYPTION_KEY" "APP_DB_PASS" "REDIS_PASSWORD" "BROKER_URL" "CELERY_RESULT_BACKEND" "AUDIT_HASH_KEY") (keys $.Values.secrets.extra | sortAlpha) }}
+{{- if and (has $k (list "BROKER_URL" "CELERY_RESULT_BACKEND")) (include "rhesis.redisPasswordOutside" $) }}
+{{- /* After REDIS_PASSWORD, which Kubernetes expands into it. */}}
+- name: {{ $k }}
+  value: {{ include "rhesis.redisURL" (dict "root" $ "db" (ternary 0 1 (eq $k "BROKER_URL"))) | quote }}
+{{- else }}
 {{ include "rhesis.secretEnv" (dict "root" $ "name" $k) }}
+{{- end }}
 {{- end }}
 {{- end }}
 

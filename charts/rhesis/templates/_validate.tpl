@@ -5,6 +5,8 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- define "rhesis.validate" -}}
 {{- $v := .Values -}}
 {{- $problems := list -}}
+{{- /* The chart's secret values, as secrets.secretKeyRefs and secrets.externalSecret.data name them. */ -}}
+{{- $secretNames := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "dbAppPassword" "redisPassword" "auditHashKey" -}}
 {{- if ne $v.global.environment "local" -}}
   {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
     {{- $problems = append $problems (printf "ingress.host is required in %s while the ingress is on: the frontend's host (--set ingress.host=rhesis.example.com), from which the URLs follow" $v.global.environment) -}}
@@ -16,10 +18,16 @@ required settings. Rendered by platform.yaml, which every install has.
   {{- end -}}
   {{- end -}}
   {{- if not $v.secrets.existingSecret -}}
-    {{- range $k := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "dbAppPassword" "redisPassword" "auditHashKey" -}}
-      {{- if and (not (index $v.secrets $k)) (or (ne $k "dbAppPassword") (include "rhesis.appRole" $)) -}}
+    {{- $x := $v.secrets.externalSecret -}}
+    {{- range $k := $secretNames -}}
+      {{- $elsewhere := or (hasKey $v.secrets.secretKeyRefs $k) (and $x.enabled (hasKey $x.data $k)) -}}
+      {{- if and (not (index $v.secrets $k)) (not $elsewhere) (or (ne $k "dbAppPassword") (include "rhesis.appRole" $)) -}}
         {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
-        {{- $problems = append $problems (printf "secrets.%s is required in %s (or set secrets.existingSecret): --set secrets.%s=\"%s\"" $k $v.global.environment $k $gen) -}}
+        {{- if $x.enabled -}}
+        {{- $problems = append $problems (printf "secrets.externalSecret.data.%s is required in %s: the key in the store that holds it (--set secrets.externalSecret.data.%s.key=rhesis/%s), or a reference secrets.secretKeyRefs.%s" $k $v.global.environment $k $k $k) -}}
+        {{- else -}}
+        {{- $problems = append $problems (printf "secrets.%s is required in %s (or secrets.secretKeyRefs.%s naming a Secret and key, or secrets.existingSecret): --set secrets.%s=\"%s\"" $k $v.global.environment $k $k $gen) -}}
+        {{- end -}}
       {{- end -}}
     {{- end -}}
   {{- end -}}
@@ -69,6 +77,25 @@ required settings. Rendered by platform.yaml, which every install has.
     {{- if and (not $v.redis.enabled) (not $v.redis.external.host) -}}
       {{- $problems = append $problems (printf "redis.enabled must be true while %s.enabled is true" $app) -}}
     {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- $x := $v.secrets.externalSecret -}}
+{{- range $where, $m := dict "secrets.secretKeyRefs" $v.secrets.secretKeyRefs "secrets.externalSecret.data" $x.data -}}
+  {{- range $k := keys $m | sortAlpha -}}
+    {{- if not (has $k $secretNames) -}}
+      {{- $problems = append $problems (printf "%s.%s is not a secret of the chart; the keys are %s" $where $k (join ", " $secretNames)) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- if $x.enabled -}}
+  {{- if $v.secrets.existingSecret -}}
+    {{- $problems = append $problems "secrets.externalSecret.enabled and secrets.existingSecret exclude each other: the ExternalSecret fills rhesis-secrets, existingSecret names another" -}}
+  {{- end -}}
+  {{- if not $x.secretStoreRef.name -}}
+    {{- $problems = append $problems "secrets.externalSecret.secretStoreRef.name is required: the SecretStore or ClusterSecretStore to read from (--set secrets.externalSecret.secretStoreRef.name=vault)" -}}
+  {{- end -}}
+  {{- if $v.secrets.extra -}}
+    {{- $problems = append $problems (printf "secrets.extra (%s) cannot go with secrets.externalSecret: the ExternalSecret owns rhesis-secrets; put them in a Secret of yours and name it in backend.extraEnvFrom and worker.extraEnvFrom" (keys $v.secrets.extra | sortAlpha | join ", ")) -}}
   {{- end -}}
 {{- end -}}
 {{- $pods := dict "global" $v.global "frontend" $v.frontend "backend" $v.backend "worker" $v.worker "database.postgresql" $v.database.postgresql "redis" $v.redis -}}
