@@ -1,0 +1,95 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// applyCRDs applies a testdata file of CustomResourceDefinitions and waits
+// until the API server serves them.
+func applyCRDs(t *testing.T, file string) {
+	t.Helper()
+	crds := filepath.Join(repoRoot(t), "tests", "e2e", "testdata", file)
+	out, err := exec.Command("kubectl", "apply", "--server-side", "-f", crds).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
+	require.NoError(t, err, string(out))
+}
+
+// TestPlatformExtensionPoints: what a platform team adds lands in a real
+// cluster. Every pod runs on the one node the pool selector and the taint's
+// toleration allow, with the PriorityClass's priority resolved by admission;
+// the backend's sidecar passes the namespace's restricted Pod Security; the
+// secrets come from the External Secrets Operator: the API server accepts
+// the chart's ExternalSecret against the operator's own CRD, and once the
+// Secret it fills exists every reference resolves.
+func TestPlatformExtensionPoints(t *testing.T) {
+	applyCRDs(t, "external-secrets-crds.yaml")
+	const pool = "e2e-pool-node"
+	addNode(t, pool)
+	kubectlRun(t, "label", "node", pool, "pool=rhesis")
+	kubectlRun(t, "taint", "node", pool, "dedicated=rhesis:NoSchedule")
+	kubectlRun(t, "create", "priorityclass", "e2e-rhesis-high", "--value=100000")
+	t.Cleanup(func() { _ = exec.Command("kubectl", "delete", "priorityclass", "e2e-rhesis-high").Run() })
+
+	ns := "e2e-platform"
+	secretKeys := []string{"sessionSecretKey", "jwtSecretKey", "nextauthSecret", "dbEncryptionKey", "dbPassword", "dbAppPassword", "redisPassword", "auditHashKey"}
+	var data []string
+	for _, k := range secretKeys {
+		data = append(data, fmt.Sprintf(`%q:{"key":"rhesis/e2e","property":%q}`, k, k))
+	}
+	e := newStack(t, "e2e-platform", map[string]string{
+		"environment": "local", "namespace": ns,
+		"global.nodeSelector":      `{"pool":"rhesis"}`,
+		"global.tolerations":       `[{"key":"dedicated","operator":"Equal","value":"rhesis","effect":"NoSchedule"}]`,
+		"global.priorityClassName": "e2e-rhesis-high",
+		"global.podLabels":         `{"team":"platform"}`,
+		"backend.extraContainers": `[{"name":"sidecar","image":"busybox:1.37","command":["sleep","infinity"],` +
+			`"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]`,
+		"externalSecret.enabled":             "true",
+		"externalSecret.secretStoreRef.name": "vault",
+		"externalSecret.data":                "{" + strings.Join(data, ",") + "}",
+	}, nil)
+	e.up()
+	assertConverged(t, ns, localReplicas)
+
+	pods := items(kubectl(t, "get", "pods", "-n", ns, "-l", "team=platform"))
+	require.NotEmpty(t, pods)
+	for _, p := range pods {
+		if dig(p, "status", "phase") == "Succeeded" {
+			continue // the migration Job's pod
+		}
+		assert.Equal(t, pool, dig(p, "spec", "nodeName"), "%s runs off the pool", name(p))
+		assert.EqualValues(t, 100000, dig(p, "spec", "priority"), "%s: the PriorityClass's priority", name(p))
+	}
+	backend := items(kubectl(t, "get", "pods", "-n", ns, "-l", "app=backend"))
+	require.NotEmpty(t, backend)
+	var containers []string
+	for _, c := range dig(backend[0], "spec", "containers").([]any) {
+		containers = append(containers, dig(c, "name").(string))
+	}
+	assert.Equal(t, []string{"backend", "sidecar"}, containers)
+
+	es := kubectl(t, "get", "externalsecret", "rhesis-secrets", "-n", ns)
+	assert.Equal(t, "vault", dig(es, "spec", "secretStoreRef", "name"))
+	assert.Len(t, dig(es, "spec", "data"), len(secretKeys))
+	assert.False(t, exists("secret", "rhesis-secrets", "-n", ns), "the chart's Secret is the operator's to make")
+	// What the operator makes from the store: the keys the ExternalSecret names.
+	args := []string{"create", "secret", "generic", "rhesis-secrets", "-n", ns}
+	for _, d := range dig(es, "spec", "data").([]any) {
+		args = append(args, fmt.Sprintf("--from-literal=%s=e2e-%s", dig(d, "secretKey"), dig(d, "remoteRef", "property")))
+	}
+	kubectlRun(t, args...)
+	assertReferencesResolve(t, ns)
+	e.expectNoChanges()
+	e.destroy()
+	assertGone(t, ns)
+}
