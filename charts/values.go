@@ -19,6 +19,7 @@ type Values struct {
 	Redis           Redis           `json:"redis"`
 	NetworkPolicies NetworkPolicies `json:"networkPolicies"`
 	Ingress         Ingress         `json:"ingress"`
+	Gateway         Gateway         `json:"gateway"`
 	Migrations      Migrations      `json:"migrations"`
 	Backup          Backup          `json:"backup"`
 	Storage         Storage         `json:"storage"`
@@ -236,6 +237,28 @@ type Ingress struct {
 	TLSSecret     string            `json:"tlsSecret"`
 	ClusterIssuer string            `json:"clusterIssuer"`
 	Annotations   map[string]string `json:"annotations"`
+}
+
+// Gateway publishes the frontend and the API through Gateway API HTTPRoutes.
+type Gateway struct {
+	Enabled     bool              `json:"enabled"`
+	ParentRefs  []ParentRef       `json:"parentRefs"`
+	Host        string            `json:"host"`
+	APIHost     string            `json:"apiHost"`
+	APIPath     string            `json:"apiPath"`
+	HTTPS       bool              `json:"https"`
+	Namespace   string            `json:"namespace"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// ParentRef is a route's parent (the Gateway API's ParentReference).
+type ParentRef struct {
+	Group       *string `json:"group,omitempty"`
+	Kind        *string `json:"kind,omitempty"`
+	Namespace   string  `json:"namespace,omitempty"`
+	Name        string  `json:"name"`
+	SectionName string  `json:"sectionName,omitempty"`
+	Port        int     `json:"port,omitempty"`
 }
 
 // Migrations is the Job that migrates the database once per release.

@@ -11,6 +11,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // Autoscaling is a HorizontalPodAutoscaler for a stateless component. While
@@ -44,6 +46,28 @@ func (i Ingress) TLSSecretName() string {
 		return i.TLSSecret
 	}
 	return DefaultTLSSecret
+}
+
+// Gateway publishes the frontend and the API through Gateway API HTTPRoutes.
+type Gateway struct {
+	Enabled bool
+	// ParentRefs are the Gateways the routes attach to.
+	ParentRefs             []charts.ParentRef
+	Host, APIHost, APIPath string
+	// HTTPS tells whether the Gateway's listener terminates TLS.
+	HTTPS bool
+	// Namespace is where the gateway's pods run, for the network policies.
+	Namespace   string
+	Annotations map[string]string
+}
+
+// PolicyNamespace is the namespace the network policies let in: Namespace,
+// else the first parent's.
+func (g Gateway) PolicyNamespace() string {
+	if g.Namespace != "" || len(g.ParentRefs) == 0 {
+		return g.Namespace
+	}
+	return g.ParentRefs[0].Namespace
 }
 
 // DefaultTLSSecret receives cert-manager's certificate when no Secret is named.
@@ -123,7 +147,8 @@ func hardeningKeys() []Key {
 			Description: "Comma-separated TCP ports the backend and worker may reach on the internet."},
 		envKey("ingress.enabled", KindBoolean, perEnv("false", "true", "true"),
 			"Publish the frontend and the backend API through an Ingress (networking.k8s.io/v1)."),
-		{Name: "ingress.className", Kind: KindString, Default: "nginx", Description: "IngressClass of the Ingress."},
+		{Name: "ingress.className", Kind: KindString, Default: "",
+			Description: "IngressClass of the Ingress (kubectl get ingressclass); required while the ingress is on. With nginx the program adds ingress-nginx's body size and timeout annotations."},
 		{Name: "ingress.host", Kind: KindString, Default: "",
 			Description: "Host of the frontend, e.g. rhesis.example.com. Required when the ingress is on; frontendUrl follows from it."},
 		{Name: "ingress.apiHost", Kind: KindString, Default: "",
@@ -136,6 +161,22 @@ func hardeningKeys() []Key {
 			Description: "cert-manager ClusterIssuer that issues the certificate into ingress.tlsSecret (default rhesis-tls)."},
 		{Name: "ingress.annotations", Kind: KindObject, Default: map[string]any{},
 			Description: "Extra annotations of the Ingress, as a map."},
+		{Name: "gateway.enabled", Kind: KindBoolean, Default: false,
+			Description: "Publish the frontend and the API through Gateway API HTTPRoutes (gateway.networking.k8s.io/v1) attached to gateway.parentRefs, instead of the Ingress (turn that off)."},
+		{Name: "gateway.parentRefs", Kind: KindArray, Default: "",
+			Description: "The Gateway(s) the routes attach to, a list of parentRefs, e.g. [{name: public, namespace: gateway-system, sectionName: https}]."},
+		{Name: "gateway.host", Kind: KindString, Default: "",
+			Description: "Host of the frontend's route; frontendUrl follows from it. Required while the routes are on."},
+		{Name: "gateway.apiHost", Kind: KindString, Default: "",
+			Description: "Host of the API's route. Empty means api.<gateway.host> (unless gateway.apiPath is set)."},
+		{Name: "gateway.apiPath", Kind: KindString, Default: "",
+			Description: "Serve the API under this path of gateway.host instead of its own host, e.g. /backend."},
+		{Name: "gateway.https", Kind: KindBoolean, Default: true,
+			Description: "Whether the Gateway's listener terminates TLS: the URLs' scheme. prod requires it."},
+		{Name: "gateway.namespace", Kind: KindString, Default: "",
+			Description: "Namespace of the gateway's pods, the only one the network policies let reach the frontend and API. Empty means the first parentRef's namespace."},
+		{Name: "gateway.annotations", Kind: KindObject, Default: map[string]any{},
+			Description: "Extra annotations of the HTTPRoutes, as a map."},
 		{Name: "migrations.enabled", Kind: KindBoolean, Default: true,
 			Description: "Run the database migrations (the migrate image) once per release, before the backend rolls out; the backend then starts with SKIP_MIGRATIONS=true."},
 		{Name: "postgres.external.host", Kind: KindString, Default: "",
@@ -262,29 +303,54 @@ func (b *binder) ingress() Ingress {
 	}
 }
 
-// browserURLs derives frontendUrl and apiBaseUrl from the ingress hosts
-// unless they are set.
+func (b *binder) gateway() Gateway {
+	g := Gateway{
+		Enabled:     b.boolean("gateway.enabled"),
+		Host:        b.str("gateway.host"),
+		APIHost:     b.str("gateway.apiHost"),
+		APIPath:     b.str("gateway.apiPath"),
+		HTTPS:       b.boolean("gateway.https"),
+		Namespace:   b.str("gateway.namespace"),
+		Annotations: b.stringMap("gateway.annotations"),
+	}
+	decodeKube(b, "gateway.parentRefs", &g.ParentRefs)
+	for i, r := range g.ParentRefs {
+		if r.Name == "" {
+			b.problem(fmt.Sprintf("gateway.parentRefs[%d].name", i), "", "is required: the Gateway's name")
+		}
+	}
+	return g
+}
+
+// browserURLs derives frontendUrl and apiBaseUrl from the public hosts (the
+// Ingress's or the routes') unless they are set.
 func (b *binder) browserURLs(s *Stack) {
 	s.FrontendURL, s.APIBaseURL = b.str("frontendUrl"), b.str("apiBaseUrl")
-	in := s.Ingress
-	if !in.Enabled || in.Host == "" {
+	host, apiHost, apiPath, https := s.Ingress.Host, &s.Ingress.APIHost, s.Ingress.APIPath, s.Ingress.TLS()
+	switch {
+	case s.Gateway.Enabled:
+		host, apiHost, apiPath, https = s.Gateway.Host, &s.Gateway.APIHost, s.Gateway.APIPath, s.Gateway.HTTPS
+	case !s.Ingress.Enabled:
 		return
 	}
-	if in.APIHost == "" && in.APIPath == "" {
-		s.Ingress.APIHost = "api." + in.Host
+	if host == "" {
+		return
+	}
+	if *apiHost == "" && apiPath == "" {
+		*apiHost = "api." + host
 	}
 	scheme := "http"
-	if in.TLS() {
+	if https {
 		scheme = "https"
 	}
 	if !b.explicit("frontendUrl") {
-		s.FrontendURL = scheme + "://" + in.Host
+		s.FrontendURL = scheme + "://" + host
 	}
 	if !b.explicit("apiBaseUrl") {
-		if s.Ingress.APIHost != "" {
-			s.APIBaseURL = scheme + "://" + s.Ingress.APIHost
+		if *apiHost != "" {
+			s.APIBaseURL = scheme + "://" + *apiHost
 		} else {
-			s.APIBaseURL = scheme + "://" + in.Host + in.APIPath
+			s.APIBaseURL = scheme + "://" + host + apiPath
 		}
 	}
 }
@@ -364,6 +430,11 @@ func (s *Stack) validateHardening() Problems {
 		}
 	}
 	in := s.Ingress
+	if in.Enabled && in.ClassName == "" {
+		add("ingress.className", "", fmt.Sprintf("is required while the ingress is on: the IngressClass of your controller (kubectl get ingressclass), e.g. `%s`",
+			SetCommand(s.StackName, "ingress.className", "nginx", false)))
+	}
+	s.validateGateway(add)
 	if in.Enabled {
 		if in.Host == "" {
 			add("ingress.host", "", fmt.Sprintf("is required while the ingress is on: the frontend's host, e.g. `%s`; or `%s`",
@@ -377,9 +448,7 @@ func (s *Stack) validateHardening() Problems {
 				add(h.key, h.v, "is not a host name: "+msg)
 			}
 		}
-		if in.APIPath != "" && (!strings.HasPrefix(in.APIPath, "/") || in.APIPath == "/" || strings.HasPrefix(in.APIPath, "/api/") || in.APIPath == "/api") {
-			add("ingress.apiPath", in.APIPath, "must be a path like /backend; / and /api belong to the frontend (NextAuth lives under /api/auth)")
-		}
+		checkAPIPath(add, "ingress.apiPath", in.APIPath)
 		if in.APIHost != "" && in.APIPath != "" {
 			add("ingress.apiPath", in.APIPath, "and ingress.apiHost exclude each other: the API has its own host or a path of ingress.host")
 		}
@@ -485,4 +554,47 @@ func (c Component) MinReplicas() int {
 		return c.Autoscaling.MinReplicas
 	}
 	return c.Replicas
+}
+
+// checkAPIPath refuses an API path the frontend owns.
+func checkAPIPath(add func(key, value, reason string), key, path string) {
+	if path != "" && (!strings.HasPrefix(path, "/") || path == "/" || strings.HasPrefix(path, "/api/") || path == "/api") {
+		add(key, path, "must be a path like /backend; / and /api belong to the frontend (NextAuth lives under /api/auth)")
+	}
+}
+
+func (s *Stack) validateGateway(add func(key, value, reason string)) {
+	g := s.Gateway
+	if !g.Enabled {
+		return
+	}
+	if s.Ingress.Enabled {
+		add("gateway.enabled", "true", fmt.Sprintf("and ingress.enabled exclude each other: publish through the routes or the Ingress; `%s`",
+			SetCommand(s.StackName, "ingress.enabled", "false", false)))
+	}
+	if len(g.ParentRefs) == 0 {
+		add("gateway.parentRefs", "", "is required while the routes are on: the Gateway they attach to, e.g. [{name: public, namespace: gateway-system}]")
+	}
+	if g.Host == "" {
+		add("gateway.host", "", fmt.Sprintf("is required while the routes are on: the frontend's host, e.g. `%s`",
+			SetCommand(s.StackName, "gateway.host", "rhesis.example.com", false)))
+	}
+	for _, h := range []struct{ key, v string }{{"gateway.host", g.Host}, {"gateway.apiHost", g.APIHost}} {
+		if h.v == "" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(h.v) {
+			add(h.key, h.v, "is not a host name: "+msg)
+		}
+	}
+	checkAPIPath(add, "gateway.apiPath", g.APIPath)
+	if g.APIPath != "" && g.APIHost != "" {
+		add("gateway.apiPath", g.APIPath, "and gateway.apiHost exclude each other: the API has its own host or a path of gateway.host")
+	}
+	if s.Environment == Prod && !g.HTTPS {
+		add("gateway.https", "false", "must be true in prod: browsers would send session cookies in clear; terminate TLS at the Gateway's listener")
+	}
+	if s.NetworkPolicies.Enabled && g.PolicyNamespace() == "" {
+		add("gateway.namespace", "", "is required with network policies when the parentRefs name no namespace: the namespace of the gateway's pods, the only one let in")
+	}
 }

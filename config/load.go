@@ -83,6 +83,7 @@ func (b *binder) load(stackName string) *Stack {
 	s.SpreadAcrossNodes = b.boolean("scheduling.spreadAcrossNodes")
 	s.Pod = b.pod(GlobalPod)
 	s.Ingress = b.ingress()
+	s.Gateway = b.gateway()
 	b.browserURLs(s)
 	s.NetworkPolicies = b.networkPolicies()
 	s.Migrations = b.boolean("migrations.enabled")

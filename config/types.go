@@ -67,6 +67,7 @@ type Stack struct {
 	// Pod is every component's default pod settings (GlobalPod).
 	Pod             charts.Pod
 	Ingress         Ingress
+	Gateway         Gateway
 	NetworkPolicies NetworkPolicies
 	Migrations      bool
 	// Keep protects the data volumes from deletion and replacement.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Kubernetes types in charts/rhesis/values.schema.json ($defs io.k8s.*) are
 # copied by hack/chart-schema from the OpenAPI document of the Kubernetes
-# release the sandbox runs; the rest of the schema is written by hand, and the
+# release the sandbox runs and from the Gateway API's HTTPRoute CRD; the rest of the schema is written by hand, and the
 # tool keeps the whole file in one form (sorted keys).
 #
 #   hack/chart-schema.sh          write it
@@ -10,8 +10,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-openapi=$(hack/toolchain.sh dir kubernetes-openapi)
+args=(-openapi "$(hack/toolchain.sh dir kubernetes-openapi)" -gateway-api "$(hack/toolchain.sh dir gateway-api-crds)")
 if [ "${1:-}" = --check ]; then
-	exec go run ./hack/chart-schema -openapi "$openapi" -check
+	exec go run ./hack/chart-schema "${args[@]}" -check
 fi
-exec go run ./hack/chart-schema -openapi "$openapi"
+exec go run ./hack/chart-schema "${args[@]}"

@@ -76,6 +76,10 @@ func HelmValues(cfg *config.Stack) charts.Values {
 			APIPath: cfg.Ingress.APIPath, TLSSecret: cfg.Ingress.TLSSecret, ClusterIssuer: cfg.Ingress.ClusterIssuer,
 			Annotations: orEmpty(cfg.Ingress.Annotations),
 		},
+		Gateway: charts.Gateway{
+			Enabled: cfg.Gateway.Enabled, ParentRefs: orNone(cfg.Gateway.ParentRefs), Host: cfg.Gateway.Host, APIHost: cfg.Gateway.APIHost,
+			APIPath: cfg.Gateway.APIPath, HTTPS: cfg.Gateway.HTTPS, Namespace: cfg.Gateway.Namespace, Annotations: orEmpty(cfg.Gateway.Annotations),
+		},
 		Migrations: charts.Migrations{
 			Enabled: cfg.Migrations, Image: image(cfg.Images.Migrate), Resources: resources(config.MigrationResources),
 		},

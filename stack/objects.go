@@ -85,10 +85,11 @@ func protected(o charts.Object) bool { return o.Annotation("helm.sh/resource-pol
 
 // skipAwait objects are ready when created: a Service's endpoints and a
 // claim's binding are awaited through the Deployment that uses them (a
-// WaitForFirstConsumer claim binds only then).
+// WaitForFirstConsumer claim binds only then); an Ingress's address and a
+// route's acceptance are the controller's, which may be slower than the stack.
 func skipAwait(o charts.Object) bool {
 	switch o.Kind() {
-	case "Service", "PersistentVolumeClaim", "Ingress":
+	case "Service", "PersistentVolumeClaim", "Ingress", "HTTPRoute":
 		return true
 	}
 	return false

@@ -67,11 +67,15 @@ func argoWave(m manifest) int {
 // before backend and worker (Argo starts a wave once the ones before are
 // healthy, and a Job is healthy when complete); every claim in the wave of
 // its first consumer (a WaitForFirstConsumer claim is never healthy without
-// one); what a pod reads no later than the pod; the Ingress last.
+// one); what a pod reads no later than the pod; the Ingress or the routes last.
 func TestArgoCDSyncOrder(t *testing.T) {
+	renders := map[string]map[string]any{"prod with Gateway API routes": layer(envValues(t, "prod"), gatewayValues())}
 	for _, env := range stacks {
+		renders[env] = envValues(t, env)
+	}
+	for env, values := range renders {
 		t.Run(env, func(t *testing.T) {
-			objects := mustRender(t, envValues(t, env))
+			objects := mustRender(t, values)
 			wave := map[string]int{}
 			var job string
 			for _, m := range objects {
@@ -94,8 +98,10 @@ func TestArgoCDSyncOrder(t *testing.T) {
 			for _, app := range []string{"Deployment/backend", "Deployment/worker", "Deployment/frontend"} {
 				assert.Less(t, wave[job], wave[app], "%s starts once the migrations completed", app)
 			}
-			if w, ok := wave["Ingress/rhesis"]; ok {
-				assert.Equal(t, slices.Max(mapValues(wave)), w, "the Ingress is the last wave")
+			for _, edge := range []string{"Ingress/rhesis", "HTTPRoute/frontend", "HTTPRoute/backend"} {
+				if w, ok := wave[edge]; ok {
+					assert.Equal(t, slices.Max(mapValues(wave)), w, "%s is in the last wave", edge)
+				}
 			}
 
 			// Per workload: its claims in its wave, what it reads no later.

@@ -84,7 +84,7 @@ func envValues(t *testing.T, env string) map[string]any {
 		secrets[k] = s
 	}
 	return layer(v, map[string]any{
-		"ingress": map[string]any{"host": env + ".rhesis.test", "tlsSecret": "rhesis-tls"},
+		"ingress": map[string]any{"host": env + ".rhesis.test", "tlsSecret": "rhesis-tls", "className": "nginx"},
 		"storage": map[string]any{"storageClass": testSharedClass},
 		"secrets": secrets,
 	})

@@ -144,6 +144,7 @@ func TestChartSchemaRejectsBadValues(t *testing.T) {
 func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	_, _, err := render(t, valuesFile(t, "values-prod.yaml"))
 	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ingress.className is required while the ingress is on")
 	for _, k := range []string{"ingress.host", "secrets.sessionSecretKey", "secrets.jwtSecretKey", "secrets.nextauthSecret",
 		"secrets.dbEncryptionKey", "secrets.dbPassword", "secrets.redisPassword", "secrets.auditHashKey"} {
 		assert.Contains(t, err.Error(), k+" is required in prod")
@@ -159,7 +160,7 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	// An existing Secret replaces the secret values; pods read it by name.
 	ms := mustRender(t, layer(valuesFile(t, "values-prod.yaml"), map[string]any{
 		"global":  map[string]any{"imageTag": "0.12.0"},
-		"ingress": map[string]any{"host": "r.test", "clusterIssuer": "letsencrypt"},
+		"ingress": map[string]any{"host": "r.test", "clusterIssuer": "letsencrypt", "className": "nginx"},
 		"storage": map[string]any{"uri": "s3://rhesis/files"},
 		"secrets": map[string]any{"existingSecret": "my-secrets"},
 	}))
@@ -205,6 +206,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	})
 	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
+	bases["gateway"] = layer(bases["prod"], gatewayValues())
 	baselines := map[string]string{}
 	for name, base := range bases {
 		baselines[name] = renderText(t, base)
@@ -354,4 +356,14 @@ func externalSecretValues() map[string]any {
 			"enabled": true, "secretStoreRef": map[string]any{"name": "vault", "kind": "ClusterSecretStore"}, "data": data,
 		},
 	}}
+}
+
+// gatewayValues publish prod through Gateway API routes instead of the Ingress.
+func gatewayValues() map[string]any {
+	return map[string]any{
+		"ingress": map[string]any{"enabled": false},
+		"gateway": map[string]any{"enabled": true, "host": "rhesis.example.com", "namespace": "envoy-gateway-system",
+			"parentRefs":  []any{map[string]any{"name": "public", "namespace": "gateway-system", "sectionName": "https"}},
+			"annotations": map[string]any{"team": "platform"}},
+	}
 }

@@ -238,6 +238,7 @@ func stackSettings(t *testing.T, stackName string) settings {
 		// https://<stack>.rhesis.test and https://api.<stack>.rhesis.test.
 		s.set("ingress.host", stackName+".rhesis.test")
 		s.set("ingress.tlsSecret", "rhesis-tls")
+		s.set("ingress.className", "nginx")
 		// ReadWriteMany needs a class that provides it.
 		s.set("storage.storageClass", testSharedClass)
 		for k, v := range testSecrets {

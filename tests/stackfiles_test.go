@@ -27,7 +27,7 @@ func TestStackFileHeadersSayWhatToSet(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi."+env+".yaml"))
 			require.NoError(t, err)
 			bare := stackSettings(t, env)
-			for _, k := range []string{"ingress.host", "ingress.tlsSecret", "storage.storageClass"} {
+			for _, k := range []string{"ingress.host", "ingress.className", "ingress.tlsSecret", "storage.storageClass"} {
 				bare.unset(k)
 			}
 			for k := range testSecrets {
@@ -71,7 +71,7 @@ func exampleValue(key, value string) string {
 	if !strings.HasPrefix(value, "<") {
 		return value
 	}
-	return map[string]string{"ingress.tlsSecret": "rhesis-tls", "storage.storageClass": testSharedClass}[key]
+	return map[string]string{"ingress.tlsSecret": "rhesis-tls", "ingress.className": "nginx", "storage.storageClass": testSharedClass}[key]
 }
 
 func sourceOf(s settings) config.MapSource {

@@ -106,8 +106,8 @@ func typePaths(t reflect.Type, path string, out map[string]string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if strings.HasPrefix(t.PkgPath(), "k8s.io/") {
-		return // Kubernetes' own type: its schema is Kubernetes' (kubeDef)
+	if strings.HasPrefix(t.PkgPath(), "k8s.io/") || t == reflect.TypeOf(charts.ParentRef{}) {
+		return // Kubernetes' or the Gateway API's own type: its schema is theirs (kubeDef)
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -1,8 +1,9 @@
 // Command chart-schema writes the Kubernetes types the chart's values use
 // (tolerations, affinity, volumes, containers, ...) into the $defs of
 // charts/rhesis/values.schema.json, taken from the OpenAPI v3 document of the
-// Kubernetes release the sandbox runs, and writes the file in one canonical
-// form (sorted keys, two-space indent). Run it through hack/chart-schema.sh.
+// Kubernetes release the sandbox runs, and the Gateway API's ParentReference
+// from its HTTPRoute CRD, and writes the file in one canonical form (sorted
+// keys, two-space indent). Run it through hack/chart-schema.sh.
 package main
 
 import (
@@ -14,6 +15,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // roots are the core/v1 types values refer to; their closure is copied.
@@ -26,24 +30,28 @@ const (
 	defsPrefix    = "#/$defs/"
 	// kubePrefix starts every Kubernetes definition name, and no other.
 	kubePrefix = "io.k8s."
+	// parentRefDef is the Gateway API's name of a route's parent reference.
+	parentRefDef = "io.k8s.sigs.gateway-api.apis.v1.ParentReference"
 )
 
 func main() {
 	openapi := flag.String("openapi", "", "folder of Kubernetes' api/openapi-spec/v3")
+	gatewayAPI := flag.String("gateway-api", "", "folder of the Gateway API's standard CRDs (config/crd/standard)")
 	schemaPath := flag.String("schema", "charts/rhesis/values.schema.json", "the chart's values schema")
 	check := flag.Bool("check", false, "fail when the schema differs from what would be written")
 	flag.Parse()
-	if *openapi == "" {
-		fmt.Fprintln(os.Stderr, "chart-schema: -openapi is required (hack/chart-schema.sh finds it)")
+	if *openapi == "" || *gatewayAPI == "" {
+		fmt.Fprintln(os.Stderr, "chart-schema: -openapi and -gateway-api are required (hack/chart-schema.sh finds them)")
 		os.Exit(2)
 	}
-	if err := run(filepath.Join(*openapi, "api__v1_openapi.json"), *schemaPath, *check); err != nil {
+	httpRoutes := filepath.Join(*gatewayAPI, "gateway.networking.k8s.io_httproutes.yaml")
+	if err := run(filepath.Join(*openapi, "api__v1_openapi.json"), httpRoutes, *schemaPath, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "chart-schema:", err)
 		os.Exit(1)
 	}
 }
 
-func run(openapiFile, schemaPath string, check bool) error {
+func run(openapiFile, httpRouteCRD, schemaPath string, check bool) error {
 	var doc struct {
 		Components struct {
 			Schemas map[string]any `json:"schemas"`
@@ -72,6 +80,11 @@ func run(openapiFile, schemaPath string, check bool) error {
 	for name, def := range kube {
 		defs[name] = def
 	}
+	parentRef, err := routeParentRef(httpRouteCRD)
+	if err != nil {
+		return err
+	}
+	defs[parentRefDef] = parentRef
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -182,6 +195,39 @@ func mergeRef(s, inner map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// routeParentRef is an HTTPRoute's parentRefs item, from the CRD's served
+// storage version.
+func routeParentRef(crdFile string) (any, error) {
+	raw, err := os.ReadFile(crdFile)
+	if err != nil {
+		return nil, err
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
+		return nil, fmt.Errorf("%s: %w", crdFile, err)
+	}
+	for _, v := range crd.Spec.Versions {
+		if v.Name != "v1" || !v.Served || v.Schema == nil {
+			continue
+		}
+		items := v.Schema.OpenAPIV3Schema.Properties["spec"].Properties["parentRefs"].Items
+		if items == nil || items.Schema == nil {
+			break
+		}
+		b, err := json.Marshal(items.Schema)
+		if err != nil {
+			return nil, err
+		}
+		var generic any
+		if err := json.Unmarshal(b, &generic); err != nil {
+			return nil, err
+		}
+		converted, _ := convert(generic)
+		return converted, nil
+	}
+	return nil, fmt.Errorf("%s serves no v1 with spec.parentRefs", crdFile)
 }
 
 func readJSON(path string, v any) error {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,11 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// applyCRDs applies a testdata file of CustomResourceDefinitions and waits
-// until the API server serves them.
-func applyCRDs(t *testing.T, file string) {
+// applyCRDs applies a file of CustomResourceDefinitions and waits until the
+// API server serves them.
+func applyCRDs(t *testing.T, crds string) {
 	t.Helper()
-	crds := filepath.Join(repoRoot(t), "tests", "e2e", "testdata", file)
 	out, err := exec.Command("kubectl", "apply", "--server-side", "-f", crds).CombinedOutput()
 	require.NoError(t, err, string(out))
 	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
@@ -28,11 +28,17 @@ func applyCRDs(t *testing.T, file string) {
 // cluster. Every pod runs on the one node the pool selector and the taint's
 // toleration allow, with the PriorityClass's priority resolved by admission;
 // the backend's sidecar passes the namespace's restricted Pod Security; the
+// Gateway API routes are accepted by the Gateway API's CRDs; the
 // secrets come from the External Secrets Operator: the API server accepts
 // the chart's ExternalSecret against the operator's own CRD, and once the
 // Secret it fills exists every reference resolves.
 func TestPlatformExtensionPoints(t *testing.T) {
-	applyCRDs(t, "external-secrets-crds.yaml")
+	applyCRDs(t, filepath.Join(repoRoot(t), "tests", "e2e", "testdata", "external-secrets-crds.yaml"))
+	// The Gateway API's standard CRDs of the release the chart is checked
+	// against (hack/e2e.sh finds them in the Go module cache).
+	gatewayCRDs := os.Getenv("GATEWAY_API_CRDS")
+	require.NotEmpty(t, gatewayCRDs, "GATEWAY_API_CRDS is unset: run through hack/e2e.sh")
+	applyCRDs(t, filepath.Join(gatewayCRDs, "gateway.networking.k8s.io_httproutes.yaml"))
 	const pool = "e2e-pool-node"
 	addNode(t, pool)
 	kubectlRun(t, "label", "node", pool, "pool=rhesis")
@@ -54,6 +60,10 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		"global.podLabels":         `{"team":"platform"}`,
 		"backend.extraContainers": `[{"name":"sidecar","image":"busybox:1.37","command":["sleep","infinity"],` +
 			`"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]`,
+		"gateway.enabled":                    "true",
+		"gateway.host":                       "rhesis.e2e.test",
+		"gateway.https":                      "false",
+		"gateway.parentRefs":                 `[{"name":"public","namespace":"gateway-system","sectionName":"http"}]`,
 		"externalSecret.enabled":             "true",
 		"externalSecret.secretStoreRef.name": "vault",
 		"externalSecret.data":                "{" + strings.Join(data, ",") + "}",
@@ -77,6 +87,14 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		containers = append(containers, dig(c, "name").(string))
 	}
 	assert.Equal(t, []string{"backend", "sidecar"}, containers)
+
+	// The routes, accepted by the Gateway API's own schema, on their hosts.
+	for route, host := range map[string]string{"frontend": "rhesis.e2e.test", "backend": "api.rhesis.e2e.test"} {
+		r := kubectl(t, "get", "httproute", route, "-n", ns)
+		assert.Equal(t, []any{host}, dig(r, "spec", "hostnames"), route)
+		assert.Equal(t, "public", dig(r, "spec", "parentRefs", 0, "name"), route)
+	}
+	assert.Equal(t, "http://rhesis.e2e.test", dig(kubectl(t, "get", "configmap", "rhesis-config", "-n", ns), "data", "FRONTEND_URL"))
 
 	es := kubectl(t, "get", "externalsecret", "rhesis-secrets", "-n", ns)
 	assert.Equal(t, "vault", dig(es, "spec", "secretStoreRef", "name"))

@@ -120,7 +120,7 @@ type stackSettings struct{ config, secrets map[string]string }
 func prodSettings(ns, mode string) stackSettings {
 	return stackSettings{
 		config: map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
-			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "images.tag": "0.13.0",
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "ingress.className": "nginx", "images.tag": "0.13.0",
 			// The sandbox provisions ReadWriteMany claims of its class standard.
 			"storage.storageClass": "standard"},
 		secrets: map[string]string{

@@ -75,25 +75,49 @@ it up; migrations run as the owner.
 {{- if eq .Values.global.environment "prod" }}production{{ else }}{{ .Values.global.environment }}{{ end -}}
 {{- end }}
 
-{{/* The backend API's own host: ingress.apiHost, else api.<host> unless apiPath is used. */}}
-{{- define "rhesis.apiHost" -}}
+{{/*
+How browsers reach the stack: the Ingress's or the Gateway API routes' host,
+API host or path, and scheme; empty host when neither is on. Read it with fromYaml.
+*/}}
+{{- define "rhesis.public" -}}
 {{- $in := .Values.ingress -}}
-{{- if $in.apiHost }}{{ $in.apiHost }}{{ else if not $in.apiPath }}api.{{ $in.host }}{{ end -}}
+{{- $gw := .Values.gateway -}}
+{{- if $gw.enabled -}}
+host: {{ $gw.host | quote }}
+apiHost: {{ $gw.apiHost | quote }}
+apiPath: {{ $gw.apiPath | quote }}
+scheme: {{ ternary "https" "http" $gw.https }}
+{{- else if $in.enabled -}}
+host: {{ $in.host | quote }}
+apiHost: {{ $in.apiHost | quote }}
+apiPath: {{ $in.apiPath | quote }}
+scheme: {{ ternary "https" "http" (or (ne $in.tlsSecret "") (ne $in.clusterIssuer "")) }}
+{{- else -}}
+host: ""
+{{- end -}}
 {{- end }}
 
-{{/* The browser URLs: as set, else from the ingress hosts (https with TLS). Call with (dict "root" $ "which" "frontend"|"api"). */}}
+{{/* The namespace of the gateway's pods, which the network policies admit: gateway.namespace, else the first parentRef's. */}}
+{{- define "rhesis.gatewayNamespace" -}}
+{{- .Values.gateway.namespace | default (first .Values.gateway.parentRefs | default dict).namespace -}}
+{{- end }}
+
+{{/* The backend API's own host: the apiHost set, else api.<host> unless apiPath is used. */}}
+{{- define "rhesis.apiHost" -}}
+{{- $p := include "rhesis.public" . | fromYaml -}}
+{{- if $p.apiHost }}{{ $p.apiHost }}{{ else if and $p.host (not $p.apiPath) }}api.{{ $p.host }}{{ end -}}
+{{- end }}
+
+{{/* The browser URLs: as set, else from the public hosts. Call with (dict "root" $ "which" "frontend"|"api"). */}}
 {{- define "rhesis.browserURL" -}}
 {{- $g := .root.Values.global -}}
-{{- $in := .root.Values.ingress -}}
+{{- $p := include "rhesis.public" .root | fromYaml -}}
 {{- $set := ternary $g.frontendUrl $g.apiBaseUrl (eq .which "frontend") -}}
-{{- if or $set (not $in.enabled) (not $in.host) -}}
+{{- if or $set (not $p.host) -}}
 {{- $set -}}
-{{- else -}}
-{{- $scheme := ternary "https" "http" (or (ne $in.tlsSecret "") (ne $in.clusterIssuer "")) -}}
-{{- if eq .which "frontend" }}{{ printf "%s://%s" $scheme $in.host }}
-{{- else if $in.apiPath }}{{ printf "%s://%s%s" $scheme $in.host $in.apiPath }}
-{{- else }}{{ printf "%s://%s" $scheme (include "rhesis.apiHost" .root) }}{{ end -}}
-{{- end -}}
+{{- else if eq .which "frontend" }}{{ printf "%s://%s" $p.scheme $p.host }}
+{{- else if $p.apiPath }}{{ printf "%s://%s%s" $p.scheme $p.host $p.apiPath }}
+{{- else }}{{ printf "%s://%s" $p.scheme (include "rhesis.apiHost" .root) }}{{ end -}}
 {{- end }}
 
 {{/* The ConfigMap's data: everything non-secret the applications read (also digested into pod annotations). */}}

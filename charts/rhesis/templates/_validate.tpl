@@ -10,6 +10,8 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- if ne $v.global.environment "local" -}}
   {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
     {{- $problems = append $problems (printf "ingress.host is required in %s while the ingress is on: the frontend's host (--set ingress.host=rhesis.example.com), from which the URLs follow" $v.global.environment) -}}
+  {{- else if and $v.gateway.enabled (not $v.gateway.host) -}}
+    {{- $problems = append $problems (printf "gateway.host is required in %s while the routes are on: the frontend's host (--set gateway.host=rhesis.example.com), from which the URLs follow" $v.global.environment) -}}
   {{- else -}}
   {{- range $k := list "frontendUrl" "apiBaseUrl" -}}
     {{- if not (include "rhesis.browserURL" (dict "root" $ "which" (ternary "frontend" "api" (eq $k "frontendUrl")))) -}}
@@ -59,6 +61,34 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- end -}}
 {{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
   {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
+{{- end -}}
+{{- if and $v.ingress.enabled (not $v.ingress.className) -}}
+  {{- $problems = append $problems "ingress.className is required while the ingress is on: the IngressClass of your controller (kubectl get ingressclass), e.g. --set ingress.className=nginx" -}}
+{{- end -}}
+{{- $gw := $v.gateway -}}
+{{- if $gw.enabled -}}
+  {{- if $v.ingress.enabled -}}
+    {{- $problems = append $problems "gateway.enabled and ingress.enabled exclude each other: publish through the Gateway API routes or through the Ingress (--set ingress.enabled=false)" -}}
+  {{- end -}}
+  {{- if not $gw.parentRefs -}}
+    {{- $problems = append $problems "gateway.parentRefs is required while the routes are on: the Gateway they attach to (--set 'gateway.parentRefs[0].name=public,gateway.parentRefs[0].namespace=gateway-system')" -}}
+  {{- end -}}
+  {{- if and $gw.apiHost $gw.apiPath -}}
+    {{- $problems = append $problems "gateway.apiHost and gateway.apiPath exclude each other" -}}
+  {{- end -}}
+  {{- if and (eq $v.global.environment "prod") (not $gw.https) -}}
+    {{- $problems = append $problems "gateway.https must be true in prod: browsers would send session cookies in clear; terminate TLS at the Gateway's listener" -}}
+  {{- end -}}
+  {{- if and $v.networkPolicies.enabled (not (include "rhesis.gatewayNamespace" $)) -}}
+    {{- $problems = append $problems "gateway.namespace is required with network policies when the parentRefs name no namespace: the namespace of the gateway's pods, the only one let in (--set gateway.namespace=gateway-system)" -}}
+  {{- end -}}
+{{- end -}}
+{{- range $k := list "ingress" "gateway" -}}
+  {{- with (index $v $k).apiPath -}}
+    {{- if or (not (hasPrefix "/" .)) (eq . "/") (eq . "/api") (hasPrefix "/api/" .) -}}
+      {{- $problems = append $problems (printf "%s.apiPath must be a path like /backend; / and /api belong to the frontend (NextAuth lives under /api/auth)" $k) -}}
+    {{- end -}}
+  {{- end -}}
 {{- end -}}
 {{- $creds := $v.global.imageCredentials -}}
 {{- if and $creds.username (or (not $creds.registry) (not $v.secrets.registryPassword)) -}}
