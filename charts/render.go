@@ -60,6 +60,9 @@ type Rendered struct {
 type RenderOptions struct {
 	Namespace string
 	Service   string
+	// APIVersions are API group versions the cluster serves beyond
+	// Kubernetes' own (keda.sh/v1alpha1), as `helm template --api-versions`.
+	APIVersions []string
 }
 
 // Render renders the chart in dir as `helm install rhesis <dir> -n <namespace>`
@@ -71,9 +74,11 @@ func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, e
 	if err != nil {
 		return nil, fmt.Errorf("loading the chart %s: %w", dir, err)
 	}
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.APIVersions = append(caps.APIVersions, opts.APIVersions...)
 	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{
 		Name: ReleaseName, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
-	}, chartutil.DefaultCapabilities)
+	}, caps)
 	if err != nil {
 		return nil, err
 	}

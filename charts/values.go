@@ -162,6 +162,16 @@ type Worker struct {
 	HealthPort         int         `json:"healthPort,omitempty"`
 	Concurrency        int         `json:"concurrency"`
 	PrefetchMultiplier int         `json:"prefetchMultiplier"`
+	Keda               Keda        `json:"keda"`
+}
+
+// Keda scales the worker on the length of its Celery queues.
+type Keda struct {
+	Enabled    bool `json:"enabled"`
+	ListLength int  `json:"listLength"`
+	// Queues are the app's; empty keeps the chart's list.
+	Queues    []string `json:"queues,omitempty"`
+	Namespace string   `json:"namespace"`
 }
 
 // Persistence is a store's volume.

@@ -89,6 +89,12 @@ func Keys() []Key {
 			Description: "API_BASE_URL: the http(s) URL a browser uses to reach the backend API. While the ingress is on, empty means the API's ingress host or path."},
 		{Name: "worker.concurrency", Kind: KindInteger, Default: 8,
 			Description: "CELERY_WORKER_CONCURRENCY: worker processes per pod; keep it in line with the worker's CPU limit."},
+		{Name: "worker.keda.enabled", Kind: KindBoolean, Default: false,
+			Description: "Scale the worker on the length of its Celery queues with a KEDA ScaledObject (keda.sh/v1alpha1) instead of the HorizontalPodAutoscaler, between worker.autoscaling.minReplicas and maxReplicas. Needs worker.autoscaling.enabled and KEDA in the cluster (checked before anything is created)."},
+		{Name: "worker.keda.listLength", Kind: KindInteger, Default: 10,
+			Description: "Waiting tasks per worker pod the KEDA scaler aims at."},
+		{Name: "worker.keda.namespace", Kind: KindString, Default: "keda",
+			Description: "Namespace of KEDA's operator, which the network policies let reach Redis."},
 		{Name: "worker.prefetchMultiplier", Kind: KindInteger, Default: 4,
 			Description: "CELERY_WORKER_PREFETCH_MULTIPLIER."},
 	}

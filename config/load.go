@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // Source is where raw config comes from: the Pulumi context in a program, a
@@ -77,6 +79,12 @@ func (b *binder) load(stackName string) *Stack {
 		Component:          b.component(WorkerName),
 		Concurrency:        b.integer("worker.concurrency", 1),
 		PrefetchMultiplier: b.integer("worker.prefetchMultiplier", 1),
+		Keda: charts.Keda{Enabled: b.boolean("worker.keda.enabled"), ListLength: b.integer("worker.keda.listLength", 1),
+			Namespace: b.str("worker.keda.namespace")},
+	}
+	if s.Worker.Keda.Enabled && !s.Worker.Autoscaling.Enabled {
+		b.problem("worker.keda.enabled", "true", "needs worker.autoscaling.enabled: the scaler keeps the worker between its minReplicas and maxReplicas; "+
+			"run `"+SetCommand(stackName, "worker.autoscaling.enabled", "true", false)+"`")
 	}
 	s.Postgres = Store{b.component(PostgresName), b.persistence(PostgresName), b.external(PostgresName)}
 	s.Redis = Store{b.component(RedisName), b.persistence(RedisName), b.external(RedisName)}

@@ -144,6 +144,8 @@ type Worker struct {
 	Component
 	Concurrency        int
 	PrefetchMultiplier int
+	// Keda scales it on its queues' length instead of CPU and memory.
+	Keda charts.Keda
 }
 
 // Store is a stateful component (postgres, redis) with a volume.

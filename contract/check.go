@@ -54,6 +54,7 @@ func (c *Contract) Check(r Render) []Violation {
 	ck.exposure()
 	ck.database()
 	ck.ingress()
+	ck.queueScaling()
 	sort.SliceStable(ck.out, func(i, j int) bool { return ck.out[i].String() < ck.out[j].String() })
 	return ck.out
 }
@@ -672,4 +673,26 @@ func toInt(v any) int {
 	var i int
 	_, _ = fmt.Sscan(fmt.Sprint(v), &i)
 	return i
+}
+
+// queueScaling: a ScaledObject that scales a container on its queues'
+// length watches every queue the container consumes.
+func (ck *checker) queueScaling() {
+	for _, so := range ck.byKind["ScaledObject"] {
+		target := str(dig(so, "spec", "scaleTargetRef", "name"))
+		want, ok := ck.c.Containers[target]
+		if !ok {
+			continue
+		}
+		watched := map[string]bool{}
+		for _, tr := range list(dig(so, "spec", "triggers")) {
+			watched[str(dig(tr, "metadata", "listName"))] = true
+		}
+		for _, q := range want.Queues {
+			if !watched[q.Name] {
+				ck.add("ScaledObject/"+str(dig(so, "metadata", "name")), target, "consumes the queue "+q.Name, q.Source,
+					"not watched: its waiting tasks would never add a replica")
+			}
+		}
+	}
 }

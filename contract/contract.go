@@ -65,6 +65,8 @@ type Container struct {
 	Optional     []EnvVar      `json:"optional"`
 	Behaviour    []Behaviour   `json:"behaviour"`
 	Writable     []Writable    `json:"writable"`
+	// Queues are the Celery queues the container consumes.
+	Queues []Named `json:"queues"`
 }
 
 // Together are variables the code needs all of once one is set.

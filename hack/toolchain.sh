@@ -23,6 +23,7 @@ LINT_VERSION=2.15.0
 ACTIONLINT_VERSION=1.7.12
 KUBE_VERSION=1.34.4
 GATEWAY_API_VERSION=1.6.3
+KEDA_VERSION=2.21.0
 ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
 KUBE_SCORE_VERSION=1.20.0
@@ -192,7 +193,9 @@ main() {
 		kubernetes-openapi) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/api/openapi-spec/v3" ;;
 		# The Gateway API's standard CRDs (HTTPRoute), the release the chart's routes are checked against.
 		gateway-api-crds) echo "$(go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | jq -r .Dir)/config/crd/standard" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|kubernetes-openapi|gateway-api-crds" >&2; exit 2 ;;
+		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
+		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|kubernetes-openapi|gateway-api-crds|keda-crds" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;

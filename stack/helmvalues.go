@@ -49,7 +49,7 @@ func HelmValues(cfg *config.Stack) charts.Values {
 		Worker: charts.Worker{
 			Enabled: cfg.Worker.Enabled, Component: componentValues(cfg.Worker.Component), Image: image(cfg.Worker.Image),
 			Autoscaling: autoscaling(cfg.Worker.Autoscaling), Concurrency: cfg.Worker.Concurrency,
-			PrefetchMultiplier: cfg.Worker.PrefetchMultiplier,
+			PrefetchMultiplier: cfg.Worker.PrefetchMultiplier, Keda: cfg.Worker.Keda,
 		},
 		Database: charts.Database{
 			Enabled: pg.Enabled,

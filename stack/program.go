@@ -57,6 +57,9 @@ type Options struct {
 	// ConfigKeys lists the config keys the stack sets; nil means the keys of
 	// PULUMI_CONFIG, the variable the CLI hands a program's config in.
 	ConfigKeys func() ([]string, error)
+	// ServesAPI asks the cluster whether it serves an API; nil means
+	// ClusterServesAPI.
+	ServesAPI ServesAPI
 }
 
 // NewProgram is the program with its options.
@@ -97,7 +100,7 @@ func run(ctx *pulumi.Context, o Options) error {
 	if err := guardModeSwitch(ctx, cfg); err != nil {
 		return err
 	}
-	outputs, err := deploy(ctx, cfg, o.ChartDir)
+	outputs, err := DeployWith(ctx, cfg, o)
 	if err != nil {
 		return err
 	}
@@ -110,18 +113,28 @@ func run(ctx *pulumi.Context, o Options) error {
 // Deploy registers the stack described by a valid configuration, in its
 // deploy mode, and returns its outputs.
 // The chart is found as ChartDir does.
-func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) { return deploy(ctx, cfg, "") }
+func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
+	return DeployWith(ctx, cfg, Options{})
+}
 
-func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map, error) {
+// DeployWith is Deploy with the program's options.
+func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, error) {
+	if o.ServesAPI == nil {
+		o.ServesAPI = ClusterServesAPI
+	}
+	apis, err := extraAPIs(cfg, o.ServesAPI)
+	if err != nil {
+		return nil, err
+	}
+	chartDir := o.ChartDir
 	if chartDir == "" {
-		var err error
 		if chartDir, err = ChartDir(ctx); err != nil {
 			return nil, err
 		}
 	}
 	// Both modes render the chart first: raw mode registers its objects, and
 	// values the chart refuses stop the update before anything is created.
-	rendered, values, err := Render(cfg, chartDir)
+	rendered, values, err := Render(cfg, chartDir, apis...)
 	if err != nil {
 		return nil, err
 	}
@@ -155,14 +168,14 @@ func deploy(ctx *pulumi.Context, cfg *config.Stack, chartDir string) (pulumi.Map
 
 // Render renders the chart in chartDir for cfg as its deploy mode applies
 // it; the digests of images still to be built are placeholders.
-func Render(cfg *config.Stack, chartDir string) (*charts.Rendered, charts.Values, error) {
+func Render(cfg *config.Stack, chartDir string, apiVersions ...string) (*charts.Rendered, charts.Values, error) {
 	values := HelmValues(cfg)
 	placeholders := map[string]string{}
 	for _, b := range cfg.ImageBuilds() {
 		placeholders[b.Name] = digestPlaceholder(b.Name)
 	}
 	SetImageDigests(&values, placeholders)
-	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg)})
+	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg), APIVersions: apiVersions})
 	if err != nil {
 		return nil, values, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
 	}

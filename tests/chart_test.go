@@ -207,6 +207,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	bases["gateway"] = layer(bases["prod"], gatewayValues())
+	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
 	baselines := map[string]string{}
 	for name, base := range bases {
 		baselines[name] = renderText(t, base)
@@ -245,7 +246,10 @@ func renderErr(t *testing.T, v map[string]any) (string, error) {
 	t.Helper()
 	c := loadChart(t)
 	c.Schema = nil
-	vals, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "rhesis", Namespace: "rhesis", IsInstall: true}, chartutil.DefaultCapabilities)
+	// A cluster serving KEDA's API too, so keys read only there count.
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.APIVersions = append(caps.APIVersions, kedaAPI)
+	vals, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "rhesis", Namespace: "rhesis", IsInstall: true}, caps)
 	if err != nil {
 		return "", err
 	}

@@ -212,6 +212,8 @@ type settings struct {
 	// secrets are the keys set encrypted, as dotted names (images.registryPassword).
 	secrets map[string]bool
 	root    string // the project folder, where Pulumi.yaml and charts/ are
+	// servesAPI stands for the cluster's discovery (nil: ask the cluster).
+	servesAPI stack.ServesAPI
 }
 
 // stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
@@ -391,7 +393,7 @@ func runMode(t *testing.T, stackName string, s settings, preview bool) (*result,
 			return err
 		}
 		res.Config = cfg
-		outs, err := stack.Deploy(ctx, cfg)
+		outs, err := stack.DeployWith(ctx, cfg, stack.Options{ServesAPI: s.servesAPI})
 		if err != nil {
 			return err
 		}

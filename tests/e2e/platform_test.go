@@ -28,7 +28,8 @@ func applyCRDs(t *testing.T, crds string) {
 // cluster. Every pod runs on the one node the pool selector and the taint's
 // toleration allow, with the PriorityClass's priority resolved by admission;
 // the backend's sidecar passes the namespace's restricted Pod Security; the
-// Gateway API routes are accepted by the Gateway API's CRDs; the
+// Gateway API routes and the worker's KEDA scaler are accepted by their
+// projects' own CRDs; the
 // secrets come from the External Secrets Operator: the API server accepts
 // the chart's ExternalSecret against the operator's own CRD, and once the
 // Secret it fills exists every reference resolves.
@@ -39,6 +40,11 @@ func TestPlatformExtensionPoints(t *testing.T) {
 	gatewayCRDs := os.Getenv("GATEWAY_API_CRDS")
 	require.NotEmpty(t, gatewayCRDs, "GATEWAY_API_CRDS is unset: run through hack/e2e.sh")
 	applyCRDs(t, filepath.Join(gatewayCRDs, "gateway.networking.k8s.io_httproutes.yaml"))
+	kedaCRDs := os.Getenv("KEDA_CRDS")
+	require.NotEmpty(t, kedaCRDs, "KEDA_CRDS is unset: run through hack/e2e.sh")
+	for _, kind := range []string{"scaledobjects", "triggerauthentications"} {
+		applyCRDs(t, filepath.Join(kedaCRDs, "keda.sh_"+kind+".yaml"))
+	}
 	const pool = "e2e-pool-node"
 	addNode(t, pool)
 	kubectlRun(t, "label", "node", pool, "pool=rhesis")
@@ -64,6 +70,8 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		"gateway.host":                       "rhesis.e2e.test",
 		"gateway.https":                      "false",
 		"gateway.parentRefs":                 `[{"name":"public","namespace":"gateway-system","sectionName":"http"}]`,
+		"worker.autoscaling.enabled":         "true",
+		"worker.keda.enabled":                "true",
 		"externalSecret.enabled":             "true",
 		"externalSecret.secretStoreRef.name": "vault",
 		"externalSecret.data":                "{" + strings.Join(data, ",") + "}",
@@ -95,6 +103,14 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		assert.Equal(t, "public", dig(r, "spec", "parentRefs", 0, "name"), route)
 	}
 	assert.Equal(t, "http://rhesis.e2e.test", dig(kubectl(t, "get", "configmap", "rhesis-config", "-n", ns), "data", "FRONTEND_URL"))
+
+	// The worker scales on its queues: KEDA's schema accepts the ScaledObject,
+	// and no HorizontalPodAutoscaler competes with it.
+	so := kubectl(t, "get", "scaledobject", "worker", "-n", ns)
+	assert.Len(t, dig(so, "spec", "triggers"), 4)
+	assert.Equal(t, "worker-redis", dig(so, "spec", "triggers", 0, "authenticationRef", "name"))
+	assert.False(t, exists("hpa", "worker", "-n", ns))
+	assert.True(t, exists("triggerauthentication", "worker-redis", "-n", ns))
 
 	es := kubectl(t, "get", "externalsecret", "rhesis-secrets", "-n", ns)
 	assert.Equal(t, "vault", dig(es, "spec", "secretStoreRef", "name"))

@@ -61,10 +61,10 @@ spec:
     {{- end }}
 {{- end }}
 
-{{/* A component's HorizontalPodAutoscaler when on, and its PodDisruptionBudget when more than one pod runs. Call with (dict "root" $ "name" .. "role" .. "c" <component values>). */}}
+{{/* A component's HorizontalPodAutoscaler when on (unless .keda scales it), and its PodDisruptionBudget when more than one pod runs. Call with (dict "root" $ "name" .. "role" .. "c" <component values> "keda" bool). */}}
 {{- define "rhesis.scaling" -}}
 {{- $a := .c.autoscaling | default dict }}
-{{- if $a.enabled }}
+{{- if and $a.enabled (not .keda) }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
