@@ -13,8 +13,12 @@ import (
 )
 
 // ReleaseName is the release (and instance label) every object carries:
-// the Helm release's name, and raw mode's.
+// the Helm release's name, and raw mode's, after the values' namePrefix.
 const ReleaseName = "rhesis"
+
+// ReleaseFor is the release of objects named with namePrefix prefix, so
+// that two stacks sharing a namespace have a Helm release each.
+func ReleaseFor(prefix string) string { return prefix + ReleaseName }
 
 // Object is one rendered Kubernetes object and the template it came from.
 type Object struct {
@@ -30,6 +34,13 @@ func (o Object) APIVersion() string { s, _ := o.Object["apiVersion"].(string); r
 
 // Name is metadata.name.
 func (o Object) Name() string { s, _ := o.Metadata()["name"].(string); return s }
+
+// BaseName is metadata.name without the release's namePrefix: the name the
+// chart gives the object (backend for a-backend of release a-rhesis).
+func (o Object) BaseName() string {
+	prefix := strings.TrimSuffix(o.Label("app.kubernetes.io/instance"), ReleaseName)
+	return strings.TrimPrefix(o.Name(), prefix)
+}
 
 // Metadata is the object's metadata.
 func (o Object) Metadata() map[string]any { m, _ := o.Object["metadata"].(map[string]any); return m }
@@ -63,6 +74,9 @@ type RenderOptions struct {
 	// APIVersions are API group versions the cluster serves beyond
 	// Kubernetes' own (keda.sh/v1alpha1), as `helm template --api-versions`.
 	APIVersions []string
+	// Release is the release's name, as `helm install <release>` gives it;
+	// empty means the program's, ReleaseFor the values' namePrefix.
+	Release string
 }
 
 // Render renders the chart in dir as `helm install rhesis <dir> -n <namespace>`
@@ -76,8 +90,12 @@ func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, e
 	}
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.APIVersions = append(caps.APIVersions, opts.APIVersions...)
+	release := opts.Release
+	if release == "" {
+		release = ReleaseFor(prefixOf(values))
+	}
 	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{
-		Name: ReleaseName, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
+		Name: release, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
 	}, caps)
 	if err != nil {
 		return nil, err
@@ -155,4 +173,11 @@ func Dig(v any, path ...any) any {
 		}
 	}
 	return v
+}
+
+// prefixOf is the values' namePrefix ("" when unset or not a string: the
+// schema check reports that).
+func prefixOf(values map[string]any) string {
+	p, _ := values["namePrefix"].(string)
+	return p
 }

@@ -11,6 +11,7 @@ import (
 // those are facts of the images (ports, users, exporters) that no stack sets.
 // values.schema.json describes the same tree; a test holds the two together.
 type Values struct {
+	NamePrefix      string          `json:"namePrefix"`
 	Global          Global          `json:"global"`
 	Frontend        App             `json:"frontend"`
 	Backend         App             `json:"backend"`

@@ -4,6 +4,8 @@
 package components
 
 import (
+	"fmt"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -16,11 +18,29 @@ const TypePrefix = "rhesis:components:"
 // Pod Security "restricted" profile.
 const PodSecurityLevel = "restricted"
 
-// NewNamespace creates the namespace with Pod Security "restricted" enforced.
-// The chart does not create it, so that `helm install --create-namespace`
-// works. With keep it is protected: `pulumi destroy` removes everything else
-// and leaves it, with the kept volumes in it.
-func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, keep bool) (*corev1.Namespace, error) {
+// NewNamespace creates the namespace with Pod Security "restricted" enforced
+// and returns its name. The chart does not create it, so that `helm install
+// --create-namespace` works. With keep it is protected: `pulumi destroy`
+// removes everything else and leaves it, with the kept volumes in it.
+// Without create the namespace exists already (another stack's that shares
+// it, or the platform team's): it is only read, so no stack deletes it
+// under the other, and it must enforce restricted as a created one does.
+func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, create, keep bool) (pulumi.StringOutput, error) {
+	if !create {
+		ns, err := corev1.GetNamespace(ctx, name, pulumi.ID(name), nil, pulumi.Parent(parent))
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		return pulumi.All(ns.Metadata.Name().Elem(), ns.Metadata.Labels()).ApplyT(func(v []any) (string, error) {
+			labels, _ := v[1].(map[string]string)
+			if got := labels[enforceLabel]; got != PodSecurityLevel {
+				return "", fmt.Errorf("namespace %s enforces Pod Security %q, not %q: label it with "+
+					"`kubectl label namespace %s %s=%s`, or let the stack create its own (rhesis:createNamespace true)",
+					name, got, PodSecurityLevel, name, enforceLabel, PodSecurityLevel)
+			}
+			return v[0].(string), nil
+		}).(pulumi.StringOutput), nil
+	}
 	labels := pulumi.StringMap{
 		"app": pulumi.String("rhesis"), "app.kubernetes.io/name": pulumi.String("rhesis"),
 		"app.kubernetes.io/instance": pulumi.String("rhesis"), "app.kubernetes.io/component": pulumi.String("platform"),
@@ -29,11 +49,18 @@ func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, keep
 	for _, mode := range []string{"enforce", "audit", "warn"} {
 		labels["pod-security.kubernetes.io/"+mode] = pulumi.String(PodSecurityLevel)
 	}
-	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
 		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels,
 			Annotations: pulumi.StringMap{PatchForce: pulumi.String("true")}},
 	}, pulumi.Parent(parent), pulumi.Protect(keep))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return ns.Metadata.Name().Elem(), nil
 }
+
+// enforceLabel is the label Pod Security admission enforces a namespace's level by.
+const enforceLabel = "pod-security.kubernetes.io/enforce"
 
 // PatchForce makes the provider's server-side apply take back the fields
 // the program sets from another field manager that changed them by hand

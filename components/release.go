@@ -3,14 +3,16 @@ package components
 import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 // ChartReleaseArgs describe helm mode: the chart and its values.
 type ChartReleaseArgs struct {
 	Namespace string
-	ChartDir  string
+	// CreateNamespace is false for a namespace that exists already.
+	CreateNamespace bool
+	// Release is the Helm release's name (charts.ReleaseFor the name prefix).
+	Release  string
+	ChartDir string
 	// Values are the chart values, values.secrets a Pulumi secret.
 	Values pulumi.Map
 	// Keep protects the namespace, where `helm uninstall` leaves the kept claims.
@@ -33,14 +35,14 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	if err := ctx.RegisterComponentResource(TypePrefix+"ChartRelease", name, c, opts...); err != nil {
 		return nil, err
 	}
-	ns, err := NewNamespace(ctx, c, args.Namespace, args.Keep)
+	ns, err := NewNamespace(ctx, c, args.Namespace, args.CreateNamespace, args.Keep)
 	if err != nil {
 		return nil, err
 	}
-	c.Namespace = ns.Metadata.Name().Elem()
+	c.Namespace = ns
 
-	c.Release, err = helmv3.NewRelease(ctx, charts.ReleaseName, &helmv3.ReleaseArgs{
-		Name:      pulumi.String(charts.ReleaseName),
+	c.Release, err = helmv3.NewRelease(ctx, args.Release, &helmv3.ReleaseArgs{
+		Name:      pulumi.String(args.Release),
 		Chart:     pulumi.String(args.ChartDir),
 		Namespace: c.Namespace,
 		Values:    args.Values,

@@ -65,6 +65,8 @@ func (b *binder) load(stackName string) *Stack {
 	}
 
 	s.Namespace = b.str("namespace")
+	s.CreateNamespace = b.boolean("createNamespace")
+	s.NamePrefix = b.str("namePrefix")
 	s.DeployMode = b.str("deploy.mode")
 	s.KubeContext = b.str("kubeContext")
 	s.LogLevel = b.str("logLevel")

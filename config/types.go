@@ -28,6 +28,9 @@ const (
 // Environments lists every environment, in the order the docs present them.
 var Environments = []Environment{Local, Staging, Prod}
 
+// ReleaseName is the stack's Helm release, and the instance label of its objects.
+func (s *Stack) ReleaseName() string { return charts.ReleaseFor(s.NamePrefix) }
+
 // AppEnv is the value the applications expect in BACKEND_ENV, WORKER_ENV and FRONTEND_ENV.
 func (e Environment) AppEnv() string {
 	if e == Prod {
@@ -47,6 +50,11 @@ type Stack struct {
 	StackName   string
 	Environment Environment
 	Namespace   string
+	// CreateNamespace is false when the namespace exists already (another
+	// stack's, or the platform team's): it is read, never created or deleted.
+	CreateNamespace bool
+	// NamePrefix goes before every object's name and in-cluster address.
+	NamePrefix  string
 	DeployMode  string
 	KubeContext string
 	LogLevel    string

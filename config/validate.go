@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -41,6 +42,9 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 	}
 	for _, msg := range validation.IsDNS1123Label(s.Namespace) {
 		add("namespace", s.Namespace, "is not a valid namespace name: "+msg)
+	}
+	if reason := checkNamePrefix(s.NamePrefix); reason != "" {
+		add("namePrefix", s.NamePrefix, reason)
 	}
 	if !slices.Contains(logLevels, s.LogLevel) {
 		add("logLevel", s.LogLevel, "must be one of "+strings.Join(logLevels, ", "))
@@ -84,6 +88,23 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 	ps = append(ps, s.validateImages(secrets)...)
 	ps = append(ps, s.validateHardening()...)
 	return append(ps, s.validateSecrets(secrets)...)
+}
+
+// MaxNamePrefix keeps the longest prefixed name a valid one: a CronJob's
+// name (postgres-backup) has 52 characters at most.
+const MaxNamePrefix = 30
+
+var namePrefixPattern = regexp.MustCompile(`^([a-z][-a-z0-9]*-)?$`)
+
+// checkNamePrefix is the chart schema's rule for namePrefix, said as a fix.
+func checkNamePrefix(p string) string {
+	switch {
+	case len(p) > MaxNamePrefix:
+		return fmt.Sprintf("is %d characters long; at most %d keep every object's name valid", len(p), MaxNamePrefix)
+	case !namePrefixPattern.MatchString(p):
+		return "must be lowercase letters, digits and hyphens, start with a letter and end with a hyphen (a-, team-b-), or empty"
+	}
+	return ""
 }
 
 func checkBrowserURL(v string) string {

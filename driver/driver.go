@@ -27,7 +27,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
-	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
@@ -403,7 +402,7 @@ func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, project
 	if cfg.DeployMode != config.ModeHelm {
 		return sum, evts, previewErr
 	}
-	deployed, err := DeployedRelease(cfg.Namespace, cfg.KubeContext)
+	deployed, err := DeployedRelease(cfg.Namespace, cfg.KubeContext, cfg.ReleaseName())
 	if err != nil {
 		return sum, evts, err
 	}
@@ -411,7 +410,7 @@ func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, project
 	if err != nil {
 		return sum, evts, err
 	}
-	sum.Changes = append(sum.Changes, summary.ReleaseClaims(charts.ReleaseName, deployed, rendered.Objects)...)
+	sum.Changes = append(sum.Changes, summary.ReleaseClaims(cfg.ReleaseName(), deployed, rendered.Objects)...)
 	return sum, evts, previewErr
 }
 

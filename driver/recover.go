@@ -103,7 +103,7 @@ func Recover(ctx context.Context, o Options, s auto.Stack, projectDir string, fo
 		if err != nil {
 			return err
 		}
-		did, err := RecoverRelease(cfg.Namespace, cfg.KubeContext, inState)
+		did, err := RecoverRelease(cfg.Namespace, cfg.KubeContext, cfg.ReleaseName(), inState)
 		if err != nil {
 			return err
 		}

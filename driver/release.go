@@ -28,16 +28,16 @@ func IsReleasePending(err error) bool {
 // the next upgrade starts from the last deployed revision. It returns what
 // it did, "" when there was nothing to do. The caller makes sure no run is
 // still holding the stack.
-func RecoverRelease(namespace, kubeContext string, inState bool) (string, error) {
+func RecoverRelease(namespace, kubeContext, name string, inState bool) (string, error) {
 	cfg, err := helmStorage(namespace, kubeContext)
 	if err != nil {
 		return "", err
 	}
-	history, err := cfg.Releases.History(charts.ReleaseName)
+	history, err := cfg.Releases.History(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) || len(history) == 0 {
 		return "", nil
 	} else if err != nil {
-		return "", fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
+		return "", fmt.Errorf("reading the Helm release %s in %s: %w", name, namespace, err)
 	}
 	deployed := false
 	last := history[0]
@@ -47,7 +47,7 @@ func RecoverRelease(namespace, kubeContext string, inState bool) (string, error)
 			last = r
 		}
 	}
-	what := fmt.Sprintf("release %s revision %d was %s", charts.ReleaseName, last.Version, last.Info.Status)
+	what := fmt.Sprintf("release %s revision %d was %s", name, last.Version, last.Info.Status)
 	switch {
 	case !inState && !deployed:
 		for _, r := range history {
@@ -82,16 +82,16 @@ func helmStorage(namespace, kubeContext string) (*action.Configuration, error) {
 
 // DeployedRelease returns the objects of the stack's last deployed Helm
 // release, nil when there is none yet.
-func DeployedRelease(namespace, kubeContext string) ([]charts.Object, error) {
+func DeployedRelease(namespace, kubeContext, name string) ([]charts.Object, error) {
 	cfg, err := helmStorage(namespace, kubeContext)
 	if err != nil {
 		return nil, err
 	}
-	rel, err := cfg.Releases.Deployed(charts.ReleaseName)
+	rel, err := cfg.Releases.Deployed(name)
 	if errors.Is(err, driver.ErrNoDeployedReleases) || errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("reading the Helm release %s in %s: %w", charts.ReleaseName, namespace, err)
+		return nil, fmt.Errorf("reading the Helm release %s in %s: %w", name, namespace, err)
 	}
-	return charts.ParseManifest("release "+charts.ReleaseName, rel.Manifest)
+	return charts.ParseManifest("release "+name, rel.Manifest)
 }

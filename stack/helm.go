@@ -54,7 +54,8 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values chart
 	inputs := newSubstitutions(digests).value(all).(pulumi.Map)
 	inputs["secrets"] = pulumi.ToSecret(pulumi.ToMap(secrets.(map[string]any)))
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
-		Namespace: cfg.Namespace, ChartDir: dir, Values: inputs, Keep: cfg.Keep,
+		Namespace: cfg.Namespace, CreateNamespace: cfg.CreateNamespace, Release: cfg.ReleaseName(),
+		ChartDir: dir, Values: inputs, Keep: cfg.Keep,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ func HelmValues(cfg *config.Stack) charts.Values {
 	}
 	pg, rd := cfg.Postgres, cfg.Redis
 	return charts.Values{
+		NamePrefix: cfg.NamePrefix,
 		Global: charts.Global{
 			Environment:       string(cfg.Environment),
 			ImagePullPolicy:   config.PullIfNotPresent,

@@ -36,7 +36,7 @@ func groupOf(o charts.Object) group {
 	case "ServiceMonitor", "PrometheusRule":
 		return monitoringGroup
 	case "NetworkPolicy":
-		if g, ok := serviceGroup(o.Name()); ok {
+		if g, ok := serviceGroup(o.BaseName()); ok {
 			return g
 		}
 		return policiesGroup

@@ -29,17 +29,19 @@ func (o outputs) values() pulumi.Map {
 		"namespace":   o.namespace,
 		"environment": pulumi.String(string(cfg.Environment)),
 		"deployMode":  pulumi.String(cfg.DeployMode),
+		"namePrefix":  pulumi.String(cfg.NamePrefix),
 	}
 	urls := pulumi.StringMap{}
 	forward := pulumi.StringMap{}
 	for _, s := range httpServices {
-		if svc, ok := o.services[s.name]; ok {
+		name := cfg.NamePrefix + s.name
+		if svc, ok := o.services[name]; ok {
 			path := ""
 			if s.healthOnly {
 				path = svc.health
 			}
-			urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", s.name, o.namespace, svc.port, path)
-			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, s.name, s.localPort, svc.port))
+			urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", name, o.namespace, svc.port, path)
+			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, name, s.localPort, svc.port))
 		}
 	}
 	m["urls"] = urls

@@ -97,7 +97,7 @@ func run(ctx *pulumi.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := guardModeSwitch(ctx, cfg); err != nil {
+	if err := guardLiveChanges(ctx, cfg); err != nil {
 		return err
 	}
 	outputs, err := DeployWith(ctx, cfg, o)
@@ -194,11 +194,12 @@ func objectManager(cfg *config.Stack) string {
 // managedBy is raw mode's app.kubernetes.io/managed-by.
 const managedBy = "pulumi"
 
-// guardModeSwitch refuses to change deploy.mode on a stack that was deployed
-// in the other mode: both modes own the same object names, so Helm would
-// refuse to adopt raw objects (or Pulumi would delete the chart's), leaving a
-// half-switched stack. The last deployed mode is the stack's own output.
-func guardModeSwitch(ctx *pulumi.Context, cfg *config.Stack) error {
+// guardLiveChanges refuses what a live stack cannot take in one step: a new
+// namePrefix (every object renamed, the volumes' data lost), or deploy.mode
+// switched, for both modes own the same object names, so Helm would refuse
+// to adopt raw objects (or Pulumi would delete the chart's), leaving a
+// half-switched stack. The last deployed values are the stack's own outputs.
+func guardLiveChanges(ctx *pulumi.Context, cfg *config.Stack) error {
 	name := ctx.Project() + "/" + ctx.Stack()
 	if org := ctx.Organization(); org != "" {
 		name = org + "/" + name
@@ -212,7 +213,25 @@ func guardModeSwitch(ctx *pulumi.Context, cfg *config.Stack) error {
 		return fmt.Errorf("reading this stack's last deploy mode: %w", err)
 	}
 	previous, _ := details.Value.(string)
-	if previous == "" || previous == cfg.DeployMode {
+	if previous == "" {
+		return nil // never deployed
+	}
+	prefix, err := self.GetOutputDetails("namePrefix")
+	if err != nil {
+		return fmt.Errorf("reading this stack's last name prefix: %w", err)
+	}
+	// A stack deployed before namePrefix existed has none.
+	if was, _ := prefix.Value.(string); was != cfg.NamePrefix {
+		return config.Problems{{
+			Key:   config.Namespace + ":namePrefix",
+			Value: cfg.NamePrefix,
+			Reason: fmt.Sprintf("stack %q is deployed with namePrefix %q; a new prefix renames every object, so each one, the volume claims "+
+				"with their data included, would be deleted and made anew. Set it back (`%s`), or move deliberately: back up the "+
+				"database, `pulumi destroy -s %s`, then `pulumi up -s %s` and restore", ctx.Stack(), was,
+				config.SetCommand(ctx.Stack(), "namePrefix", was, false), ctx.Stack(), ctx.Stack()),
+		}}
+	}
+	if previous == cfg.DeployMode {
 		return nil
 	}
 	return config.Problems{{

@@ -46,11 +46,11 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 		}
 		d.groups[g] = c
 	}
-	ns, err := components.NewNamespace(ctx, d.groups[platformGroup], cfg.Namespace, cfg.Keep)
+	var err error
+	d.namespace, err = components.NewNamespace(ctx, d.groups[platformGroup], cfg.Namespace, cfg.CreateNamespace, cfg.Keep)
 	if err != nil {
 		return nil, err
 	}
-	d.namespace = ns.Metadata.Name().Elem()
 
 	// First what workloads read, then the workloads, each after what its pods read.
 	for _, o := range objects {

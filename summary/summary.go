@@ -114,7 +114,7 @@ func dataBearing(typ, name string) bool {
 	case "kubernetes:core/v1:PersistentVolumeClaim":
 		return true
 	case "kubernetes:apps/v1:Deployment":
-		return name == "postgres"
+		return name == "postgres" || strings.HasSuffix(name, "-postgres") // a namePrefix's
 	case "kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release":
 		return true
 	}

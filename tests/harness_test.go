@@ -44,6 +44,8 @@ type registered struct {
 	AliasParents []string
 	// SecretOutputs are the outputs it marks secret.
 	SecretOutputs []string
+	// Read: the program reads an existing object instead of managing it.
+	Read bool
 }
 
 // Kind is the Kubernetes kind of a custom resource ("Deployment").
@@ -102,6 +104,8 @@ type mocks struct {
 	previous map[string]any
 	// preview: the docker provider has built nothing yet, so no digest.
 	preview bool
+	// namespaceLabels are the labels of a namespace the cluster holds already.
+	namespaceLabels map[string]string
 }
 
 func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -115,8 +119,17 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 	m.resources = append(m.resources, registered{
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
 		Protect: a.RegisterRPC.GetProtect(), DependsOn: a.RegisterRPC.GetDependencies(),
-		AliasParents: aliasParents(a), SecretOutputs: a.RegisterRPC.GetAdditionalSecretOutputs(),
+		AliasParents: aliasParents(a), SecretOutputs: a.RegisterRPC.GetAdditionalSecretOutputs(), Read: a.ID != "",
 	})
+	if a.ID != "" && a.TypeToken == "kubernetes:core/v1:Namespace" {
+		labels := map[string]any{}
+		for k, v := range m.namespaceLabels {
+			labels[k] = v
+		}
+		return a.ID, resource.NewPropertyMapFromMap(map[string]any{
+			"metadata": map[string]any{"name": a.Name, "labels": labels},
+		}), nil
+	}
 	state := a.Inputs
 	if a.TypeToken == dockerImageType && !m.preview {
 		// What the docker provider reports after a build: a content digest.
@@ -214,6 +227,8 @@ type settings struct {
 	root    string // the project folder, where Pulumi.yaml and charts/ are
 	// servesAPI stands for the cluster's discovery (nil: ask the cluster).
 	servesAPI stack.ServesAPI
+	// namespaceLabels are those of the namespace when it exists already.
+	namespaceLabels map[string]string
 }
 
 // stackSettings applies what the Pulumi CLI applies: Pulumi.yaml's defaults,
@@ -384,7 +399,7 @@ func runPreview(t *testing.T, stackName string, s settings) (*result, error) {
 
 func runMode(t *testing.T, stackName string, s settings, preview bool) (*result, error) {
 	t.Helper()
-	m := &mocks{preview: preview}
+	m := &mocks{preview: preview, namespaceLabels: s.namespaceLabels}
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		setKeys, _ := s.keys()

@@ -5,7 +5,7 @@ Secret rhesis-secrets, and the facts they are made of.
 
 {{/* The Secret pods read: the chart's own (or the one its ExternalSecret fills), or the one named by secrets.existingSecret. */}}
 {{- define "rhesis.secretName" -}}
-{{- .Values.secrets.existingSecret | default "rhesis-secrets" -}}
+{{- .Values.secrets.existingSecret | default (include "rhesis.name" (list . "rhesis-secrets")) -}}
 {{- end }}
 
 {{/*
@@ -127,7 +127,7 @@ host: ""
 {{- $r := $v.redis.external -}}
 {{- $env := include "rhesis.appEnv" . -}}
 {{- $frontendUrl := include "rhesis.browserURL" (dict "root" . "which" "frontend") -}}
-DB_HOST: {{ $e.host | default "postgres" | quote }}
+DB_HOST: {{ $e.host | default (include "rhesis.name" (list . "postgres")) | quote }}
 DB_PORT: {{ ternary $e.port $v.database.postgresql.port (ne $e.host "") | toString | quote }}
 DB_NAME: {{ ternary $e.database "rhesis-db" (ne $e.host "") | quote }}
 DB_DRIVER: {{ $v.database.type | quote }}
@@ -135,7 +135,7 @@ APP_DB_USER: {{ ternary "rhesis-app" (ternary $e.user (include "rhesis.dbOwner" 
 {{- if and $e.host $e.sslMode }}
 PGSSLMODE: {{ $e.sslMode | quote }}
 {{- end }}
-REDIS_HOST: {{ $r.host | default "redis" | quote }}
+REDIS_HOST: {{ $r.host | default (include "rhesis.name" (list . "redis")) | quote }}
 REDIS_PORT: {{ ternary $r.port $v.redis.port (ne $r.host "") | toString | quote }}
 BACKEND_ENV: {{ $env | quote }}
 WORKER_ENV: {{ $env | quote }}
@@ -144,7 +144,7 @@ LOG_LEVEL: {{ $v.global.logLevel | quote }}
 FRONTEND_URL: {{ $frontendUrl | quote }}
 NEXTAUTH_URL: {{ $frontendUrl | quote }}
 API_BASE_URL: {{ include "rhesis.browserURL" (dict "root" . "which" "api") | quote }}
-BACKEND_URL: {{ printf "http://backend:%v" $v.backend.port | quote }}
+BACKEND_URL: {{ printf "http://%s:%v" (include "rhesis.name" (list . "backend")) $v.backend.port | quote }}
 CELERY_WORKER_CONCURRENCY: {{ $v.worker.concurrency | toString | quote }}
 CELERY_WORKER_PREFETCH_MULTIPLIER: {{ $v.worker.prefetchMultiplier | toString | quote }}
 NEXT_TELEMETRY_DISABLED: "1"
@@ -164,7 +164,7 @@ IMPORT_SESSION_DIR: "/app/storage/import-sessions"
 {{- if $e.host -}}
 {{- printf "%s://:%s@%s:%v/%d%s" (ternary "rediss" "redis" $e.tls) $password $e.host $e.port (int .db) (ternary "?ssl_cert_reqs=required" "" $e.tls) -}}
 {{- else -}}
-{{- printf "redis://:%s@redis:%v/%d" $password .root.Values.redis.port (int .db) -}}
+{{- printf "redis://:%s@%s:%v/%d" $password (include "rhesis.name" (list .root "redis")) .root.Values.redis.port (int .db) -}}
 {{- end -}}
 {{- end }}
 
@@ -203,7 +203,7 @@ spec:
     name: {{ $x.secretStoreRef.name }}
     kind: {{ $x.secretStoreRef.kind }}
   target:
-    name: rhesis-secrets
+    name: {{ include "rhesis.name" (list . "rhesis-secrets") }}
     creationPolicy: Owner
   data:
     {{- range $key, $value := include "rhesis.secretValues" . | fromYaml }}

@@ -2,15 +2,22 @@
 Names, labels and the blocks several services share; each service's objects
 are written in its own template. Object names are the ones users type (frontend,
 backend, worker, postgres, redis, postgres-pvc) so the commands users already
-type keep working; the release name is the instance label. The shared
+type keep working; namePrefix goes before each of them and before every
+in-cluster address, so two releases share a namespace. The release name is the
+instance label. The shared
 configuration is in _config.tpl, the objects every service has (account,
 Service, autoscaler, budget, claim) in _objects.tpl, the checks of the values
 in _validate.tpl.
 */}}
 
-{{/* Selector labels of one component; never changed after install. Call with (dict "root" $ "name" "backend"). */}}
+{{/* The name of an object of this release, and the in-cluster address of a Service: namePrefix, then the chart's own name. Call with (list $ "backend"). */}}
+{{- define "rhesis.name" -}}
+{{- (index . 0).Values.namePrefix }}{{ index . 1 -}}
+{{- end }}
+
+{{/* Selector labels of one component; never changed after install (app carries the prefix, so releases under one name stay apart). Call with (dict "root" $ "name" "backend"). */}}
 {{- define "rhesis.selectorLabels" -}}
-app: {{ .name }}
+app: {{ include "rhesis.name" (list .root .name) }}
 app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end }}
@@ -28,7 +35,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 
 {{/* The metadata of a component's object: name (.object, else the component's), namespace, labels. */}}
 {{- define "rhesis.metadata" -}}
-name: {{ .object | default .name }}
+name: {{ include "rhesis.name" (list .root (.object | default .name)) }}
 namespace: {{ .root.Release.Namespace }}
 labels:
   {{- include "rhesis.labels" . | nindent 2 }}
@@ -61,7 +68,7 @@ imagePullPolicy: {{ .image.pullPolicy | default .root.Values.global.imagePullPol
 
 {{/* What every pod shares: its account (no API token), the restricted security context, the pull Secrets. Call with (dict "root" $ "name" account "runAs" <runAs values>). */}}
 {{- define "rhesis.podSpec" -}}
-serviceAccountName: {{ .name }}
+serviceAccountName: {{ include "rhesis.name" (list .root .name) }}
 automountServiceAccountToken: false
 securityContext:
   runAsNonRoot: true
@@ -74,7 +81,7 @@ securityContext:
 {{- if or $g.imageCredentials.username $g.imagePullSecrets }}
 imagePullSecrets:
   {{- if $g.imageCredentials.username }}
-  - name: rhesis-registry
+  - name: {{ include "rhesis.name" (list .root "rhesis-registry") }}
   {{- end }}
   {{- range $g.imagePullSecrets }}
   - name: {{ . }}
@@ -259,7 +266,7 @@ topologySpreadConstraints:
     - {{ .root.Files.Get "files/prepare-database.sh" | quote }}
   envFrom:
     - configMapRef:
-        name: rhesis-config
+        name: {{ include "rhesis.name" (list .root "rhesis-config") }}
   env:
     {{- .env | nindent 4 }}
     {{- .prepareEnv | nindent 4 }}

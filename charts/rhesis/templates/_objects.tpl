@@ -30,10 +30,10 @@ metadata:
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
-  name: {{ $.name }}
+  name: {{ include "rhesis.name" (list $.root $.name) }}
 subjects:
   - kind: ServiceAccount
-    name: {{ $.name }}
+    name: {{ include "rhesis.name" (list $.root $.name) }}
     namespace: {{ $.root.Release.Namespace }}
 {{- end }}
 {{- end }}
@@ -78,7 +78,7 @@ spec:
   scaleTargetRef:
     apiVersion: apps/v1
     kind: Deployment
-    name: {{ .name }}
+    name: {{ include "rhesis.name" (list .root .name) }}
   minReplicas: {{ $a.minReplicas }}
   maxReplicas: {{ $a.maxReplicas }}
   metrics:
