@@ -24,13 +24,24 @@ var PrepareDatabase string
 // the form its images are published under: 0.13.0, no leading v.
 var RhesisRelease = mustAppVersion()
 
-func mustAppVersion() string {
-	var c struct {
-		AppVersion string `json:"appVersion"`
-	}
+// LocalVersion is the version of the chart in this repository.
+var LocalVersion = chartMetadata().Version
+
+type metadata struct {
+	AppVersion string `json:"appVersion"`
+	Version    string `json:"version"`
+}
+
+func chartMetadata() metadata {
+	var c metadata
 	if err := yaml.Unmarshal(chartYAML, &c); err != nil {
 		panic(fmt.Sprintf("charts/rhesis/Chart.yaml: %v", err))
 	}
+	return c
+}
+
+func mustAppVersion() string {
+	c := chartMetadata()
 	if c.AppVersion == "" || strings.HasPrefix(c.AppVersion, "v") {
 		panic(fmt.Sprintf("charts/rhesis/Chart.yaml: appVersion %q must be a published Rhesis release such as 0.13.0", c.AppVersion))
 	}

@@ -11,8 +11,10 @@ type ChartReleaseArgs struct {
 	// CreateNamespace is false for a namespace that exists already.
 	CreateNamespace bool
 	// Release is the Helm release's name (charts.ReleaseFor the name prefix).
-	Release  string
-	ChartDir string
+	Release string
+	// Chart is the chart's folder, or a published chart's OCI reference at Version.
+	Chart   string
+	Version string
 	// Values are the chart values, values.secrets a Pulumi secret.
 	Values pulumi.Map
 	// Keep protects the namespace, where `helm uninstall` leaves the kept claims.
@@ -43,7 +45,8 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 
 	c.Release, err = helmv3.NewRelease(ctx, args.Release, &helmv3.ReleaseArgs{
 		Name:      pulumi.String(args.Release),
-		Chart:     pulumi.String(args.ChartDir),
+		Chart:     pulumi.String(args.Chart),
+		Version:   optional(args.Version),
 		Namespace: c.Namespace,
 		Values:    args.Values,
 		// A failed install or upgrade is rolled back: the stack is never left
@@ -60,4 +63,11 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 		return nil, err
 	}
 	return c, nil
+}
+
+func optional(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
 }

@@ -68,6 +68,8 @@ func (b *binder) load(stackName string) *Stack {
 	s.CreateNamespace = b.boolean("createNamespace")
 	s.NamePrefix = b.str("namePrefix")
 	s.DeployMode = b.str("deploy.mode")
+	s.Chart = b.str("deploy.chart")
+	s.ChartVersion = b.str("deploy.chartVersion")
 	s.KubeContext = b.str("kubeContext")
 	s.LogLevel = b.str("logLevel")
 

@@ -56,6 +56,10 @@ type Stack struct {
 	// NamePrefix goes before every object's name and in-cluster address.
 	NamePrefix  string
 	DeployMode  string
+	// Chart is an OCI reference of the published chart to deploy at
+	// ChartVersion; empty means the repository's own chart.
+	Chart        string
+	ChartVersion string
 	KubeContext string
 	LogLevel    string
 	// FrontendURL and APIBaseURL are the URLs a browser uses.

@@ -4,12 +4,16 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 )
 
 var (
@@ -43,6 +47,7 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 	for _, msg := range validation.IsDNS1123Label(s.Namespace) {
 		add("namespace", s.Namespace, "is not a valid namespace name: "+msg)
 	}
+	s.validateChart(add)
 	if reason := checkNamePrefix(s.NamePrefix); reason != "" {
 		add("namePrefix", s.NamePrefix, reason)
 	}
@@ -88,6 +93,26 @@ func (s *Stack) validate(secrets map[string]secretState) Problems {
 	ps = append(ps, s.validateImages(secrets)...)
 	ps = append(ps, s.validateHardening()...)
 	return append(ps, s.validateSecrets(secrets)...)
+}
+
+// validateChart checks the published chart's reference and version.
+func (s *Stack) validateChart(add func(key, value, reason string)) {
+	switch {
+	case s.Chart == "" && s.ChartVersion != "":
+		add("deploy.chartVersion", s.ChartVersion, "is set without deploy.chart: the repository's own chart has its own version; "+
+			"set deploy.chart to the published chart (oci://ghcr.io/rhesis-ai/charts/rhesis), or unset deploy.chartVersion")
+	case s.Chart == "":
+	case !strings.HasPrefix(s.Chart, charts.OCIScheme) || path.Base(s.Chart) != charts.Name || strings.Contains(s.Chart, "@"):
+		add("deploy.chart", s.Chart, "must be the OCI reference of the published chart without a tag, like "+
+			"oci://ghcr.io/rhesis-ai/charts/rhesis (the version goes in deploy.chartVersion), or empty for charts/rhesis of this repository")
+	case s.ChartVersion == "":
+		add("deploy.chartVersion", "", "is required with deploy.chart: the exact version to deploy, such as "+charts.LocalVersion+
+			" (a version range or a moving tag would make the deployment unrepeatable)")
+	default:
+		if _, err := semver.StrictNewVersion(s.ChartVersion); err != nil {
+			add("deploy.chartVersion", s.ChartVersion, "must be an exact SemVer version such as "+charts.LocalVersion+": "+err.Error())
+		}
+	}
 }
 
 // MaxNamePrefix keeps the longest prefixed name a valid one: a CronJob's

@@ -406,7 +406,11 @@ func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, project
 	if err != nil {
 		return sum, evts, err
 	}
-	rendered, _, err := stack.Render(cfg, ChartDir(projectDir))
+	dir, err := stack.ChartOf(cfg, ChartDir(projectDir))
+	if err != nil {
+		return sum, evts, err
+	}
+	rendered, _, err := stack.Render(cfg, dir)
 	if err != nil {
 		return sum, evts, err
 	}

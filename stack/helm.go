@@ -37,6 +37,25 @@ func ChartDir(ctx *pulumi.Context) (string, error) {
 		"run from the repository or set %s", ChartDirEnv)
 }
 
+// ChartOf is the folder of the chart the stack deploys: local, the
+// repository's own, or the published one deploy.chart names, pulled into
+// the user's cache (rhesis-deploy/charts) so that both modes render exactly
+// what helm mode installs.
+func ChartOf(cfg *config.Stack, local string) (string, error) {
+	if cfg.Chart == "" {
+		return local, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache folder to pull the chart %s into: %w", cfg.Chart, err)
+	}
+	dir, err := charts.Pull(cfg.Chart, cfg.ChartVersion, filepath.Join(cache, "rhesis-deploy", "charts"))
+	if err != nil {
+		return "", fmt.Errorf("rhesis:deploy.chart: %w (log in with `helm registry login`, or unset deploy.chart to deploy charts/rhesis)", err)
+	}
+	return dir, nil
+}
+
 // deployHelm installs the chart with values computed from the typed config.
 func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values charts.Values, r *charts.Rendered, digests imageDigests,
 	opts ...pulumi.ResourceOption) (*outputs, error) {
@@ -53,9 +72,14 @@ func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values chart
 	// A built image's digest placeholder becomes the build's output.
 	inputs := newSubstitutions(digests).value(all).(pulumi.Map)
 	inputs["secrets"] = pulumi.ToSecret(pulumi.ToMap(secrets.(map[string]any)))
+	// A published chart is installed from its registry, as `helm install
+	// oci://... --version` does; the diff then names it and its version.
+	if cfg.Chart != "" {
+		dir = cfg.Chart
+	}
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
 		Namespace: cfg.Namespace, CreateNamespace: cfg.CreateNamespace, Release: cfg.ReleaseName(),
-		ChartDir: dir, Values: inputs, Keep: cfg.Keep,
+		Chart: dir, Version: cfg.ChartVersion, Values: inputs, Keep: cfg.Keep,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -132,6 +132,9 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 			return nil, err
 		}
 	}
+	if chartDir, err = ChartOf(cfg, chartDir); err != nil {
+		return nil, err
+	}
 	// Both modes render the chart first: raw mode registers its objects, and
 	// values the chart refuses stop the update before anything is created.
 	rendered, values, err := Render(cfg, chartDir, apis...)

@@ -1,0 +1,106 @@
+package tests
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
+)
+
+// publishChart pushes this repository's chart as name and version to
+// ociRegistry, and returns its OCI reference.
+func publishChart(t *testing.T, name, version string) string {
+	t.Helper()
+	ref, err := testutil.PushChart(ociRegistry, chartDir(t), name, version)
+	require.NoError(t, err)
+	return ref
+}
+
+// publishedStack is prod deploying the published chart ref at version.
+func publishedStack(t *testing.T, mode, ref, version string) settings {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	s := stackSettings(t, "prod")
+	s.set("deploy.mode", mode)
+	s.set("deploy.chart", ref)
+	s.set("deploy.chartVersion", version)
+	return s
+}
+
+// TestPublishedChartIsDeployed: with deploy.chart an OCI reference, raw
+// mode renders the chart pulled from the registry, and helm mode installs
+// it from there at deploy.chartVersion.
+func TestPublishedChartIsDeployed(t *testing.T) {
+	ref := publishChart(t, "rhesis", "9.9.9")
+
+	r, err := run(t, "prod", publishedStack(t, "raw", ref, "9.9.9"))
+	require.NoError(t, err)
+	cm := dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data").(map[string]any)
+	assert.Equal(t, "9.9.9", cm[testutil.PublishedMark], "raw mode renders the published chart")
+	assert.True(t, r.hasObject("Deployment", "postgres"))
+
+	r, err = run(t, "prod", publishedStack(t, "helm", ref, "9.9.9"))
+	require.NoError(t, err)
+	var release map[string]any
+	for _, res := range r.Resources {
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			release = res.Plain()
+		}
+	}
+	require.NotNil(t, release)
+	assert.Equal(t, ref, release["chart"], "helm mode installs from the registry")
+	assert.Equal(t, "9.9.9", release["version"])
+	assert.NotEmpty(t, dig(release, "values", "global", "chartDigest"))
+
+	// The repository's own chart is a folder, with no version.
+	r, err = run(t, "prod", func() settings { s := stackSettings(t, "prod"); s.set("deploy.mode", "helm"); return s }())
+	require.NoError(t, err)
+	for _, res := range r.Resources {
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			assert.Equal(t, filepath.Join(repoRoot(t), "charts", "rhesis"), res.Plain()["chart"])
+			assert.Nil(t, res.Plain()["version"])
+		}
+	}
+}
+
+// TestPublishedChartIsChecked: a reference or version that cannot name one
+// published chart is refused before anything is created, naming the key;
+// a version the registry lacks, or a chart of another name, fails the pull.
+func TestPublishedChartIsChecked(t *testing.T) {
+	for _, c := range []struct{ chart, version, key, reason string }{
+		{"", "0.11.0", "deploy.chartVersion", "is set without deploy.chart"},
+		{"https://ghcr.io/rhesis-ai/charts/rhesis", "0.11.0", "deploy.chart", "must be the OCI reference of the published chart"},
+		{"oci://ghcr.io/rhesis-ai/charts/rhesis:0.11.0", "0.11.0", "deploy.chart", "must be the OCI reference of the published chart"},
+		{"oci://ghcr.io/rhesis-ai/charts/other", "0.11.0", "deploy.chart", "must be the OCI reference of the published chart"},
+		{"oci://ghcr.io/rhesis-ai/charts/rhesis", "", "deploy.chartVersion", "is required with deploy.chart"},
+		{"oci://ghcr.io/rhesis-ai/charts/rhesis", "^0.11", "deploy.chartVersion", "must be an exact SemVer version"},
+	} {
+		s := stackSettings(t, "local")
+		s.set("deploy.chart", c.chart)
+		s.set("deploy.chartVersion", c.version)
+		assertRefused(t, "local", s, c.key, c.reason)
+	}
+
+	ref := publishChart(t, "rhesis", "9.9.8")
+	_, err := run(t, "prod", publishedStack(t, "helm", ref, "9.9.7"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rhesis:deploy.chart: pulling the chart "+ref+" version 9.9.7")
+	assert.Contains(t, err.Error(), "helm registry login")
+
+	other := publishChart(t, "rhesis-fork", "1.0.0")
+	moved := strings.TrimSuffix(other, "rhesis-fork") + "fork/rhesis"
+	c, err := registry.NewClient()
+	require.NoError(t, err)
+	pulled, err := c.Pull(strings.TrimPrefix(other, "oci://")+":1.0.0", registry.PullOptWithChart(true))
+	require.NoError(t, err)
+	_, err = c.Push(pulled.Chart.Data, strings.TrimPrefix(moved, "oci://")+":1.0.0", registry.PushOptStrictMode(false))
+	require.NoError(t, err)
+	_, err = run(t, "prod", publishedStack(t, "raw", moved, "1.0.0"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "holds the chart rhesis-fork 1.0.0, not rhesis 1.0.0")
+}
