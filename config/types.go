@@ -54,14 +54,14 @@ type Stack struct {
 	// stack's, or the platform team's): it is read, never created or deleted.
 	CreateNamespace bool
 	// NamePrefix goes before every object's name and in-cluster address.
-	NamePrefix  string
-	DeployMode  string
+	NamePrefix string
+	DeployMode string
 	// Chart is an OCI reference of the published chart to deploy at
 	// ChartVersion; empty means the repository's own chart.
 	Chart        string
 	ChartVersion string
-	KubeContext string
-	LogLevel    string
+	KubeContext  string
+	LogLevel     string
 	// FrontendURL and APIBaseURL are the URLs a browser uses.
 	FrontendURL string
 	APIBaseURL  string
