@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -12,14 +11,4 @@ import (
 // published-chart tests, trusted as a real registry is.
 var ociRegistry string
 
-func TestMain(m *testing.M) {
-	host, stop, err := testutil.StartRegistry()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the test registry:", err)
-		os.Exit(1)
-	}
-	ociRegistry = host
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testutil.RunWithRegistry(m, &ociRegistry)) }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,14 +13,4 @@ import (
 // tests and by the engine and provider they start, as a real registry is.
 var ociRegistry string
 
-func TestMain(m *testing.M) {
-	host, stop, err := testutil.StartRegistry()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the test registry:", err)
-		os.Exit(1)
-	}
-	ociRegistry = host
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testutil.RunWithRegistry(m, &ociRegistry)) }

@@ -80,3 +80,16 @@ func PushChart(host, dir, name, version string) (string, error) {
 	}
 	return "oci://" + host + "/charts/" + name, nil
 }
+
+// RunWithRegistry runs a test binary's tests with StartRegistry's registry,
+// its host:port in *host; TestMain exits with what it returns.
+func RunWithRegistry(m interface{ Run() int }, host *string) int {
+	h, stop, err := StartRegistry()
+	if err != nil {
+		_, _ = os.Stderr.WriteString("starting the test registry: " + err.Error() + "\n")
+		return 1
+	}
+	defer stop()
+	*host = h
+	return m.Run()
+}
