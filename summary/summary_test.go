@@ -72,6 +72,17 @@ func TestSummaryListsEveryDeletionAndFlagsData(t *testing.T) {
 	assert.Error(t, Gate(s, "prod", false))
 }
 
+// TestPrefixedDatabaseIsDataBearing: a namePrefix's database (a-postgres)
+// is flagged as the unprefixed one is; other Deployments are not.
+func TestPrefixedDatabaseIsDataBearing(t *testing.T) {
+	s := FromEvents([]apitype.EngineEvent{
+		step("delete", "kubernetes:apps/v1:Deployment", "team-b-postgres"),
+		step("delete", "kubernetes:apps/v1:Deployment", "team-b-backend"),
+	})
+	require.Len(t, s.DataLoss(), 1)
+	assert.Equal(t, "team-b-postgres", s.DataLoss()[0].Name)
+}
+
 func TestSummaryOfNothing(t *testing.T) {
 	s := FromEvents([]apitype.EngineEvent{step("same", "kubernetes:core/v1:Secret", "rhesis-secrets")})
 	assert.Contains(t, s.Markdown("prod"), "No changes.")
