@@ -23,13 +23,14 @@ verbose=0
 
 # What an operator adds to staging and prod (see the values files' headers).
 required=(--set global.imageTag=0.13.0 --set secrets.existingSecret=rhesis-secrets
-	--set ingress.tlsSecret=rhesis-tls --set storage.storageClass=shared-rwx)
+	--set ingress.tlsSecret=rhesis-tls --set ingress.className=nginx --set storage.storageClass=shared-rwx)
 declare -A variants=(
 	[local]="-f charts/rhesis/values-local.yaml"
 	[staging]="-f charts/rhesis/values-staging.yaml --set ingress.host=staging.rhesis.test ${required[*]}"
 	[prod]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]}"
 	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false"
 	[local-monitoring]="-f charts/rhesis/values-local.yaml --set monitoring.enabled=true"
+	[prod-prefixed]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set namePrefix=team-b-"
 )
 # trivy MANIFEST IGNOREFILE: Trivy's findings in MANIFEST as JSON.
 trivy() {
@@ -40,7 +41,7 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 printf '%-26s %7s | %-19s | %-37s\n' "" "" "kube-score" "Trivy"
 printf '%-26s %7s | %8s %10s | %8s %8s %6s %12s\n' render objects CRITICAL WARNING HIGH+ MEDIUM LOW exempted
-for name in local staging prod prod-monitoring-external local-monitoring; do
+for name in local staging prod prod-monitoring-external local-monitoring prod-prefixed; do
 	out=$work/$name.yaml
 	# shellcheck disable=SC2086 # the variant is a list of flags
 	"$HELM" template rhesis charts/rhesis -n rhesis ${variants[$name]} >"$out"
