@@ -2,11 +2,14 @@ package charts
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli"
@@ -21,13 +24,16 @@ const Name = "rhesis"
 
 // Pull downloads the chart published as ref (oci://host/path/rhesis) at
 // version with Helm's own registry client, which logs in as `helm registry
-// login` left it, and unpacks it into dest/<host>/<path>/<version>/rhesis,
+// login` left it, and unpacks it into dest/<digest of ref>/<version>/rhesis,
 // replacing what an earlier pull left there (a tag can move). It returns
 // that directory, so that the program renders exactly the chart it
 // installs. A chart of another name or version is refused.
 func Pull(ref, version, dest string) (string, error) {
 	if !strings.HasPrefix(ref, OCIScheme) {
 		return "", fmt.Errorf("%s is no OCI reference: it starts with %s", ref, OCIScheme)
+	}
+	if _, err := semver.StrictNewVersion(version); err != nil {
+		return "", fmt.Errorf("version %q of %s is no exact SemVer version: %w", version, ref, err)
 	}
 	client, err := registry.NewClient(registry.ClientOptCredentialsFile(cli.New().RegistryConfig))
 	if err != nil {
@@ -45,7 +51,9 @@ func Pull(ref, version, dest string) (string, error) {
 	if c.Metadata.Name != Name || c.Metadata.Version != version {
 		return "", fmt.Errorf("%s:%s holds the chart %s %s, not %s %s", ref, version, c.Metadata.Name, c.Metadata.Version, Name, version)
 	}
-	parent := filepath.Join(dest, filepath.FromSlash(where), version)
+	// Named after a digest, so no reference can point the folder elsewhere.
+	sum := sha256.Sum256([]byte(ref))
+	parent := filepath.Join(dest, hex.EncodeToString(sum[:8]), version)
 	if err := os.RemoveAll(parent); err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,6 +44,9 @@ func TestPublishedChartIsDeployed(t *testing.T) {
 	cm := dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data").(map[string]any)
 	assert.Equal(t, "9.9.9", cm[testutil.PublishedMark], "raw mode renders the published chart")
 	assert.True(t, r.hasObject("Deployment", "postgres"))
+	pulled, err := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "rhesis-deploy", "charts", "*", "9.9.9", "rhesis", "Chart.yaml"))
+	require.NoError(t, err)
+	assert.Len(t, pulled, 1, "the chart is pulled into the user's cache")
 
 	r, err = run(t, "prod", publishedStack(t, "helm", ref, "9.9.9"))
 	require.NoError(t, err)
