@@ -46,7 +46,7 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	c.Release, err = helmv3.NewRelease(ctx, args.Release, &helmv3.ReleaseArgs{
 		Name:      pulumi.String(args.Release),
 		Chart:     pulumi.String(args.Chart),
-		Version:   optional(args.Version),
+		Version:   OptionalString(args.Version),
 		Namespace: c.Namespace,
 		Values:    args.Values,
 		// A failed install or upgrade is rolled back: the stack is never left
@@ -65,7 +65,9 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	return c, nil
 }
 
-func optional(s string) pulumi.StringPtrInput {
+// OptionalString is s as an optional input: nil when empty, so the
+// provider's default applies.
+func OptionalString(s string) pulumi.StringPtrInput {
 	if s == "" {
 		return nil
 	}

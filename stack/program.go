@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/components"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
@@ -143,7 +144,7 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 	}
 
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
-		Context: optional(cfg.KubeContext),
+		Context: components.OptionalString(cfg.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
 		// replacing them; the checksum annotations roll the pods.
 		EnableConfigMapMutable: pulumi.Bool(true),
@@ -246,11 +247,4 @@ func guardLiveChanges(ctx *pulumi.Context, cfg *config.Stack) error {
 			"(volumes and their data are deleted), then `pulumi up -s %s`",
 			ctx.Stack(), previous, config.SetCommand(ctx.Stack(), "deploy.mode", previous, false), ctx.Stack(), ctx.Stack()),
 	}}
-}
-
-func optional(s string) pulumi.StringPtrInput {
-	if s == "" {
-		return nil
-	}
-	return pulumi.String(s)
 }
