@@ -440,18 +440,7 @@ func (s *Stack) validateHardening() Problems {
 			add("ingress.host", "", fmt.Sprintf("is required while the ingress is on: the frontend's host, e.g. `%s`; or `%s`",
 				SetCommand(s.StackName, "ingress.host", "rhesis.example.com", false), SetCommand(s.StackName, "ingress.enabled", "false", false)))
 		}
-		for _, h := range []struct{ key, v string }{{"ingress.host", in.Host}, {"ingress.apiHost", in.APIHost}} {
-			if h.v == "" {
-				continue
-			}
-			for _, msg := range validation.IsDNS1123Subdomain(h.v) {
-				add(h.key, h.v, "is not a host name: "+msg)
-			}
-		}
-		checkAPIPath(add, "ingress.apiPath", in.APIPath)
-		if in.APIHost != "" && in.APIPath != "" {
-			add("ingress.apiPath", in.APIPath, "and ingress.apiHost exclude each other: the API has its own host or a path of ingress.host")
-		}
+		checkPublicHosts(add, "ingress", in.Host, in.APIHost, in.APIPath)
 		if s.Environment == Prod && !in.TLS() {
 			add("ingress.tlsSecret", "", "prod needs TLS: set ingress.tlsSecret (an existing certificate Secret) or ingress.clusterIssuer (cert-manager)")
 		}
@@ -556,10 +545,23 @@ func (c Component) MinReplicas() int {
 	return c.Replicas
 }
 
-// checkAPIPath refuses an API path the frontend owns.
-func checkAPIPath(add func(key, value, reason string), key, path string) {
-	if path != "" && (!strings.HasPrefix(path, "/") || path == "/" || strings.HasPrefix(path, "/api/") || path == "/api") {
-		add(key, path, "must be a path like /backend; / and /api belong to the frontend (NextAuth lives under /api/auth)")
+// checkPublicHosts checks what the Ingress and the Gateway API routes share
+// (keys <edge>.host, .apiHost, .apiPath): host names, an API path the
+// frontend does not own, and no API host and path at once.
+func checkPublicHosts(add func(key, value, reason string), edge, host, apiHost, apiPath string) {
+	for _, h := range []struct{ key, v string }{{edge + ".host", host}, {edge + ".apiHost", apiHost}} {
+		if h.v == "" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(h.v) {
+			add(h.key, h.v, "is not a host name: "+msg)
+		}
+	}
+	if apiPath != "" && (!strings.HasPrefix(apiPath, "/") || apiPath == "/" || strings.HasPrefix(apiPath, "/api/") || apiPath == "/api") {
+		add(edge+".apiPath", apiPath, "must be a path like /backend; / and /api belong to the frontend (NextAuth lives under /api/auth)")
+	}
+	if apiHost != "" && apiPath != "" {
+		add(edge+".apiPath", apiPath, fmt.Sprintf("and %s.apiHost exclude each other: the API has its own host or a path of %s.host", edge, edge))
 	}
 }
 
@@ -579,18 +581,7 @@ func (s *Stack) validateGateway(add func(key, value, reason string)) {
 		add("gateway.host", "", fmt.Sprintf("is required while the routes are on: the frontend's host, e.g. `%s`",
 			SetCommand(s.StackName, "gateway.host", "rhesis.example.com", false)))
 	}
-	for _, h := range []struct{ key, v string }{{"gateway.host", g.Host}, {"gateway.apiHost", g.APIHost}} {
-		if h.v == "" {
-			continue
-		}
-		for _, msg := range validation.IsDNS1123Subdomain(h.v) {
-			add(h.key, h.v, "is not a host name: "+msg)
-		}
-	}
-	checkAPIPath(add, "gateway.apiPath", g.APIPath)
-	if g.APIPath != "" && g.APIHost != "" {
-		add("gateway.apiPath", g.APIPath, "and gateway.apiHost exclude each other: the API has its own host or a path of gateway.host")
-	}
+	checkPublicHosts(add, "gateway", g.Host, g.APIHost, g.APIPath)
 	if s.Environment == Prod && !g.HTTPS {
 		add("gateway.https", "false", "must be true in prod: browsers would send session cookies in clear; terminate TLS at the Gateway's listener")
 	}
