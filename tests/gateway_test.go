@@ -5,8 +5,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 // gatewayStack is prod published through a Gateway instead of the Ingress.
@@ -30,8 +28,7 @@ func gatewayStack(t *testing.T) settings {
 func TestGatewayRoutes(t *testing.T) {
 	r, err := run(t, "prod", gatewayStack(t))
 	require.NoError(t, err)
-	objects := chartObjects(t, stack.HelmValues(r.Config).Map())
-	assertSameObjects(t, rawObjects(t, r), objects, "prod with Gateway API routes")
+	objects := assertModesAgree(t, r, "prod with Gateway API routes")
 	assert.NotContains(t, objects, "Ingress/rhesis")
 
 	parent := []any{map[string]any{"name": "public", "namespace": "gateway-system", "sectionName": "https"}}

@@ -117,6 +117,15 @@ func chartObjects(t *testing.T, values map[string]any) map[string]map[string]any
 	return out
 }
 
+// assertModesAgree: raw mode registers exactly the objects the chart renders
+// for the run's config; it returns the chart's, by kind/name.
+func assertModesAgree(t *testing.T, r *result, what string) map[string]map[string]any {
+	t.Helper()
+	objects := chartObjects(t, stack.HelmValues(r.Config).Map())
+	assertSameObjects(t, rawObjects(t, r), objects, what)
+	return objects
+}
+
 // assertSameObjects compares two object sets kind by kind, name by name.
 func assertSameObjects(t *testing.T, want, got map[string]map[string]any, what string) bool {
 	t.Helper()
@@ -307,7 +316,7 @@ func TestParityCoversOverrides(t *testing.T) {
 	s.setSecret("redisPassword", "p@ss w:rd/#")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "prod with overrides")
+	assertModesAgree(t, r, "prod with overrides")
 
 	// The hardening settings off their defaults.
 	h := stackSettings(t, "staging")
@@ -331,7 +340,7 @@ func TestParityCoversOverrides(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.hasObject("HorizontalPodAutoscaler", "worker"))
 	assert.True(t, r.hasObject("CronJob", "postgres-backup"))
-	assertSameObjects(t, rawObjects(t, r), chartObjects(t, stack.HelmValues(r.Config).Map()), "staging with hardening overrides")
+	assertModesAgree(t, r, "staging with hardening overrides")
 }
 
 // TestRawModeRefusesAnObjectNoComponentOwns: a workload the table in

@@ -5,8 +5,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 // podSettingsStack is prod with every pod setting given, globally and for
@@ -39,8 +37,7 @@ func podSettingsStack(t *testing.T) settings {
 func TestPodSettingsRender(t *testing.T) {
 	r, err := run(t, "prod", podSettingsStack(t))
 	require.NoError(t, err)
-	objects := chartObjects(t, stack.HelmValues(r.Config).Map())
-	assertSameObjects(t, rawObjects(t, r), objects, "prod with pod settings")
+	objects := assertModesAgree(t, r, "prod with pod settings")
 
 	workloads := map[string]string{
 		"Deployment/frontend": "global", "Deployment/worker": "global", "Deployment/postgres": "global",
