@@ -145,7 +145,7 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	check(err)
 	config := map[string]string{"environment": r.env, "namespace": ns, "deploy.mode": r.mode}
 	if r.env != "local" {
-		config["ingress.host"], config["ingress.tlsSecret"] = "bench.test", "rhesis-tls"
+		config["ingress.host"], config["ingress.tlsSecret"], config["ingress.className"] = "bench.test", "rhesis-tls", "nginx"
 		config["storage.storageClass"] = "standard"
 		// The bench destroys what it deployed: prod's kept volumes would refuse.
 		config["postgres.persistence.keep"] = "false"
@@ -163,6 +163,10 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 		}
 	}
 	check(s.SetAllConfigWithOptions(ctx, all, &auto.ConfigOptions{Path: true}))
+	// A config the program refuses fails here, before any figure is taken.
+	if _, err := driver.LoadConfig(ctx, s, dir); err != nil {
+		check(fmt.Errorf("%s: %w", ns, err))
+	}
 	log, err := os.Create(filepath.Join(os.TempDir(), "rhesis-bench-"+ns+".log"))
 	check(err)
 	defer func() { _ = log.Close() }()
@@ -181,7 +185,7 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	args := []string{"upgrade", "--install", "rhesis", filepath.Join(root, "charts", "rhesis"),
 		"--namespace", hns, "--create-namespace", "-f", values, "--wait", "--timeout", "10m"}
 	if r.env != "local" {
-		args = append(args, "--set", "ingress.host=bench.test", "--set", "ingress.tlsSecret=rhesis-tls",
+		args = append(args, "--set", "ingress.host=bench.test", "--set", "ingress.tlsSecret=rhesis-tls", "--set", "ingress.className=nginx",
 			"--set", "storage.storageClass=standard", "--set", "database.postgresql.persistence.keep=false")
 		for k, v := range benchSecrets {
 			args = append(args, "--set", "secrets."+k+"="+v)
