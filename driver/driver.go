@@ -20,14 +20,14 @@ import (
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
+	"github.com/rhesis-ai/rhesis-deploy/driver/inline"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
@@ -227,7 +227,14 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	program := stack.NewProgram(stack.Options{
 		ChartDir: ChartDir(o.ProjectDir),
 		// The engine hands an inline program no list of the keys; the stack has it.
-		ConfigKeys: func() ([]string, error) { return configKeys(ctx, opened) },
+		// (A run through Update or Preview has them from the engine; one through
+		// auto.Stack asks the CLI.)
+		ConfigKeys: func(pctx *pulumi.Context) ([]string, error) {
+			if keys, ok := inline.ConfigKeys(pctx.Context()); ok {
+				return keys, nil
+			}
+			return configKeys(ctx, opened)
+		},
 	})
 	opened, err = auto.UpsertStackInlineSource(ctx, o.Stack, "rhesis", program,
 		auto.WorkDir(o.ProjectDir), auto.Pulumi(cmd), auto.EnvVars(env))
@@ -240,19 +247,6 @@ func configKeys(ctx context.Context, s auto.Stack) ([]string, error) {
 		return nil, err
 	}
 	return slices.Sorted(maps.Keys(all)), nil
-}
-
-// Preview runs a preview and returns its engine events too.
-func Preview(ctx context.Context, s auto.Stack, opts ...optpreview.Option) (auto.PreviewResult, []apitype.EngineEvent, error) {
-	var res auto.PreviewResult
-	collected, ended, err := collectEvents(func(ch chan<- events.EngineEvent) (err error) {
-		res, err = s.Preview(ctx, append(opts, optpreview.EventStreams(ch))...)
-		return err
-	})
-	if !ended && err == nil {
-		err = fmt.Errorf("the engine's event stream did not end")
-	}
-	return res, collected, err
 }
 
 // collectEvents runs an engine command that streams its events into the
@@ -391,13 +385,13 @@ func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
 func ChartDir(projectDir string) string { return filepath.Join(projectDir, "charts", "rhesis") }
 
 // DataLossCheck is what an update would do to the stack's data, found
-// before it changes anything: the engine's preview (opts say how) and, in
+// before it changes anything: the engine's preview (o says how) and, in
 // helm mode, what the upgrade does to the claims inside the release, which
 // the engine sees only as the Release. The preview's own failure is
 // returned after the summary: a replacement the API server refuses is
 // what must be shown.
-func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, opts ...optpreview.Option) (summary.Summary, []apitype.EngineEvent, error) {
-	_, evts, previewErr := Preview(ctx, s, opts...)
+func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o PreviewOptions) (summary.Summary, []apitype.EngineEvent, error) {
+	evts, previewErr := Preview(ctx, s, o)
 	sum := summary.FromEvents(evts)
 	if cfg.DeployMode != config.ModeHelm {
 		return sum, evts, previewErr
@@ -467,23 +461,15 @@ type UpOptions struct {
 // a stack that keeps its data is previewed first and refused, before
 // anything changes, when the update would replace or delete a data-bearing
 // resource (DataLossCheck).
-func Up(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o UpOptions) (auto.UpResult, error) {
+func Up(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o UpOptions) (UpResult, error) {
 	if cfg.Keep {
-		var opts []optpreview.Option
-		if !o.SkipRefresh {
-			opts = append(opts, optpreview.Refresh())
-		}
-		sum, _, err := DataLossCheck(ctx, s, cfg, projectDir, opts...)
+		sum, _, err := DataLossCheck(ctx, s, cfg, projectDir, PreviewOptions{Refresh: !o.SkipRefresh})
 		if gateErr := summary.Gate(sum, s.Name(), o.AllowDataLoss); gateErr != nil {
-			return auto.UpResult{}, fmt.Errorf("%w; nothing was changed", gateErr)
+			return UpResult{}, fmt.Errorf("%w; nothing was changed", gateErr)
 		}
 		if err != nil {
-			return auto.UpResult{}, err
+			return UpResult{}, err
 		}
 	}
-	opts := []optup.Option{optup.ProgressStreams(o.Progress), optup.ErrorProgressStreams(o.Errors)}
-	if !o.SkipRefresh {
-		opts = append(opts, optup.Refresh())
-	}
-	return s.Up(ctx, opts...)
+	return Update(ctx, s, o)
 }

@@ -57,7 +57,7 @@ type Options struct {
 	ChartDir string
 	// ConfigKeys lists the config keys the stack sets; nil means the keys of
 	// PULUMI_CONFIG, the variable the CLI hands a program's config in.
-	ConfigKeys func() ([]string, error)
+	ConfigKeys func(ctx *pulumi.Context) ([]string, error)
 	// ServesAPI asks the cluster whether it serves an API; nil means
 	// ClusterServesAPI.
 	ServesAPI ServesAPI
@@ -69,7 +69,7 @@ type Options struct {
 // anything changes.
 func NewProgram(o Options) pulumi.RunFunc {
 	if o.ConfigKeys == nil {
-		o.ConfigKeys = EnvConfigKeys
+		o.ConfigKeys = func(*pulumi.Context) ([]string, error) { return EnvConfigKeys() }
 	}
 	return func(ctx *pulumi.Context) error {
 		return run(ctx, o)
@@ -90,7 +90,7 @@ func EnvConfigKeys() ([]string, error) {
 }
 
 func run(ctx *pulumi.Context, o Options) error {
-	keys, err := o.ConfigKeys()
+	keys, err := o.ConfigKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("listing the stack's config keys: %w", err)
 	}

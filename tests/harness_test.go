@@ -365,7 +365,7 @@ func (s settings) values() map[string]string {
 }
 
 // keys are the keys the stack sets, as the runners tell the program.
-func (s settings) keys() ([]string, error) {
+func (s settings) keys(*pulumi.Context) ([]string, error) {
 	return slices.Sorted(maps.Keys(s.tops)), nil
 }
 
@@ -402,7 +402,7 @@ func runMode(t *testing.T, stackName string, s settings, preview bool) (*result,
 	m := &mocks{preview: preview, namespaceLabels: s.namespaceLabels}
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		setKeys, _ := s.keys()
+		setKeys, _ := s.keys(nil)
 		cfg, err := config.Load(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}, ctx.Stack())
 		if err != nil {
 			return err

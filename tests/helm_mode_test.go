@@ -38,6 +38,8 @@ func TestHelmModeInstallsTheChart(t *testing.T) {
 			assert.Equal(t, filepath.Join(repoRoot(t), "charts", "rhesis"), plain["chart"])
 			assert.Equal(t, "rhesis", plain["namespace"])
 			assert.Equal(t, true, plain["atomic"], "a failed upgrade must roll back")
+			assert.Nil(t, plain["skipAwait"], "the release waits for its workloads")
+			assert.Equal(t, true, plain["disableOpenapiValidation"], "the values schema and the API server validate (components/release.go)")
 
 			want := normalizeValues(t, stack.HelmValues(r.Config).Map())
 			got := normalizeValues(t, plain["values"].(map[string]any))

@@ -19,7 +19,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
@@ -224,16 +223,10 @@ func (c *cli) deploy() int {
 		printOutputs(res.Outputs, false)
 		return 0
 	}
-	previewOpts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)}
-	if !c.noRefresh {
-		previewOpts = append(previewOpts, optpreview.Refresh())
-	}
-	if c.diff {
-		previewOpts = append(previewOpts, optpreview.Diff())
-	}
+	previewOpts := driver.PreviewOptions{Refresh: !c.noRefresh, Diff: c.diff, Progress: os.Stdout, Errors: os.Stderr}
 	// The summary is written even when the preview fails: a replacement
 	// the API server refuses (an immutable claim) is what reviewers must see.
-	sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts...)
+	sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts)
 	if c.events != "" {
 		if err := writeEvents(c.events, evts); err != nil {
 			return fail(err)

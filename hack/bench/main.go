@@ -21,8 +21,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
 	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
@@ -164,7 +162,8 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	}
 	check(s.SetAllConfigWithOptions(ctx, all, &auto.ConfigOptions{Path: true}))
 	// A config the program refuses fails here, before any figure is taken.
-	if _, err := driver.LoadConfig(ctx, s, dir); err != nil {
+	cfg, err := driver.LoadConfig(ctx, s, dir)
+	if err != nil {
 		check(fmt.Errorf("%s: %w", ns, err))
 	}
 	log, err := os.Create(filepath.Join(os.TempDir(), "rhesis-bench-"+ns+".log"))
@@ -172,10 +171,21 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	defer func() { _ = log.Close() }()
 
 	label := fmt.Sprintf("round %d %s %s", round, r.name, r.mode)
-	r.add(label, upFromEmpty, func() error { _, err := s.Up(ctx, optup.ProgressStreams(log)); return err })
-	r.add(label, noopUp, func() error { _, err := s.Up(ctx, optup.ProgressStreams(log)); return err })
-	r.add(label, preview, func() error { _, err := s.Preview(ctx, optpreview.ProgressStreams(log)); return err })
-	r.add(label, refreshUp, func() error { _, err := s.Up(ctx, optup.Refresh(), optup.ProgressStreams(log)); return err })
+	// As `rhesis up` and `rhesis preview` run them (`--skip-refresh` but for
+	// the refresh column).
+	up := func(refresh bool) func() error {
+		return func() error {
+			_, err := driver.Up(ctx, s, cfg, dir, driver.UpOptions{SkipRefresh: !refresh, Progress: log, Errors: log})
+			return err
+		}
+	}
+	r.add(label, upFromEmpty, up(false))
+	r.add(label, noopUp, up(false))
+	r.add(label, preview, func() error {
+		_, err := driver.Preview(ctx, s, driver.PreviewOptions{Progress: log, Errors: log})
+		return err
+	})
+	r.add(label, refreshUp, up(true))
 	r.add(label, destroy, func() error { _, err := s.Destroy(ctx, optdestroy.ProgressStreams(log)); return err })
 	if r.nodes > 0 || r.mode != "raw" {
 		return // one helm figure per environment and round, next to the raw row

@@ -18,12 +18,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/summary"
 	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
 )
 
@@ -93,23 +92,38 @@ func (e *e2eStack) set(key, value string) {
 	require.NoError(e.t, e.s.SetConfigWithOptions(e.ctx, "rhesis:"+key, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}))
 }
 
-func (e *e2eStack) up() auto.UpResult {
+func (e *e2eStack) up() driver.UpResult {
 	e.t.Helper()
 	start := time.Now()
-	res, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	res, err := e.update()
 	require.NoError(e.t, err)
-	if res.Summary.ResourceChanges != nil {
-		e.t.Logf("up: %v in %s", *res.Summary.ResourceChanges, time.Since(start).Round(time.Millisecond))
-	}
+	e.t.Logf("up: %v in %s", res.Changes, time.Since(start).Round(time.Millisecond))
 	return res
+}
+
+// update runs `pulumi up` as the driver does, without refresh.
+func (e *e2eStack) update() (driver.UpResult, error) {
+	return driver.Update(e.ctx, e.s, driver.UpOptions{SkipRefresh: true, Progress: e.log, Errors: e.log})
+}
+
+// assertOutputsAsStored holds the outputs the driver read from an update's
+// events to the ones the CLI reports from the state.
+func (e *e2eStack) assertOutputsAsStored(res driver.UpResult) {
+	e.t.Helper()
+	stored, err := e.s.Outputs(e.ctx)
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, stored)
+	assert.Equal(e.t, stored, res.Outputs, "the outputs of the update's events are the stack's outputs")
 }
 
 // expectNoChanges runs a preview that fails on any change.
 func (e *e2eStack) expectNoChanges() {
 	e.t.Helper()
-	res, err := e.s.Preview(e.ctx, optpreview.ExpectNoChanges(), optpreview.ProgressStreams(e.log))
+	evts, err := driver.Preview(e.ctx, e.s, driver.PreviewOptions{ExpectNoChanges: true, Progress: e.log, Errors: e.log})
 	require.NoError(e.t, err, "a second preview must report no changes")
-	for op, n := range res.ChangeSummary {
+	counts := summary.FromEvents(evts).Counts
+	require.NotEmpty(e.t, counts, "the preview's events have its summary")
+	for op, n := range counts {
 		if op != "same" && op != "read" { // the program reads its own last outputs
 			assert.Zero(e.t, n, "preview after up: %d %s", n, op)
 		}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -135,7 +134,7 @@ func TestDriftIsRepairedByOneUp(t *testing.T) {
 	code, out = e.cli("up")
 	assert.Equal(t, 1, code, out)
 	assert.Contains(t, out, "rhesis:backend.resources.limits.memory")
-	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	_, err := e.update()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is below the memory request")
 	assert.Equal(t, before, resourceVersions(t, ns), "a refused config changed a live object")
@@ -167,6 +166,10 @@ func TestConfigProblemsPrintOnce(t *testing.T) {
 	assert.Equal(t, 1, code, out)
 	assert.Equal(t, 1, strings.Count(out, "rhesis:backend.replica: is not a setting of this program; did you mean rhesis:backend.replicas?"), out)
 	assert.Contains(t, out, "nothing was created")
+	// The program itself refuses it too: the engine hands it the stack's keys.
+	_, err := e.update()
+	require.Error(t, err)
+	assert.Contains(t, e.log.String(), "rhesis:backend.replica: is not a setting of this program")
 	assertGone(t, ns)
 	e.clean = true
 }

@@ -13,8 +13,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,6 +28,7 @@ func TestLocalRaw(t *testing.T) {
 	ns := "e2e-raw"
 	e := newStack(t, "e2e-raw", map[string]string{"environment": "local", "namespace": ns}, nil)
 	res := e.up()
+	e.assertOutputsAsStored(res)
 	assertConverged(t, ns, localReplicas)
 	assertReferencesResolve(t, ns)
 	assertRestricted(t, ns, 5+1) // five workloads and the migration Job's pod
@@ -45,7 +44,7 @@ func TestLocalRaw(t *testing.T) {
 	e.expectNoChanges()
 
 	e.set("worker.replicas", "2")
-	changed := *e.up().Summary.ResourceChanges
+	changed := e.up().Changes
 	delete(changed, "read") // the program's read of its own last outputs
 	assert.Equal(t, map[string]int{"update": 1, "create": 1, "same": changed["same"]}, changed,
 		"changing worker replicas must update exactly the worker Deployment, and add its disruption budget")
@@ -55,7 +54,7 @@ func TestLocalRaw(t *testing.T) {
 
 	// Switching the live stack to helm mode is refused before anything changes.
 	e.set("deploy.mode", "helm")
-	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	_, err := e.update()
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), `stack "e2e-raw" is deployed in raw mode`)
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 2, "postgres": 1, "redis": 1})
@@ -71,6 +70,7 @@ func TestLocalHelm(t *testing.T) {
 	ns := "e2e-helm"
 	e := newStack(t, "e2e-helm", map[string]string{"environment": "local", "namespace": ns, "deploy.mode": "helm"}, nil)
 	res := e.up()
+	e.assertOutputsAsStored(res)
 	assertConverged(t, ns, localReplicas)
 	assertReferencesResolve(t, ns)
 	assertRestricted(t, ns, 5+1)
@@ -140,6 +140,7 @@ func TestProdConfig(t *testing.T) {
 	ns := "e2e-prod"
 	e := newProdStack(t, ns, "raw")
 	res := e.up()
+	e.assertOutputsAsStored(res)
 	prodReplicas := map[string]float64{"frontend": 2, "backend": 3, "worker": 5, "postgres": 1, "redis": 1}
 	// The autoscalers, not the program, bring the apps to their minimum.
 	waitForReplicas(t, ns, prodReplicas)
@@ -178,14 +179,14 @@ func TestProdConfig(t *testing.T) {
 
 	// A change that replaces the database volume is flagged and gated.
 	e.set("postgres.persistence.storageClass", "fast-ssd")
-	_, evts, _ := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
+	evts, _ := driver.Preview(e.ctx, e.s, driver.PreviewOptions{Progress: e.log, Errors: e.log})
 	sum := summary.FromEvents(evts)
 	assert.True(t, driver.IsProd(e.ctx, e.s))
 	require.Len(t, sum.DataLoss(), 1)
 	assert.Equal(t, "postgres-pvc", sum.DataLoss()[0].Name)
 	assert.ErrorContains(t, summary.Gate(sum, "e2e-prod", false), "would replace postgres-pvc, losing data")
 	// ... and the engine itself refuses it: the claim is protected.
-	_, err = e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	_, err = e.update()
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), "marked for protection")
 	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:postgres.persistence.storageClass", &auto.ConfigOptions{Path: true}))
@@ -243,7 +244,7 @@ func TestProdHelm(t *testing.T) {
 func TestBadConfigCreatesNothing(t *testing.T) {
 	ns := "e2e-bad"
 	e := newStack(t, "e2e-bad", map[string]string{"environment": "local", "namespace": ns, "backend.replicas": "-1"}, nil)
-	_, err := e.s.Up(e.ctx, optup.ProgressStreams(e.log))
+	_, err := e.update()
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), `rhesis:backend.replicas = "-1": must be at least 0`)
 	out, err := exec.Command("kubectl", "get", "namespace", ns).CombinedOutput()

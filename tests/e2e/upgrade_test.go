@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -111,7 +110,7 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			require.NoError(t, driver.CopyProject(repoRoot(t), dir))
 			e := newStackAt(t, c.name, dir, backend, nil, nil)
 
-			_, events, err := driver.Preview(e.ctx, e.s, optpreview.ProgressStreams(e.log))
+			events, err := driver.Preview(e.ctx, e.s, driver.PreviewOptions{Progress: e.log, Errors: e.log})
 			require.NoError(t, err)
 			preview := summary.FromEvents(events)
 			t.Logf("preview of the upgrade: %v", preview.Counts)
@@ -124,7 +123,7 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			// The upgrade rolls the Deployments whose pods changed; in prod
 			// none may have fewer available replicas than its budget allows.
 			lowestAvailable := watchAvailable(t, ns)
-			changes := *e.up().Summary.ResourceChanges
+			changes := e.up().Changes
 			lowest := lowestAvailable()
 			t.Logf("upgrade: %v; lowest available replicas during it: %v", changes, lowest)
 			if prod {
