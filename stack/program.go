@@ -127,22 +127,7 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 	if err != nil {
 		return nil, err
 	}
-	chartDir := o.ChartDir
-	if chartDir == "" {
-		if chartDir, err = ChartDir(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if chartDir, err = ChartOf(cfg, chartDir); err != nil {
-		return nil, err
-	}
-	// Both modes render the chart first: raw mode registers its objects, and
-	// values the chart refuses stop the update before anything is created.
-	rendered, values, err := Render(cfg, chartDir, apis...)
-	if err != nil {
-		return nil, err
-	}
-
+	// The provider before the render: the engine starts its plugin meanwhile.
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Context: components.OptionalString(cfg.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
@@ -153,6 +138,22 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 	if err != nil {
 		return nil, err
 	}
+	chartDir := o.ChartDir
+	if chartDir == "" {
+		if chartDir, err = ChartDir(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if chartDir, err = ChartOf(cfg, chartDir); err != nil {
+		return nil, err
+	}
+	// Both modes render the chart before any object: raw mode registers its objects, and
+	// values the chart refuses stop the update before anything is created.
+	rendered, values, err := Render(cfg, chartDir, apis...)
+	if err != nil {
+		return nil, err
+	}
+
 	digests, err := buildImages(ctx, cfg)
 	if err != nil {
 		return nil, err
