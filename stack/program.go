@@ -147,8 +147,9 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 	if chartDir, err = ChartOf(cfg, chartDir); err != nil {
 		return nil, err
 	}
-	// Both modes render the chart before any object: raw mode registers its objects, and
-	// values the chart refuses stop the update before anything is created.
+	// Both modes render the chart before any object: raw mode registers
+	// its objects, and values the chart refuses stop the update before any
+	// object is created.
 	rendered, values, err := Render(cfg, chartDir, apis...)
 	if err != nil {
 		return nil, err
