@@ -180,16 +180,10 @@ func (o Options) pulumiCommand() (auto.PulumiCommand, error) {
 // ensureProvider installs the Kubernetes provider plugin built by
 // hack/toolchain.sh, once: the engine cannot download it here.
 func (o Options) ensureProvider(ctx context.Context, cli auto.PulumiCommand, env []string) error {
-	out, _, _, err := cli.Run(ctx, o.ProjectDir, nil, nil, nil, env, "plugin", "ls", "--json")
-	if err == nil {
-		var plugins []struct{ Name, Kind, Version string }
-		if json.Unmarshal([]byte(out), &plugins) == nil {
-			for _, p := range plugins {
-				if p.Name == "kubernetes" && p.Kind == "resource" && p.Version == ProviderVersion {
-					return nil
-				}
-			}
-		}
+	// Where `pulumi plugin ls` looks, without starting the CLI for it.
+	version := semver.MustParse(ProviderVersion)
+	if workspace.HasPlugin(workspace.PluginDescriptor{Name: "kubernetes", Kind: apitype.ResourcePlugin, Version: &version}) {
+		return nil
 	}
 	bin := filepath.Join(o.ToolCache, "pulumi-resource-kubernetes-"+ProviderVersion, "pulumi-resource-kubernetes")
 	if _, err := os.Stat(bin); err != nil {

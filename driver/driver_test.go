@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -163,4 +164,17 @@ func TestLockStaleness(t *testing.T) {
 		"  file:///s/.pulumi/locks/organization/rhesis/local/1.json: created by ci@" + host + " (pid 42) at 2026-12-01T17:47:22Z\n" +
 		"stderr: ...: created by ci@" + host + " (pid 42) at 2026-12-01T17:47:22Z"))
 	assert.Equal(t, []Lock{{User: "ci", Host: host, PID: 42, Since: "2026-12-01T17:47:22Z"}}, locks)
+}
+
+func TestEnsureProviderLooksWhereTheCLIKeepsPlugins(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("PULUMI_HOME", home)
+	o := Options{ProjectDir: t.TempDir(), ToolCache: t.TempDir()}
+	// No plugin and no built provider: the error says how to build it (and
+	// no CLI is asked, the nil command would panic).
+	err := o.ensureProvider(context.Background(), nil, nil)
+	require.ErrorContains(t, err, "run hack/toolchain.sh provider")
+
+	require.NoError(t, os.MkdirAll(filepath.Join(home, "plugins", "resource-kubernetes-v"+ProviderVersion), 0o755))
+	assert.NoError(t, o.ensureProvider(context.Background(), nil, nil), "an installed plugin needs nothing")
 }
