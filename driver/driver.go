@@ -15,12 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -243,32 +240,6 @@ func configKeys(ctx context.Context, s auto.Stack) ([]string, error) {
 	return slices.Sorted(maps.Keys(all)), nil
 }
 
-// collectEvents runs an engine command that streams its events into the
-// channel it is given, and returns them (error events left out) and
-// whether the stream ended. The event log's watcher closes the channel when
-// the log ends; a command that failed early may never start one, so this
-// waits at most 10 s after the command returns.
-func collectEvents(run func(chan<- events.EngineEvent) error) ([]apitype.EngineEvent, bool, error) {
-	ch := make(chan events.EngineEvent)
-	var collected []apitype.EngineEvent
-	done := make(chan struct{})
-	go func() {
-		for e := range ch {
-			if e.Error == nil {
-				collected = append(collected, e.EngineEvent)
-			}
-		}
-		close(done)
-	}()
-	err := run(ch)
-	select {
-	case <-done:
-		return collected, true, err
-	case <-time.After(10 * time.Second):
-		return nil, false, err
-	}
-}
-
 // IsProd tells whether the stack deploys the prod environment.
 func IsProd(ctx context.Context, s auto.Stack) bool {
 	v, err := s.GetConfig(ctx, "rhesis:environment")
@@ -410,10 +381,7 @@ func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, project
 // objects changed or deleted by hand, without changing either; out gets the
 // engine's progress.
 func Drift(ctx context.Context, s auto.Stack, out io.Writer) ([]summary.Change, error) {
-	evts, _, err := collectEvents(func(ch chan<- events.EngineEvent) error {
-		_, err := s.PreviewRefresh(ctx, optrefresh.EventStreams(ch), optrefresh.ProgressStreams(out))
-		return err
-	})
+	evts, err := runProgram(ctx, s, out, nil, "refresh", "--preview-only")
 	var drifted []summary.Change
 	for _, e := range evts {
 		ev := e.ResOutputsEvent
