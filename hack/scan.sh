@@ -21,8 +21,11 @@ CACHE=${RHESIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rhesis-deploy}
 verbose=0
 [ "${1:-}" = -v ] && verbose=1
 
+# The pinned Rhesis release: the chart's appVersion, its one place.
+release=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/rhesis/Chart.yaml)
+[ -n "$release" ] || { echo "scan: no appVersion in charts/rhesis/Chart.yaml" >&2; exit 1; }
 # What an operator adds to staging and prod (see the values files' headers).
-required=(--set global.imageTag=0.13.0 --set secrets.existingSecret=rhesis-secrets
+required=(--set global.imageTag="$release" --set secrets.existingSecret=rhesis-secrets
 	--set ingress.tlsSecret=rhesis-tls --set ingress.className=nginx --set storage.storageClass=shared-rwx)
 declare -A variants=(
 	[local]="-f charts/rhesis/values-local.yaml"
