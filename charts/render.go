@@ -69,6 +69,9 @@ type Rendered struct {
 // `helm install` sets it, or the program's name in raw mode (the chart then
 // leaves out Helm's own bookkeeping label).
 type RenderOptions struct {
+	// SkipSchemaValidation renders values the caller has checked against
+	// the schema itself (to report each problem as its own).
+	SkipSchemaValidation bool
 	Namespace string
 	Service   string
 	// APIVersions are API group versions the cluster serves beyond
@@ -94,9 +97,9 @@ func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, e
 	if release == "" {
 		release = ReleaseFor(prefixOf(values))
 	}
-	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{
+	vals, err := chartutil.ToRenderValuesWithSchemaValidation(c, values, chartutil.ReleaseOptions{
 		Name: release, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
-	}, caps)
+	}, caps, opts.SkipSchemaValidation)
 	if err != nil {
 		return nil, err
 	}
@@ -180,4 +183,29 @@ func Dig(v any, path ...any) any {
 func prefixOf(values map[string]any) string {
 	p, _ := values["namePrefix"].(string)
 	return p
+}
+
+// ConfigValue is the value of key in the rendered ConfigMap that holds it:
+// what the chart computed (a URL, the app environment), read rather than
+// computed again.
+func ConfigValue(objects []Object, key string) string {
+	for _, o := range objects {
+		if o.Kind() != "ConfigMap" {
+			continue
+		}
+		if v, ok := o.Field("data", key).(string); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Merged are values merged with the defaults of the chart in dir, as the
+// templates see them.
+func Merged(dir string, values map[string]any) (map[string]any, error) {
+	c, err := loader.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading the chart %s: %w", dir, err)
+	}
+	return chartutil.CoalesceValues(c, values)
 }

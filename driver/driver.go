@@ -216,7 +216,7 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	}
 	var opened auto.Stack
 	program := stack.NewProgram(stack.Options{
-		ChartDir: ChartDir(o.ProjectDir),
+		ChartDir: stack.ChartIn(o.ProjectDir),
 		// The engine hands an inline program no list of the keys; the stack has it.
 		// (A run through Update or Preview has them from the engine; one through
 		// auto.Stack asks the CLI.)
@@ -264,9 +264,10 @@ func CopyProject(src, dst string) error {
 	return os.WriteFile(filepath.Join(dst, "Pulumi.yaml"), raw, 0o644)
 }
 
-// LoadConfig reads a stack's configuration the way the program does, without
-// running it: for commands that only explain what a run would do.
-func LoadConfig(ctx context.Context, s auto.Stack, projectDir string) (*config.Stack, error) {
+// LoadConfig reads, checks and renders a stack's configuration the way the
+// program does, without running it: for commands that only explain what a
+// run would do, and for the gate, which needs what the program reads.
+func LoadConfig(ctx context.Context, s auto.Stack, projectDir string) (*stack.Resolved, error) {
 	all, err := s.GetAllConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -276,78 +277,56 @@ func LoadConfig(ctx context.Context, s auto.Stack, projectDir string) (*config.S
 		src.Values[k] = v.Value
 		src.Secrets[k] = v.Secret
 	}
-	return config.Load(src, s.Name())
+	cfg, err := config.Load(src, s.Name(), stack.ChartResolver(stack.ChartIn(projectDir)))
+	if err != nil {
+		return nil, err
+	}
+	return stack.Resolve(cfg, stack.ClusterServesAPI)
 }
 
 // EnsureImageBuilder installs the docker provider when the stack builds
 // images; a stack of prebuilt images never needs it.
-func EnsureImageBuilder(ctx context.Context, s auto.Stack, cfg *config.Stack) error {
-	if len(cfg.ImageBuilds()) == 0 {
+func EnsureImageBuilder(ctx context.Context, s auto.Stack, r *stack.Resolved) error {
+	if len(r.Config.ImageBuilds(r.Rendered.Objects)) == 0 {
 		return nil
 	}
 	if err := s.Workspace().InstallPlugin(ctx, "docker", "v"+DockerProviderVersion); err != nil {
-		return fmt.Errorf("images.build is true, which needs the docker provider: %w "+
+		return fmt.Errorf("deploy.images.build is true, which needs the docker provider: %w "+
 			"(install it with `pulumi plugin install resource docker v%s`)", err, DockerProviderVersion)
 	}
 	return nil
 }
 
-// FlatKeys lists the stack's keys in the flat form of earlier versions
-// (rhesis:backend.replicas), which the program refuses.
-func FlatKeys(ctx context.Context, s auto.Stack) ([]string, error) {
-	all, err := s.GetAllConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	declared := map[string]bool{}
-	for _, k := range config.Keys() {
-		declared[k.FullName()] = true
-	}
-	var flat []string
-	for _, k := range slices.Sorted(maps.Keys(all)) {
-		if declared[k] && strings.Contains(k, ".") {
-			flat = append(flat, k)
-		}
-	}
-	return flat, nil
-}
-
-// MigrateConfig moves every flat key into its object, keeping its value and
-// whether it is encrypted, and returns the keys it moved. A map value (an
-// extraEnv) becomes one entry per name, as `--path` would have set them.
+// MigrateConfig moves every key of an earlier version to where it lives
+// now (config.Migrate), keeping each value and whether it is encrypted,
+// and returns the keys it moved. The new paths are set before the old
+// keys go: a failure loses nothing.
 func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
-	flat, err := FlatKeys(ctx, s)
-	if err != nil || len(flat) == 0 {
-		return nil, err
-	}
 	all, err := s.GetAllConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	moved := auto.ConfigMap{}
-	for _, k := range flat {
-		v := all[k]
-		var entries map[string]any
-		if json.Unmarshal([]byte(v.Value), &entries) == nil {
-			for name, entry := range entries {
-				moved[k+"."+name] = auto.ConfigValue{Value: fmt.Sprint(entry), Secret: v.Secret}
-			}
-			continue
-		}
-		moved[k] = v
+	current := map[string]config.ConfigValue{}
+	for k, v := range all {
+		current[k] = config.ConfigValue{Value: v.Value, Secret: v.Secret}
 	}
-	// Set in the objects before the flat keys go: a failure loses nothing.
-	if err := s.SetAllConfigWithOptions(ctx, moved, &auto.ConfigOptions{Path: true}); err != nil {
+	m := config.Migrate(current)
+	if len(m.Remove) == 0 {
+		return nil, nil
+	}
+	set := auto.ConfigMap{}
+	for k, v := range m.Set {
+		set[k] = auto.ConfigValue{Value: v.Value, Secret: v.Secret}
+	}
+	if err := s.SetAllConfigWithOptions(ctx, set, &auto.ConfigOptions{Path: true}); err != nil {
 		return nil, err
 	}
-	if err := s.RemoveAllConfig(ctx, flat); err != nil {
+	if err := s.RemoveAllConfig(ctx, m.Remove); err != nil {
 		return nil, err
 	}
-	return flat, nil
+	return m.Remove, nil
 }
 
-// ChartDir is the chart's folder in a project.
-func ChartDir(projectDir string) string { return filepath.Join(projectDir, "charts", "rhesis") }
 
 // DataLossCheck is what an update would do to the stack's data, found
 // before it changes anything: the engine's preview (o says how) and, in
@@ -355,25 +334,18 @@ func ChartDir(projectDir string) string { return filepath.Join(projectDir, "char
 // the engine sees only as the Release. The preview's own failure is
 // returned after the summary: a replacement the API server refuses is
 // what must be shown.
-func DataLossCheck(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o PreviewOptions) (summary.Summary, []apitype.EngineEvent, error) {
+func DataLossCheck(ctx context.Context, s auto.Stack, r *stack.Resolved, o PreviewOptions) (summary.Summary, []apitype.EngineEvent, error) {
 	evts, previewErr := Preview(ctx, s, o)
 	sum := summary.FromEvents(evts)
-	if cfg.DeployMode != config.ModeHelm {
+	d := r.Config.Deploy
+	if d.Mode != config.ModeHelm {
 		return sum, evts, previewErr
 	}
-	deployed, err := DeployedRelease(cfg.Namespace, cfg.KubeContext, cfg.ReleaseName())
+	deployed, err := DeployedRelease(d.Namespace, d.KubeContext, r.ReleaseName())
 	if err != nil {
 		return sum, evts, err
 	}
-	dir, err := stack.ChartOf(cfg, ChartDir(projectDir))
-	if err != nil {
-		return sum, evts, err
-	}
-	rendered, _, err := stack.Render(cfg, dir)
-	if err != nil {
-		return sum, evts, err
-	}
-	sum.Changes = append(sum.Changes, summary.ReleaseClaims(cfg.ReleaseName(), deployed, rendered.Objects)...)
+	sum.Changes = append(sum.Changes, summary.ReleaseClaims(r.ReleaseName(), deployed, r.Rendered.Objects)...)
 	return sum, evts, previewErr
 }
 
@@ -423,9 +395,9 @@ type UpOptions struct {
 // a stack that keeps its data is previewed first and refused, before
 // anything changes, when the update would replace or delete a data-bearing
 // resource (DataLossCheck).
-func Up(ctx context.Context, s auto.Stack, cfg *config.Stack, projectDir string, o UpOptions) (UpResult, error) {
-	if cfg.Keep {
-		sum, _, err := DataLossCheck(ctx, s, cfg, projectDir, PreviewOptions{Refresh: !o.SkipRefresh})
+func Up(ctx context.Context, s auto.Stack, r *stack.Resolved, o UpOptions) (UpResult, error) {
+	if r.Keep() {
+		sum, _, err := DataLossCheck(ctx, s, r, PreviewOptions{Refresh: !o.SkipRefresh})
 		if gateErr := summary.Gate(sum, s.Name(), o.AllowDataLoss); gateErr != nil {
 			return UpResult{}, fmt.Errorf("%w; nothing was changed", gateErr)
 		}

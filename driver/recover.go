@@ -94,16 +94,16 @@ func Recover(ctx context.Context, o Options, s auto.Stack, projectDir string, fo
 		}
 	}
 
-	cfg, err := LoadConfig(ctx, s, projectDir)
+	r, err := LoadConfig(ctx, s, projectDir)
 	if err != nil {
 		return err
 	}
-	if cfg.DeployMode == config.ModeHelm {
+	if d := r.Config.Deploy; d.Mode == config.ModeHelm {
 		inState, err := hasResource(ctx, s, "kubernetes:helm.sh/v3:Release")
 		if err != nil {
 			return err
 		}
-		did, err := RecoverRelease(cfg.Namespace, cfg.KubeContext, cfg.ReleaseName(), inState)
+		did, err := RecoverRelease(d.Namespace, d.KubeContext, r.ReleaseName(), inState)
 		if err != nil {
 			return err
 		}

@@ -43,11 +43,11 @@ func ClusterServesAPI(kubeContext, groupVersion string) (bool, error) {
 // KEDA's, when the worker scales on its queues. A stack that asks for it on
 // a cluster without KEDA is refused before anything is created, in both
 // modes alike (the chart alone falls back to the HorizontalPodAutoscaler).
-func extraAPIs(cfg *config.Stack, serves ServesAPI) ([]string, error) {
-	if !cfg.Worker.Keda.Enabled {
+func extraAPIs(cfg *config.Stack, merged map[string]any, serves ServesAPI) ([]string, error) {
+	if !config.Bool(merged, "worker.keda.enabled") {
 		return nil, nil
 	}
-	ok, err := serves(cfg.KubeContext, kedaAPI)
+	ok, err := serves(cfg.Deploy.KubeContext, kedaAPI)
 	if err != nil {
 		return nil, fmt.Errorf("asking the cluster whether it serves %s (worker.keda.enabled): %w", kedaAPI, err)
 	}

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
@@ -15,15 +16,18 @@ import (
 // ChartDirEnv overrides where the chart is looked up.
 const ChartDirEnv = "RHESIS_CHART_DIR"
 
-// ChartDir finds charts/rhesis: $RHESIS_CHART_DIR, else next to Pulumi.yaml,
+// ChartIn is the chart's folder in a project.
+func ChartIn(projectDir string) string { return filepath.Join(projectDir, "charts", "rhesis") }
+
+// LocalChartDir finds charts/rhesis: $RHESIS_CHART_DIR, else next to Pulumi.yaml,
 // else below the working directory.
-func ChartDir(ctx *pulumi.Context) (string, error) {
+func LocalChartDir(ctx *pulumi.Context) (string, error) {
 	candidates := []string{os.Getenv(ChartDirEnv)}
 	if root := ctx.RootDirectory(); root != "" {
-		candidates = append(candidates, filepath.Join(root, "charts", "rhesis"))
+		candidates = append(candidates, ChartIn(root))
 	}
 	if wd, err := os.Getwd(); err == nil {
-		candidates = append(candidates, filepath.Join(wd, "charts", "rhesis"))
+		candidates = append(candidates, ChartIn(wd))
 	}
 	for _, dir := range candidates {
 		if dir == "" {
@@ -37,60 +41,70 @@ func ChartDir(ctx *pulumi.Context) (string, error) {
 		"run from the repository or set %s", ChartDirEnv)
 }
 
-// ChartOf is the folder of the chart the stack deploys: local, the
-// repository's own, or the published one deploy.chart names, pulled into
-// the user's cache (rhesis-deploy/charts) so that both modes render exactly
-// what helm mode installs.
-func ChartOf(cfg *config.Stack, local string) (string, error) {
-	if cfg.Chart == "" {
-		return local, nil
+// ChartResolver finds the chart a stack deploys: local, the repository's
+// chart, or the published chart deploy.chart names, pulled into the cache.
+func ChartResolver(local string) config.ChartResolver {
+	return func(d config.Deploy) (string, error) {
+		if d.Chart == "" {
+			return local, nil
+		}
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache folder to pull the chart %s into: %w", d.Chart, err)
+		}
+		dir, err := charts.Pull(d.Chart, d.ChartVersion, filepath.Join(cache, "rhesis-deploy", "charts"))
+		if err != nil {
+			return "", fmt.Errorf("%w (log in with `helm registry login`, or unset deploy.chart to deploy charts/rhesis)", err)
+		}
+		return dir, nil
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder to pull the chart %s into: %w", cfg.Chart, err)
-	}
-	dir, err := charts.Pull(cfg.Chart, cfg.ChartVersion, filepath.Join(cache, "rhesis-deploy", "charts"))
-	if err != nil {
-		return "", fmt.Errorf("rhesis:deploy.chart: %w (log in with `helm registry login`, or unset deploy.chart to deploy charts/rhesis)", err)
-	}
-	return dir, nil
 }
 
-// deployHelm installs the chart with values computed from the typed config.
-func deployHelm(ctx *pulumi.Context, cfg *config.Stack, dir string, values charts.Values, r *charts.Rendered, digests imageDigests,
-	opts ...pulumi.ResourceOption) (*outputs, error) {
-	// A Helm release only notices changed values or chart version: the
-	// digest as a value makes a changed template upgrade it.
+// deployHelm installs the chart with the stack's values: the values
+// under secrets, and every top-level key the stack set encrypted, are
+// secret inputs of the release.
+func deployHelm(ctx *pulumi.Context, r *Resolved, digests imageDigests, opts ...pulumi.ResourceOption) (*outputs, error) {
+	cfg := r.Config
+	dir := cfg.ChartDir
 	digest, err := charts.Digest(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the chart: %w", err)
 	}
-	values.Global.ChartDigest = digest
-	all := values.Map()
-	secrets := all["secrets"]
-	delete(all, "secrets")
-	// A built image's digest placeholder becomes the build's output.
-	inputs := newSubstitutions(digests).value(all).(pulumi.Map)
-	inputs["secrets"] = pulumi.ToSecret(pulumi.ToMap(secrets.(map[string]any)))
-	// A published chart is installed from its registry, as `helm install
-	// oci://... --version` does; the diff then names it and its version.
-	if cfg.Chart != "" {
-		dir = cfg.Chart
+	values := maps.Clone(r.Values)
+	global, _ := values["global"].(map[string]any)
+	global = maps.Clone(global)
+	if global == nil {
+		global = map[string]any{}
+	}
+	global["chartDigest"] = digest
+	values["global"] = global
+	subst := newSubstitutions(digests)
+	inputs := pulumi.Map{}
+	for k, v := range values {
+		in := subst.value(v)
+		if k == "secrets" || cfg.SecretTops[k] {
+			in = pulumi.ToSecret(in)
+		}
+		inputs[k] = in
+	}
+	chart := dir
+	if cfg.Deploy.Chart != "" {
+		chart = cfg.Deploy.Chart
 	}
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
-		Namespace: cfg.Namespace, CreateNamespace: cfg.CreateNamespace, Release: cfg.ReleaseName(),
-		Chart: dir, Version: cfg.ChartVersion, Values: inputs, Keep: cfg.Keep,
+		Namespace: cfg.Deploy.Namespace, CreateNamespace: cfg.Deploy.CreateNamespace, Release: r.ReleaseName(),
+		Chart: chart, Version: cfg.Deploy.ChartVersion, Values: inputs, Keep: r.Keep(),
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
-	out := &outputs{cfg: cfg, namespace: rel.Namespace, services: serviceAddresses(r)}
+	out := &outputs{r: r, namespace: rel.Namespace, services: serviceAddresses(r.Rendered)}
 	out.release = pulumi.Map{
 		"name":      rel.Release.Name.Elem(),
 		"namespace": rel.Namespace,
 		"status":    rel.Release.Status.Status(),
 		"revision":  rel.Release.Status.Revision().Elem(),
-		"chart":     pulumi.String(dir),
+		"chart":     pulumi.String(chart),
 		"digest":    pulumi.String(digest),
 	}
 	return out, nil

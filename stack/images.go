@@ -11,16 +11,16 @@ import (
 // by image name; empty when the images are prebuilt.
 type imageDigests map[string]pulumi.StringOutput
 
-// buildImages builds the stack's images, once, for whichever mode deploys them.
-func buildImages(ctx *pulumi.Context, cfg *config.Stack) (imageDigests, error) {
-	builds := cfg.ImageBuilds()
+func buildImages(ctx *pulumi.Context, r *Resolved) (imageDigests, error) {
+	builds := r.Config.ImageBuilds(r.Rendered.Objects)
 	if len(builds) == 0 {
 		return imageDigests{}, nil
 	}
 	args := components.ImagesArgs{Builds: builds}
-	if cfg.Images.HasCredentials() {
+	if user := config.String(r.Merged, "global.imageCredentials.username"); user != "" {
 		args.Login = &components.RegistryLogin{
-			Server: cfg.Images.RegistryServer(), Username: cfg.Images.Username, Password: cfg.Images.Password,
+			Server:   config.String(r.Merged, "global.imageCredentials.registry"),
+			Username: user, Password: config.String(r.Merged, "secrets.registryPassword"),
 		}
 	}
 	images, err := components.NewImages(ctx, "images", args)
@@ -30,21 +30,26 @@ func buildImages(ctx *pulumi.Context, cfg *config.Stack) (imageDigests, error) {
 	return images.Digests, nil
 }
 
-// imageOutputs describe every application image: its reference, whether
-// the program builds and pushes it, and the built content's digest.
-func imageOutputs(cfg *config.Stack, digests imageDigests) pulumi.Map {
+// imageOutputs describe each application image the stack runs: its
+// reference as the workloads name it, whether it is built and pushed, and
+// the digest of a built one.
+func imageOutputs(r *Resolved, digests imageDigests) pulumi.Map {
 	out := pulumi.Map{}
-	for _, name := range cfg.AppImages() {
-		img := cfg.AppImage(name)
-		m := pulumi.Map{
-			"ref":    pulumi.String(img.Ref()),
-			"built":  pulumi.Bool(img.Built),
-			"pushed": pulumi.Bool(img.Built && cfg.Images.Push),
+	build := r.Config.Deploy.Images
+	for _, img := range config.Buildable {
+		ref := config.WorkloadImage(r.Rendered.Objects, img.Workload)
+		if ref == "" {
+			continue
 		}
-		if d, ok := digests[name]; ok {
+		m := pulumi.Map{
+			"ref":    pulumi.String(ref),
+			"built":  pulumi.Bool(build.Build),
+			"pushed": pulumi.Bool(build.Build && build.Push),
+		}
+		if d, ok := digests[img.Image]; ok {
 			m["digest"] = d
 		}
-		out[name] = m
+		out[img.Image] = m
 	}
 	return out
 }

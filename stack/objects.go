@@ -2,7 +2,6 @@ package stack
 
 import (
 	"github.com/rhesis-ai/rhesis-deploy/charts"
-	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // What only Pulumi decides about the chart's objects in raw mode: which
@@ -25,9 +24,9 @@ var (
 // serviceGroups own a service's objects (app.kubernetes.io/name), its own
 // NetworkPolicy included.
 var serviceGroups = []group{
-	{"Postgres", config.PostgresName}, {"Redis", config.RedisName}, {"Migration", config.MigrateName},
-	{"Backend", config.BackendName}, {"Worker", config.WorkerName}, {"Frontend", config.FrontendName},
-	{"Backup", config.BackupName},
+	{"Postgres", "postgres"}, {"Redis", "redis"}, {"Migration", "migrate"},
+	{"Backend", "backend"}, {"Worker", "worker"}, {"Frontend", "frontend"},
+	{"Backup", "backup"},
 }
 
 // groupOf is the component that owns a rendered object.

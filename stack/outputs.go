@@ -10,57 +10,56 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
+// outputs are what a run exports.
 type outputs struct {
-	cfg       *config.Stack
+	r         *Resolved
 	namespace pulumi.StringOutput
-	// services are the http Services the chart rendered.
+	// services are the chart's HTTP Services by name, with their port and
+	// the liveness path of the pods behind them.
 	services map[string]service
-	// release describes the Helm release in helm mode.
+	// release is the Helm release's status (helm mode only).
 	release pulumi.Map
-	// images describe the application images.
-	images pulumi.Map
+	images  pulumi.Map
 }
 
-// values are the stack outputs, by name. Both modes give the same ones, with
-// release added in helm mode.
+// values are the stack outputs.
 func (o outputs) values() pulumi.Map {
-	cfg := o.cfg
+	cfg, prefix := o.r.Config, o.r.NamePrefix()
 	m := pulumi.Map{
 		"namespace":   o.namespace,
 		"environment": pulumi.String(string(cfg.Environment)),
-		"deployMode":  pulumi.String(cfg.DeployMode),
-		"namePrefix":  pulumi.String(cfg.NamePrefix),
+		"deployMode":  pulumi.String(cfg.Deploy.Mode),
+		"namePrefix":  pulumi.String(prefix),
 	}
 	urls := pulumi.StringMap{}
 	forward := pulumi.StringMap{}
 	for _, s := range httpServices {
-		name := cfg.NamePrefix + s.name
+		name := prefix + s.name
 		if svc, ok := o.services[name]; ok {
 			path := ""
 			if s.healthOnly {
 				path = svc.health
 			}
 			urls[s.name] = pulumi.Sprintf("http://%s.%s.svc.cluster.local:%d%s", name, o.namespace, svc.port, path)
-			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Namespace, name, s.localPort, svc.port))
+			forward[s.name] = pulumi.String(fmt.Sprintf("kubectl port-forward -n %s svc/%s %d:%d", cfg.Deploy.Namespace, name, s.localPort, svc.port))
 		}
 	}
 	m["urls"] = urls
 	m["portForward"] = forward
+	objects := o.r.Rendered.Objects
 	m["publicUrls"] = pulumi.StringMap{
-		"frontend": pulumi.String(cfg.FrontendURL),
-		"api":      pulumi.String(cfg.APIBaseURL),
+		"frontend": pulumi.String(charts.ConfigValue(objects, "FRONTEND_URL")),
+		"api":      pulumi.String(charts.ConfigValue(objects, "API_BASE_URL")),
 	}
 	m["images"] = o.images
 	if o.release != nil {
 		m["release"] = o.release
 	}
 
-	t := Totals(cfg)
+	t := Totals(o.r.Merged)
 	replicas := pulumi.IntMap{}
-	for _, c := range cfg.Components() {
-		if c.Enabled {
-			replicas[c.Name] = pulumi.Int(c.Replicas)
-		}
+	for _, c := range t.Components {
+		replicas[c.Name] = pulumi.Int(c.Replicas)
 	}
 	replicas["total"] = pulumi.Int(t.Replicas)
 	m["replicas"] = replicas
@@ -72,28 +71,26 @@ func (o outputs) values() pulumi.Map {
 	return m
 }
 
-// service is one http Service of the chart.
+// service is an HTTP Service of the chart.
 type service struct {
 	port   int
 	health string
 }
 
-// httpServices are the services with an http endpoint in the outputs, and
-// the local port of their port-forward (the worker's 8081 sits next to the
-// backend's 8080). The worker serves nothing but its health, so its URL is
-// its liveness route.
+// httpServices are the Services reachable over HTTP, with the local port
+// `kubectl port-forward` uses and whether only the health path is worth a URL.
 var httpServices = []struct {
 	name       string
 	localPort  int
 	healthOnly bool
 }{
-	{config.FrontendName, 3000, false},
-	{config.BackendName, 8080, false},
-	{config.WorkerName, 8081, true},
+	{"frontend", 3000, false},
+	{"backend", 8080, false},
+	{"worker", 8081, true},
 }
 
-// serviceAddresses are the rendered Services' first ports, and for
-// health-only services the liveness route of their Deployment.
+// serviceAddresses reads each Service's port, and the liveness path of the
+// Deployment of the same name, from the rendered chart.
 func serviceAddresses(r *charts.Rendered) map[string]service {
 	out := map[string]service{}
 	for _, o := range r.Objects {
@@ -112,7 +109,10 @@ func serviceAddresses(r *charts.Rendered) map[string]service {
 	return out
 }
 
-func quantityOutputs(q config.Quantities) pulumi.Map {
+// Quantities are CPU and memory.
+type Quantities struct{ CPU, Memory resource.Quantity }
+
+func quantityOutputs(q Quantities) pulumi.Map {
 	return pulumi.Map{
 		"cpu":       pulumi.String(q.CPU.String()),
 		"cpuCores":  pulumi.Float64(q.CPU.AsApproximateFloat64()),
@@ -121,33 +121,57 @@ func quantityOutputs(q config.Quantities) pulumi.Map {
 	}
 }
 
-// StackTotals are the "total" row of README.md's environment table: what the whole stack requests and
-// may use, over every replica of every enabled component.
+// StackTotals are what a stack asks of the cluster at its configured
+// replicas: pods, CPU and memory, and volume storage.
 type StackTotals struct {
+	Components       []ComponentTotal
 	Replicas         int
-	Requests, Limits config.Quantities
+	Requests, Limits Quantities
 	Storage          resource.Quantity
 }
 
-// Totals adds up the stack's replicas, resources and claimed storage.
-func Totals(cfg *config.Stack) StackTotals {
+// ComponentTotal is one running component's replicas.
+type ComponentTotal struct {
+	Name     string
+	Replicas int
+}
+
+// workloads are the chart's components: the output name, the values path of
+// its settings, and the path that turns it on (with no external host).
+var workloads = []struct{ name, path, enabled, external string }{
+	{"frontend", "frontend", "frontend.enabled", ""},
+	{"backend", "backend", "backend.enabled", ""},
+	{"worker", "worker", "worker.enabled", ""},
+	{"postgres", "database.postgresql", "database.enabled", "database.external.host"},
+	{"redis", "redis", "redis.enabled", "redis.external.host"},
+}
+
+// Totals adds up the components the merged values run.
+func Totals(merged map[string]any) StackTotals {
 	var t StackTotals
-	for _, c := range cfg.Components() {
-		if !c.Enabled {
+	for _, w := range workloads {
+		if !config.Bool(merged, w.enabled) || (w.external != "" && config.String(merged, w.external) != "") {
 			continue
 		}
-		t.Replicas += c.Replicas
-		for i := 0; i < c.Replicas; i++ {
-			t.Requests.CPU.Add(c.Resources.Requests.CPU)
-			t.Requests.Memory.Add(c.Resources.Requests.Memory)
-			t.Limits.CPU.Add(c.Resources.Limits.CPU)
-			t.Limits.Memory.Add(c.Resources.Limits.Memory)
+		n, _ := config.Lookup(merged, w.path+".replicas").(float64)
+		replicas := int(n)
+		t.Components = append(t.Components, ComponentTotal{Name: w.name, Replicas: replicas})
+		t.Replicas += replicas
+		for i := 0; i < replicas; i++ {
+			t.Requests.CPU.Add(quantity(merged, w.path+".resources.requests.cpu"))
+			t.Requests.Memory.Add(quantity(merged, w.path+".resources.requests.memory"))
+			t.Limits.CPU.Add(quantity(merged, w.path+".resources.limits.cpu"))
+			t.Limits.Memory.Add(quantity(merged, w.path+".resources.limits.memory"))
 		}
-	}
-	for _, s := range []config.Store{cfg.Postgres, cfg.Redis} {
-		if s.Enabled && s.Persistence.Enabled {
-			t.Storage.Add(s.Persistence.Size)
+		if w.external != "" && config.Bool(merged, w.path+".persistence.enabled") {
+			t.Storage.Add(quantity(merged, w.path+".persistence.size"))
 		}
 	}
 	return t
+}
+
+// quantity is the Kubernetes quantity at a path (the schema checked it).
+func quantity(merged map[string]any, path string) resource.Quantity {
+	q, _ := resource.ParseQuantity(fmt.Sprint(config.Lookup(merged, path)))
+	return q
 }

@@ -5,9 +5,11 @@ package stack
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -45,6 +47,12 @@ func (c ContextSource) ProjectDir() string {
 	return wd
 }
 
+// SecretPath implements config.PathSecrets from the stack's file
+// Pulumi.<stack>.yaml, where each encrypted value is a `secure:` entry.
+func (c ContextSource) SecretPath(path string) (secret, known bool) {
+	return config.StackFileSecret(filepath.Join(c.ProjectDir(), "Pulumi."+c.Ctx.Stack()+".yaml"), path)
+}
+
 // Program is the whole Pulumi program as `pulumi up` runs main.go: the
 // chart next to Pulumi.yaml, the config keys from PULUMI_CONFIG.
 func Program(ctx *pulumi.Context) error { return NewProgram(Options{})(ctx) }
@@ -61,6 +69,9 @@ type Options struct {
 	// ServesAPI asks the cluster whether it serves an API; nil means
 	// ClusterServesAPI.
 	ServesAPI ServesAPI
+	// Source wraps how the program reads its config (ContextSource); nil
+	// reads it as it is.
+	Source func(config.Source) config.Source
 }
 
 // NewProgram is the program with its options.
@@ -94,14 +105,28 @@ func run(ctx *pulumi.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listing the stack's config keys: %w", err)
 	}
-	cfg, err := config.Load(ContextSource{Ctx: ctx, SetKeys: keys}, ctx.Stack())
+	local := o.ChartDir
+	if local == "" {
+		if local, err = LocalChartDir(ctx); err != nil {
+			return err
+		}
+	}
+	var src config.Source = ContextSource{Ctx: ctx, SetKeys: keys}
+	if o.Source != nil {
+		src = o.Source(src)
+	}
+	cfg, err := config.Load(src, ctx.Stack(), ChartResolver(local))
 	if err != nil {
 		return err
 	}
-	if err := guardLiveChanges(ctx, cfg); err != nil {
+	r, err := Resolve(cfg, o.servesAPI())
+	if err != nil {
 		return err
 	}
-	outputs, err := DeployWith(ctx, cfg, o)
+	if err := guardLiveChanges(ctx, r); err != nil {
+		return err
+	}
+	outputs, err := DeployResolved(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -111,25 +136,97 @@ func run(ctx *pulumi.Context, o Options) error {
 	return nil
 }
 
-// Deploy registers the stack described by a valid configuration, in its
-// deploy mode, and returns its outputs.
-// The chart is found as ChartDir does.
-func Deploy(ctx *pulumi.Context, cfg *config.Stack) (pulumi.Map, error) {
-	return DeployWith(ctx, cfg, Options{})
+func (o Options) servesAPI() ServesAPI {
+	if o.ServesAPI == nil {
+		return ClusterServesAPI
+	}
+	return o.ServesAPI
 }
 
-// DeployWith is Deploy with the program's options.
-func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, error) {
-	if o.ServesAPI == nil {
-		o.ServesAPI = ClusterServesAPI
-	}
-	apis, err := extraAPIs(cfg, o.ServesAPI)
+// Resolved is a stack ready to deploy: its configuration, the values handed
+// to the chart, those values merged with the chart's defaults (what Go reads
+// where it needs a setting), and the chart's objects.
+type Resolved struct {
+	Config *config.Stack
+	// Values are the stack's layers (values-<env>.yaml, builds, overlay);
+	// Helm applies values.yaml beneath them.
+	Values map[string]any
+	Merged map[string]any
+	// Rendered are the objects; a built image's digest is a placeholder.
+	Rendered *charts.Rendered
+}
+
+// Resolve merges, checks and renders a stack's values: every problem the
+// schema or the chart's own checks find, each as the stack's key with the
+// command that fixes it, before anything is registered.
+func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
+	values, err := cfg.Values(cfg.ChartDir)
 	if err != nil {
 		return nil, err
 	}
-	// The provider before the render: the engine starts its plugin meanwhile.
+	if cfg.Deploy.Images.Build {
+		for _, b := range config.Buildable {
+			setPath(values, b.ValuesKey+".image.digest", digestPlaceholder(b.Image))
+		}
+	}
+	merged, err := charts.Merged(cfg.ChartDir, values)
+	if err != nil {
+		return nil, err
+	}
+	problems := cfg.Schema.Validate(cfg.StackName, merged)
+	var apis []string
+	if len(problems) == 0 {
+		if apis, err = extraAPIs(cfg, merged, serves); err != nil {
+			return nil, err
+		}
+	}
+	// Rendered even when the schema refused a value, so that the chart's
+	// own checks are reported with the schema's problems in one go.
+	rendered, err := charts.Render(cfg.ChartDir, values, charts.RenderOptions{SkipSchemaValidation: true,
+		Namespace: cfg.Deploy.Namespace, Service: objectManager(cfg), APIVersions: apis})
+	if err != nil {
+		var chart config.Problems
+		if errors.As(config.FromChart(err, cfg.StackName, cfg.Schema), &chart) {
+			problems = append(problems, chart...)
+		} else if len(problems) == 0 {
+			return nil, fmt.Errorf("rendering the chart %s: %w", cfg.ChartDir, err)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return &Resolved{Config: cfg, Values: values, Merged: merged, Rendered: rendered}, nil
+}
+
+// setPath sets a dotted path of nested maps, making the maps on the way.
+func setPath(m map[string]any, path string, v any) {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = v
+}
+
+// NamePrefix is the prefix of every object's name.
+func (r *Resolved) NamePrefix() string { return config.String(r.Merged, "namePrefix") }
+
+// ReleaseName is the stack's Helm release, and the instance label of its objects.
+func (r *Resolved) ReleaseName() string { return charts.ReleaseFor(r.NamePrefix()) }
+
+// Keep protects the data: the claims outlive the stack.
+func (r *Resolved) Keep() bool { return config.Bool(r.Merged, "database.postgresql.persistence.keep") }
+
+// DeployResolved registers a resolved stack in its deploy mode and returns
+// its outputs.
+func DeployResolved(ctx *pulumi.Context, r *Resolved) (pulumi.Map, error) {
+	cfg := r.Config
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
-		Context: components.OptionalString(cfg.KubeContext),
+		Context: components.OptionalString(cfg.Deploy.KubeContext),
 		// Update the fixed-name ConfigMap and Secret in place instead of
 		// replacing them; the checksum annotations roll the pods.
 		EnableConfigMapMutable: pulumi.Bool(true),
@@ -138,60 +235,27 @@ func DeployWith(ctx *pulumi.Context, cfg *config.Stack, o Options) (pulumi.Map, 
 	if err != nil {
 		return nil, err
 	}
-	chartDir := o.ChartDir
-	if chartDir == "" {
-		if chartDir, err = ChartDir(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if chartDir, err = ChartOf(cfg, chartDir); err != nil {
-		return nil, err
-	}
-	// Both modes render the chart before any object: raw mode registers
-	// its objects, and values the chart refuses stop the update before any
-	// object is created.
-	rendered, values, err := Render(cfg, chartDir, apis...)
-	if err != nil {
-		return nil, err
-	}
-
-	digests, err := buildImages(ctx, cfg)
+	digests, err := buildImages(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	var out *outputs
-	if cfg.DeployMode == config.ModeHelm {
-		out, err = deployHelm(ctx, cfg, chartDir, values, rendered, digests, pulumi.Providers(provider))
+	if cfg.Deploy.Mode == config.ModeHelm {
+		out, err = deployHelm(ctx, r, digests, pulumi.Providers(provider))
 	} else {
-		out, err = deployRaw(ctx, cfg, rendered, digests, pulumi.Providers(provider))
+		out, err = deployRaw(ctx, r, digests, pulumi.Providers(provider))
 	}
 	if err != nil {
 		return nil, err
 	}
-	out.images = imageOutputs(cfg, digests)
+	out.images = imageOutputs(r, digests)
 	return out.values(), nil
-}
-
-// Render renders the chart in chartDir for cfg as its deploy mode applies
-// it; the digests of images still to be built are placeholders.
-func Render(cfg *config.Stack, chartDir string, apiVersions ...string) (*charts.Rendered, charts.Values, error) {
-	values := HelmValues(cfg)
-	placeholders := map[string]string{}
-	for _, b := range cfg.ImageBuilds() {
-		placeholders[b.Name] = digestPlaceholder(b.Name)
-	}
-	SetImageDigests(&values, placeholders)
-	rendered, err := charts.Render(chartDir, values.Map(), charts.RenderOptions{Namespace: cfg.Namespace, Service: objectManager(cfg), APIVersions: apiVersions})
-	if err != nil {
-		return nil, values, fmt.Errorf("rendering the chart %s: %w", chartDir, err)
-	}
-	return rendered, values, nil
 }
 
 // objectManager is the app.kubernetes.io/managed-by of the objects: Helm
 // in helm mode, the program in raw mode.
 func objectManager(cfg *config.Stack) string {
-	if cfg.DeployMode == config.ModeHelm {
+	if cfg.Deploy.Mode == config.ModeHelm {
 		return ""
 	}
 	return managedBy
@@ -205,7 +269,8 @@ const managedBy = "pulumi"
 // switched, for both modes own the same object names, so Helm would refuse
 // to adopt raw objects (or Pulumi would delete the chart's), leaving a
 // half-switched stack. The last deployed values are the stack's own outputs.
-func guardLiveChanges(ctx *pulumi.Context, cfg *config.Stack) error {
+func guardLiveChanges(ctx *pulumi.Context, r *Resolved) error {
+	cfg := r.Config
 	name := ctx.Project() + "/" + ctx.Stack()
 	if org := ctx.Organization(); org != "" {
 		name = org + "/" + name
@@ -227,22 +292,22 @@ func guardLiveChanges(ctx *pulumi.Context, cfg *config.Stack) error {
 		return fmt.Errorf("reading this stack's last name prefix: %w", err)
 	}
 	// A stack deployed before namePrefix existed has none.
-	if was, _ := prefix.Value.(string); was != cfg.NamePrefix {
+	if was, _ := prefix.Value.(string); was != r.NamePrefix() {
 		return config.Problems{{
 			Key:   config.Namespace + ":namePrefix",
-			Value: cfg.NamePrefix,
+			Value: r.NamePrefix(),
 			Reason: fmt.Sprintf("stack %q is deployed with namePrefix %q; a new prefix renames every object, so each one, the volume claims "+
 				"with their data included, would be deleted and made anew. Set it back (`%s`), or move deliberately: back up the "+
 				"database, `pulumi destroy -s %s`, then `pulumi up -s %s` and restore", ctx.Stack(), was,
 				config.SetCommand(ctx.Stack(), "namePrefix", was, false), ctx.Stack(), ctx.Stack()),
 		}}
 	}
-	if previous == cfg.DeployMode {
+	if previous == cfg.Deploy.Mode {
 		return nil
 	}
 	return config.Problems{{
 		Key:   config.Namespace + ":deploy.mode",
-		Value: cfg.DeployMode,
+		Value: cfg.Deploy.Mode,
 		Reason: fmt.Sprintf("stack %q is deployed in %s mode; switching a live stack is refused because both modes own the same "+
 			"objects and a half-done switch would take the application down. Either set it back "+
 			"(`%s`), or switch deliberately: `pulumi destroy -s %s` "+

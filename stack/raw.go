@@ -20,10 +20,10 @@ type object struct{ pulumi.CustomResourceState }
 // deployRaw registers every object the chart renders as a Pulumi resource of
 // its own, under the component of its service; the namespace is the
 // program's, as in helm mode.
-func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, digests imageDigests,
+func deployRaw(ctx *pulumi.Context, res *Resolved, digests imageDigests,
 	withProvider pulumi.ResourceOption) (*outputs, error) {
 	var objects []charts.Object
-	for _, o := range r.Objects {
+	for _, o := range res.Rendered.Objects {
 		if helmOnly(o) {
 			continue
 		}
@@ -33,7 +33,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 		}
 		objects = append(objects, o)
 	}
-	r = &charts.Rendered{Objects: objects}
+	r := &charts.Rendered{Objects: objects}
 	d := &rawDeployment{ctx: ctx, groups: map[group]*component{}, registered: map[string]pulumi.Resource{},
 		subst: newSubstitutions(digests).withSecretsOf(r)}
 	for _, g := range append([]group{platformGroup, policiesGroup}, append(serviceGroups, monitoringGroup)...) {
@@ -47,7 +47,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 		d.groups[g] = c
 	}
 	var err error
-	d.namespace, err = components.NewNamespace(ctx, d.groups[platformGroup], cfg.Namespace, cfg.CreateNamespace, cfg.Keep)
+	d.namespace, err = components.NewNamespace(ctx, d.groups[platformGroup], res.Config.Deploy.Namespace, res.Config.Deploy.CreateNamespace, res.Keep())
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func deployRaw(ctx *pulumi.Context, cfg *config.Stack, r *charts.Rendered, diges
 			return nil, err
 		}
 	}
-	return &outputs{cfg: cfg, namespace: d.namespace, services: serviceAddresses(r)}, nil
+	return &outputs{r: res, namespace: d.namespace, services: serviceAddresses(r)}, nil
 }
 
 // rawDeployment is raw mode's registration in progress.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/config"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -101,4 +102,12 @@ func sortedKeysOf(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// chartSchema is charts/rhesis/values.schema.json, compiled.
+func chartSchema(t *testing.T) *config.Schema {
+	t.Helper()
+	s, err := config.LoadSchema(chartDir(t))
+	require.NoError(t, err)
+	return s
 }

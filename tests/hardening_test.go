@@ -184,8 +184,8 @@ func TestNetworkPolicies(t *testing.T) {
 	// egress the Python services reach only the stores.
 	s := stackSettings(t, "staging")
 	s.set("ingress.enabled", "false")
-	s.set("frontendUrl", "https://staging.rhesis.test")
-	s.set("apiBaseUrl", "https://api.staging.rhesis.test")
+	s.set("global.frontendUrl", "https://staging.rhesis.test")
+	s.set("global.apiBaseUrl", "https://api.staging.rhesis.test")
 	s.set("networkPolicies.internetEgress", "false")
 	r, err := run(t, "staging", s)
 	require.NoError(t, err)
@@ -326,10 +326,10 @@ func dependsOn(res registered, typ, name string) bool {
 // the Python services reach them.
 func TestExternalStores(t *testing.T) {
 	s := stackSettings(t, "prod")
-	s.set("postgres.external.host", "db.example.com")
-	s.set("postgres.external.port", "6432")
-	s.set("postgres.external.database", "rhesis")
-	s.set("postgres.external.user", "app")
+	s.set("database.external.host", "db.example.com")
+	s.set("database.external.port", "6432")
+	s.set("database.external.database", "rhesis")
+	s.set("database.external.user", "app")
 	s.set("redis.external.host", "cache.example.com")
 	s.set("redis.external.port", "6380")
 	s.set("backup.enabled", "false") // the provider backs a managed database up
@@ -401,7 +401,7 @@ func TestDataSafety(t *testing.T) {
 
 	// The explicit override: keep off unprotects (the next up) before a change.
 	s := stackSettings(t, "prod")
-	s.set("postgres.persistence.keep", "false")
+	s.set("database.postgresql.persistence.keep", "false")
 	s.set("storage.uri", "s3://rhesis-prod/files")
 	r, err = run(t, "prod", s)
 	require.NoError(t, err)
@@ -466,12 +466,12 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 		{"utilization above 100", "prod", func(s settings) { s.set("worker.autoscaling.targetCPUUtilization", "150") },
 			"worker.autoscaling.targetCPUUtilization", "1 to 100"},
 		{"external database in clear in prod", "prod", func(s settings) {
-			s.set("postgres.external.host", "db.example.com")
-			s.set("postgres.external.sslMode", "disable")
+			s.set("database.external.host", "db.example.com")
+			s.set("database.external.sslMode", "disable")
 		}, "postgres.external.sslMode", "must be require, verify-ca or verify-full in prod"},
 		{"unknown ssl mode", "staging", func(s settings) {
-			s.set("postgres.external.host", "db.example.com")
-			s.set("postgres.external.sslMode", "sometimes")
+			s.set("database.external.host", "db.example.com")
+			s.set("database.external.sslMode", "sometimes")
 		}, "postgres.external.sslMode", "must be one of disable"},
 		{"external redis without TLS in prod", "prod", func(s settings) {
 			s.set("redis.external.host", "cache.example.com")
@@ -491,9 +491,9 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 			"backend.serviceAccount.rules", "must be a JSON list of Role rules"},
 		{"a rule without verbs", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"resources":["pods"]}]`) },
 			"backend.serviceAccount.rules", "rule 0 needs resources and verbs"},
-		{"a backup of an external database", "prod", func(s settings) { s.set("postgres.external.host", "db.example.com") },
+		{"a backup of an external database", "prod", func(s settings) { s.set("database.external.host", "db.example.com") },
 			"backup.enabled", "an external one is backed up by its provider"},
-		{"no database at all", "local", func(s settings) { s.set("postgres.enabled", "false") },
+		{"no database at all", "local", func(s settings) { s.set("database.enabled", "false") },
 			"postgres.enabled", "or set postgres.external.host"},
 	}
 	for _, c := range cases {

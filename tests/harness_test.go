@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,7 +166,9 @@ func (m *mocks) Call(a pulumi.MockCallArgs) (resource.PropertyMap, error) { retu
 type result struct {
 	Resources []registered
 	Outputs   map[string]any
-	Config    *config.Stack
+	// Config is the stack as the program resolved it: its configuration,
+	// the values merged with the chart's defaults, the rendered objects.
+	Config *stack.Resolved
 }
 
 // kubernetes returns the Kubernetes objects (custom resources other than providers).
@@ -238,7 +241,7 @@ func stackSettings(t *testing.T, stackName string) settings {
 	t.Helper()
 	root := repoRoot(t)
 	s := settings{tops: map[string]any{}, secrets: map[string]bool{}, root: root}
-	for name, decl := range config.Declarations() {
+	for name, decl := range config.Declarations(chartSchema(t)) {
 		s.tops[config.Namespace+":"+name] = decl.Default
 	}
 	var file struct {
@@ -259,19 +262,27 @@ func stackSettings(t *testing.T, stackName string) settings {
 		// ReadWriteMany needs a class that provides it.
 		s.set("storage.storageClass", testSharedClass)
 		for k, v := range testSecrets {
-			s.setSecret(k, v)
+			s.setSecret("secrets."+k, v)
 		}
 	}
 	return s
 }
 
 // set sets a key as `pulumi config set --path` does: a dotted key inside
-// its object. A value written as a JSON object or list is set as one.
+// its object, true and false as booleans and whole numbers as numbers (the
+// CLI's own coercion). A value written as a JSON object or list is set as one.
 func (s settings) set(key, value string) {
 	var v any = value
-	if strings.HasPrefix(value, "{") || strings.HasPrefix(value, "[") {
+	switch {
+	case strings.HasPrefix(value, "{") || strings.HasPrefix(value, "["):
 		if err := json.Unmarshal([]byte(value), &v); err != nil {
 			panic(fmt.Sprintf("settings.set(%q): %v", key, err))
+		}
+	case value == "true" || value == "false":
+		v = value == "true"
+	case strings.Contains(key, ".") && (value == "0" || !strings.HasPrefix(value, "0")):
+		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+			v = float64(n)
 		}
 	}
 	s.put(key, v)
@@ -374,6 +385,38 @@ func (s settings) source() config.MapSource {
 	return config.MapSource{Values: s.values(), Secrets: s.secretKeys(), Dir: s.root}
 }
 
+// pathSecrets tells the program which values are encrypted, value by
+// value, as the stack file would.
+func (s settings) pathSecrets(src config.Source) config.Source {
+	return secretPaths{Source: src, secrets: s.secrets}
+}
+
+type secretPaths struct {
+	config.Source
+	secrets map[string]bool
+}
+
+// SecretPath implements config.PathSecrets: a value is encrypted when it,
+// or the object it was set in, was set with setSecret.
+func (p secretPaths) SecretPath(path string) (secret, known bool) {
+	for prefix := path; prefix != ""; {
+		if p.secrets[prefix] {
+			return true, true
+		}
+		i := strings.LastIndex(prefix, ".")
+		if i < 0 {
+			break
+		}
+		prefix = prefix[:i]
+	}
+	return false, true
+}
+
+// load reads the settings as the program does, against the repository's chart.
+func (s settings) load(stackName string) (*config.Stack, error) {
+	return config.Load(s.pathSecrets(s.source()), stackName, stack.ChartResolver(stack.ChartIn(s.root)))
+}
+
 // withConfig hands the settings to the mocked run like the engine does.
 func withConfig(s settings) pulumi.RunOption {
 	return func(info *pulumi.RunInfo) {
@@ -403,12 +446,21 @@ func runMode(t *testing.T, stackName string, s settings, preview bool) (*result,
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		setKeys, _ := s.keys(nil)
-		cfg, err := config.Load(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}, ctx.Stack())
+		cfg, err := config.Load(s.pathSecrets(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}), ctx.Stack(),
+			stack.ChartResolver(stack.ChartIn(s.root)))
 		if err != nil {
 			return err
 		}
-		res.Config = cfg
-		outs, err := stack.DeployWith(ctx, cfg, stack.Options{ServesAPI: s.servesAPI})
+		servesAPI := s.servesAPI
+		if servesAPI == nil {
+			servesAPI = stack.ClusterServesAPI
+		}
+		resolved, err := stack.Resolve(cfg, servesAPI)
+		if err != nil {
+			return err
+		}
+		res.Config = resolved
+		outs, err := stack.DeployResolved(ctx, resolved)
 		if err != nil {
 			return err
 		}
@@ -439,7 +491,7 @@ func runProgram(t *testing.T, stackName string, s settings) ([]registered, error
 func runProgramAfter(t *testing.T, stackName string, s settings, previous map[string]any) ([]registered, error) {
 	t.Helper()
 	m := &mocks{previous: previous}
-	program := stack.NewProgram(stack.Options{ConfigKeys: s.keys})
+	program := stack.NewProgram(stack.Options{ConfigKeys: s.keys, Source: s.pathSecrets})
 	err := pulumi.RunErr(program, pulumi.WithMocks("rhesis", stackName, m), withConfig(s))
 	m.mu.Lock()
 	defer m.mu.Unlock()

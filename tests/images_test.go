@@ -39,12 +39,12 @@ func rhesisCheckout(t *testing.T) string {
 // prod push to ghcr.io/acme with credentials, as an operator sets them up.
 func buildSettings(t *testing.T, stackName, checkout string) settings {
 	s := stackSettings(t, stackName)
-	s.set("images.build", "true")
-	s.set("images.context", checkout)
+	s.set("deploy.images.build", "true")
+	s.set("deploy.images.context", checkout)
 	if stackName != "local" {
-		s.set("images.registry", "ghcr.io/acme")
-		s.set("images.registryUsername", "acme-ci")
-		s.setSecret("images.registryPassword", "ghp_test_token")
+		s.set("deploy.images.registry", "ghcr.io/acme")
+		s.set("global.imageCredentials.username", "acme-ci")
+		s.setSecret("secrets.registryPassword", "ghp_test_token")
 	}
 	return s
 }
@@ -203,7 +203,7 @@ func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
 
 	// A private mirror: images.registry renames them, per-image overrides win.
 	set := stackSettings(t, "prod")
-	set.set("images.registry", "registry.example.com:5000/mirror")
+	set.set("deploy.images.registry", "registry.example.com:5000/mirror")
 	set.set("worker.image.repository", "registry.example.com:5000/other/rhesis-worker")
 	set.set("worker.image.tag", "v1.4.1")
 	r, err := run(t, "prod", set)
@@ -248,7 +248,7 @@ func TestRelativeCheckoutPath(t *testing.T) {
 // pulls with, next to any pull Secret named in images.pullSecrets.
 func TestRegistryCredentialsMakeAPullSecret(t *testing.T) {
 	s := buildSettings(t, "prod", rhesisCheckout(t))
-	s.set("images.pullSecrets", "mirror-creds, other")
+	s.set("global.imagePullSecrets", "mirror-creds, other")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	secret := r.object(t, "Secret", "rhesis-registry")
@@ -281,7 +281,7 @@ func TestParityWithBuiltImages(t *testing.T) {
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			set := buildSettings(t, s, rhesisCheckout(t))
-			set.set("images.pullSecrets", "mirror-creds")
+			set.set("global.imagePullSecrets", "mirror-creds")
 			r, err := run(t, s, set)
 			require.NoError(t, err)
 			typed := stack.HelmValues(r.Config)
@@ -309,40 +309,40 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 		mutate      func(s settings)
 		key, reason string
 	}{
-		{"checkout that does not exist", "local", func(s settings) { s.set("images.context", "/nonexistent/rhesis") },
+		{"checkout that does not exist", "local", func(s settings) { s.set("deploy.images.context", "/nonexistent/rhesis") },
 			"images.context", "/nonexistent/rhesis is not a folder"},
-		{"build without a checkout", "local", func(s settings) { s.unset("images.context") },
+		{"build without a checkout", "local", func(s settings) { s.unset("deploy.images.context") },
 			"images.context", "is required when images.build is true"},
 		{"checkout without the frontend Dockerfile", "local", func(s settings) {
-			s.set("images.context", fakeCheckout(t, config.BackendDockerfile))
+			s.set("deploy.images.context", fakeCheckout(t, config.BackendDockerfile))
 		}, "images.context", "has no apps/frontend/Dockerfile (needed for the frontend image)"},
 		{"checkout without the backend Dockerfile", "local", func(s settings) {
-			s.set("images.context", fakeCheckout(t, config.FrontendDockerfile))
+			s.set("deploy.images.context", fakeCheckout(t, config.FrontendDockerfile))
 		}, "images.context", "has no apps/backend/Dockerfile (needed for the backend image)"},
-		{"latest in prod", "prod", func(s settings) { s.set("images.tag", "latest") },
+		{"latest in prod", "prod", func(s settings) { s.set("global.imageTag", "latest") },
 			"images.tag", "latest is refused in prod"},
 		{"latest on one image in staging", "staging", func(s settings) { s.set("worker.image.tag", "latest") },
 			"worker.image.tag", "latest is refused in staging"},
 		{"latest on a store in prod", "prod", func(s settings) { s.set("redis.image.tag", "latest") },
 			"redis.image.tag", "latest is refused in prod"},
 		{"push without a registry", "staging", func(s settings) {
-			s.unset("images.registry")
-			s.unset("images.registryUsername")
-			s.unset("images.registryPassword")
+			s.unset("deploy.images.registry")
+			s.unset("global.imageCredentials.username")
+			s.unset("secrets.registryPassword")
 		}, "images.push", "needs images.registry"},
-		{"credentials without a password", "prod", func(s settings) { s.unset("images.registryPassword") },
+		{"credentials without a password", "prod", func(s settings) { s.unset("secrets.registryPassword") },
 			"images.registryPassword", "is required with images.registryUsername"},
-		{"registry password in plain text", "prod", func(s settings) { s.set("images.registryPassword", "ghp_plain") },
+		{"registry password in plain text", "prod", func(s settings) { s.set("secrets.registryPassword", "ghp_plain") },
 			"images.registryPassword", "is stored in plain text"},
-		{"unknown platform", "local", func(s settings) { s.set("images.platform", "linux/") },
+		{"unknown platform", "local", func(s settings) { s.set("deploy.images.platform", "linux/") },
 			"images.platform", "is not a platform"},
-		{"tag with a slash", "local", func(s settings) { s.set("images.tag", "feature/x") },
+		{"tag with a slash", "local", func(s settings) { s.set("global.imageTag", "feature/x") },
 			"images.tag", "is not an image tag"},
 		{"repository with a tag", "local", func(s settings) { s.set("backend.image.repository", "rhesis-backend:v1") },
 			"backend.image.repository", "must be a repository without tag or digest"},
-		{"repository in upper case", "local", func(s settings) { s.set("images.registry", "GHCR.io/Acme") },
+		{"repository in upper case", "local", func(s settings) { s.set("deploy.images.registry", "GHCR.io/Acme") },
 			"images.registry", "is not a registry and namespace"},
-		{"pull secret that is no name", "local", func(s settings) { s.set("images.pullSecrets", "Bad_Name") },
+		{"pull secret that is no name", "local", func(s settings) { s.set("global.imagePullSecrets", "Bad_Name") },
 			"images.pullSecrets", "is not a Secret name"},
 	}
 	for _, c := range cases {
@@ -357,7 +357,7 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 // TestLatestIsReportedOnce: one images.tag behind four images is one problem.
 func TestLatestIsReportedOnce(t *testing.T) {
 	s := stackSettings(t, "prod")
-	s.set("images.tag", "latest")
+	s.set("global.imageTag", "latest")
 	_, err := runProgram(t, "prod", s)
 	var problems config.Problems
 	require.ErrorAs(t, err, &problems)

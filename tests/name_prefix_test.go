@@ -358,7 +358,7 @@ func TestExistingNamespaceIsReadNotCreated(t *testing.T) {
 	for _, mode := range []string{"raw", "helm"} {
 		s := stackSettings(t, "prod")
 		s.set("deploy.mode", mode)
-		s.set("createNamespace", "false")
+		s.set("deploy.createNamespace", "false")
 		s.set("namePrefix", "b-")
 		s.namespaceLabels = map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
 		r, err := run(t, "prod", s)

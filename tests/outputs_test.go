@@ -42,7 +42,7 @@ func TestOutputs(t *testing.T) {
 // every URL and command; a disabled component has no object and no output.
 func TestOutputsFollowNamespaceAndDisabledComponents(t *testing.T) {
 	s := stackSettings(t, "local")
-	s.set("namespace", "rhesis-dev")
+	s.set("deploy.namespace", "rhesis-dev")
 	s.set("frontend.enabled", "false")
 	r, err := run(t, "local", s)
 	assert.NoError(t, err)

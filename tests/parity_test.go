@@ -290,30 +290,19 @@ func plainInputs(res registered) string {
 	return string(b)
 }
 
-// TestParityValuesFilesAndStackFiles: `helm install -f values-<env>.yaml`
-// gives the same objects as `pulumi up -s <env>` with Pulumi.<env>.yaml.
-func TestParityValuesFilesAndStackFiles(t *testing.T) {
-	for _, s := range stacks {
-		t.Run(s, func(t *testing.T) {
-			raw := rawObjects(t, mustRun(t, s))
-			assertSameObjects(t, raw, chartObjects(t, envValues(t, s)), fmt.Sprintf("%s: Pulumi.%s.yaml vs values-%s.yaml", s, s, s))
-		})
-	}
-}
-
-// TestParityCoversOverrides: parity holds off the defaults too: optional
+// TestParityCoversOverrides: raw mode registers what helm mode installs off the defaults too: optional
 // secrets, extra variables, another namespace-free setting, persistence off,
 // a disabled component, a storage class.
 func TestParityCoversOverrides(t *testing.T) {
 	s := stackSettings(t, "prod")
 	s.set("frontend.enabled", "false")
 	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com","FEATURE_X":"true"}`)
-	s.setSecret("extraSecrets", `{"OPENAI_API_KEY":"sk-test"}`)
+	s.setSecret("secrets.extra", `{"OPENAI_API_KEY":"sk-test"}`)
 	s.set("redis.persistence.enabled", "false")
-	s.set("postgres.persistence.storageClass", "fast-ssd")
+	s.set("database.postgresql.persistence.storageClass", "fast-ssd")
 	s.set("backend.image.pullPolicy", "Always")
-	s.set("logLevel", "DEBUG")
-	s.setSecret("redisPassword", "p@ss w:rd/#")
+	s.set("global.logLevel", "DEBUG")
+	s.setSecret("secrets.redisPassword", "p@ss w:rd/#")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	assertModesAgree(t, r, "prod with overrides")
@@ -333,8 +322,8 @@ func TestParityCoversOverrides(t *testing.T) {
 	h.set("backup.enabled", "true")
 	h.set("backup.retentionDays", "3")
 	h.set("storage.uri", "s3://rhesis/files")
-	h.set("scheduling.spreadAcrossNodes", "true")
-	h.set("postgres.persistence.keep", "true")
+	h.set("global.spreadAcrossNodes", "true")
+	h.set("database.postgresql.persistence.keep", "true")
 	h.set("migrations.enabled", "false")
 	r, err = run(t, "staging", h)
 	require.NoError(t, err)

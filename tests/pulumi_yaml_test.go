@@ -15,7 +15,7 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
-var update = flag.Bool("update", false, "rewrite Pulumi.yaml's config block from config.Keys()")
+var update = flag.Bool("update", false, "rewrite the generated files: Pulumi.yaml's config block and docs/configuration.md")
 
 // project is the part of Pulumi.yaml this project owns.
 type project struct {
@@ -27,15 +27,15 @@ type project struct {
 
 const projectDescription = "The Rhesis stack (PostgreSQL with pgvector, Redis, backend, worker, frontend) on Kubernetes."
 
-// TestPulumiYAMLDeclaresEveryKey keeps Pulumi.yaml equal to the keys the
-// program reads: same names, types, descriptions and defaults. Regenerate with
-// `go test ./tests -run TestPulumiYAML -update`.
+// TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml is generated from the chart's
+// schema and the Pulumi-only table (config.Declarations), so `pulumi config`
+// knows every key. Regenerate with `go test ./tests -run TestPulumiYAML -update`.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	path := filepath.Join(repoRoot(t), "Pulumi.yaml")
-	want := project{Name: "rhesis", Description: projectDescription, Runtime: "go", Config: config.Declarations()}
+	want := project{Name: "rhesis", Description: projectDescription, Runtime: "go", Config: config.Declarations(chartSchema(t))}
 	if *update {
 		var out bytes.Buffer
-		out.WriteString("# Generated from config.Keys() by `go test ./tests -run TestPulumiYAML -update`; edit config/keys.go instead.\n")
+		out.WriteString("# Generated from charts/rhesis/values.schema.json and config.PulumiOnly by\n# `go test ./tests -run TestPulumiYAML -update`; edit those instead.\n")
 		enc := yaml.NewEncoder(&out)
 		enc.SetIndent(2)
 		require.NoError(t, enc.Encode(want))

@@ -39,9 +39,9 @@ func chartContainer(t *testing.T, objects map[string]map[string]any, workload, n
 // URLs from it. Raw mode and the chart agree.
 func TestSecretKeyRefs(t *testing.T) {
 	s := stackSettings(t, "prod")
-	s.unset("dbPassword")
-	s.unset("redisPassword")
-	s.set("secretKeyRefs", `{"dbPassword":{"name":"rhesis-db","key":"owner-password"},"redisPassword":{"name":"rhesis-redis","key":"password"}}`)
+	s.unset("secrets.dbPassword")
+	s.unset("secrets.redisPassword")
+	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"rhesis-db","key":"owner-password"},"redisPassword":{"name":"rhesis-redis","key":"password"}}`)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err, "referenced secrets need no value in the stack")
 	objects := assertModesAgree(t, r, "prod with secret references")
@@ -95,13 +95,13 @@ func TestExternalSecret(t *testing.T) {
 	for k := range testSecrets {
 		s.unset(k)
 	}
-	s.set("externalSecret.enabled", "true")
-	s.set("externalSecret.secretStoreRef.name", "vault")
+	s.set("secrets.externalSecret.enabled", "true")
+	s.set("secrets.externalSecret.secretStoreRef.name", "vault")
 	data := map[string]any{}
 	for _, k := range []string{"sessionSecretKey", "jwtSecretKey", "nextauthSecret", "dbEncryptionKey", "dbPassword", "dbAppPassword", "redisPassword", "auditHashKey"} {
 		data[k] = map[string]any{"key": "rhesis/prod", "property": k}
 	}
-	s.put("externalSecret.data", data)
+	s.put("secrets.externalSecret.data", data)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	values := stack.HelmValues(r.Config).Map()
@@ -151,20 +151,20 @@ func TestExternalSecret(t *testing.T) {
 // a secret neither set nor sourced is an error before anything is created.
 func TestSecretSourcesRefused(t *testing.T) {
 	s := stackSettings(t, "prod")
-	s.set("externalSecret.enabled", "true")
+	s.set("secrets.externalSecret.enabled", "true")
 	assertRefused(t, "prod", s, "externalSecret.secretStoreRef.name", "is required while externalSecret.enabled is true")
 
 	s = stackSettings(t, "prod")
-	s.set("secretKeyRefs", `{"dbPasword":{"name":"rhesis-db","key":"password"}}`)
+	s.set("secrets.secretKeyRefs", `{"dbPasword":{"name":"rhesis-db","key":"password"}}`)
 	assertRefused(t, "prod", s, "secretKeyRefs.dbPasword", "is not a required secret")
 
 	s = stackSettings(t, "prod")
-	s.set("secretKeyRefs", `{"dbPassword":{"name":"Rhesis_DB","key":"password"}}`)
+	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"Rhesis_DB","key":"password"}}`)
 	assertRefused(t, "prod", s, "secretKeyRefs.dbPassword.name", "is not a Secret name")
 
 	s = stackSettings(t, "prod")
-	s.unset("jwtSecretKey")
-	s.set("secretKeyRefs", `{"dbPassword":{"name":"rhesis-db","key":"password"}}`)
+	s.unset("secrets.jwtSecretKey")
+	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"rhesis-db","key":"password"}}`)
 	assertRefused(t, "prod", s, "jwtSecretKey", "is required in prod")
 }
 

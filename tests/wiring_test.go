@@ -100,7 +100,7 @@ func TestBrokerURLsEscapePassword(t *testing.T) {
 	// Every other printable character survives a parse too.
 	s := stackSettings(t, "prod")
 	odd := "a b+c!$&'()*,;=%?[]~"
-	s.setSecret("redisPassword", odd)
+	s.setSecret("secrets.redisPassword", odd)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	u, err := url.Parse(dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData", "BROKER_URL").(string))
@@ -155,7 +155,7 @@ func TestConfigMap(t *testing.T) {
 func TestRolloutOnConfigChange(t *testing.T) {
 	base := mustRun(t, "prod")
 	s := stackSettings(t, "prod")
-	s.setSecret("jwtSecretKey", "another-jwt-secret")
+	s.setSecret("secrets.jwtSecretKey", "another-jwt-secret")
 	changed, err := run(t, "prod", s)
 	require.NoError(t, err)
 	annotations := func(r *result) map[string]any {
@@ -170,7 +170,7 @@ func TestRolloutOnConfigChange(t *testing.T) {
 func TestExtraEnvAndSecrets(t *testing.T) {
 	s := stackSettings(t, "prod")
 	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com"}`)
-	s.setSecret("extraSecrets", `{"OPENAI_API_KEY":"sk-test-123"}`)
+	s.setSecret("secrets.extra", `{"OPENAI_API_KEY":"sk-test-123"}`)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	assert.Equal(t, "smtp.example.com", literal(container(r.object(t, "Deployment", "worker")), "SMTP_HOST"))
@@ -237,10 +237,10 @@ func TestDatabaseRoles(t *testing.T) {
 	}
 
 	ext := stackSettings(t, "prod")
-	ext.set("postgres.external.host", "db.example.com")
-	ext.set("postgres.external.user", "app")
+	ext.set("database.external.host", "db.example.com")
+	ext.set("database.external.user", "app")
 	ext.set("backup.enabled", "false")
-	ext.unset("dbAppPassword")
+	ext.unset("secrets.dbAppPassword")
 	r, err = run(t, "prod", ext)
 	require.NoError(t, err, "an external database needs no dbAppPassword")
 	secret = dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)

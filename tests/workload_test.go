@@ -184,7 +184,7 @@ func TestVolumes(t *testing.T) {
 	assert.Contains(t, dig(container(prod.object(t, "Deployment", "redis")), "args"), "yes", "appendonly on with a volume")
 
 	s := stackSettings(t, "local")
-	s.set("postgres.persistence.enabled", "false")
+	s.set("database.postgresql.persistence.enabled", "false")
 	off, err := run(t, "local", s)
 	require.NoError(t, err)
 	assert.False(t, off.hasObject("PersistentVolumeClaim", "postgres-pvc"))

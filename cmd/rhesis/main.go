@@ -21,8 +21,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
@@ -37,7 +39,7 @@ every run says which.
 Commands:
   up        refresh the state from the cluster (objects changed or deleted
             by hand are put back), then deploy the stack and print its
-            outputs; a stack that keeps its data (postgres.persistence.keep)
+            outputs; a stack that keeps its data (database.postgresql.persistence.keep)
             is previewed first and refused when a volume claim, the database
             or the Helm release would be replaced or deleted, unless
             --allow-data-loss
@@ -54,9 +56,10 @@ Commands:
   images    print the image plan: what each image is named, and what is
             built from which Dockerfile and target and pushed (no Docker needed)
   migrate-config
-            move the keys an earlier version kept flat (rhesis:backend.replicas)
-            into their objects (rhesis:backend: {replicas: ...}), values and
-            encryption kept
+            move every key of an earlier version to where it lives now: the
+            chart's own path (rhesis:dbPassword to rhesis:secrets.dbPassword,
+            rhesis:postgres to rhesis:database.postgresql) or rhesis:deploy
+            (namespace, images.build); values and encryption kept
 
 Exit codes: 0 done, 1 failed, 2 bad usage, 3 drift found.
 
@@ -152,10 +155,10 @@ func (c *cli) exec() int {
 			return fail(err)
 		}
 		if len(moved) == 0 {
-			fmt.Printf("stack %s has no flat keys; nothing to move\n", s.Name())
+			fmt.Printf("stack %s has no keys of an earlier version; nothing to move\n", s.Name())
 		}
 		for _, k := range moved {
-			fmt.Printf("moved %s into its object\n", k)
+			fmt.Printf("moved %s to where it lives now\n", k)
 		}
 	case "images":
 		cfg, err := driver.LoadConfig(c.ctx, s, dir)
@@ -215,7 +218,7 @@ func (c *cli) deploy() int {
 		return fail(err)
 	}
 	if c.command == "up" {
-		res, err := driver.Up(c.ctx, s, cfg, dir, driver.UpOptions{SkipRefresh: c.noRefresh, AllowDataLoss: c.allowLoss,
+		res, err := driver.Up(c.ctx, s, cfg, driver.UpOptions{SkipRefresh: c.noRefresh, AllowDataLoss: c.allowLoss,
 			Progress: os.Stdout, Errors: os.Stderr})
 		if err != nil {
 			return c.failRun(err)
@@ -226,7 +229,7 @@ func (c *cli) deploy() int {
 	previewOpts := driver.PreviewOptions{Refresh: !c.noRefresh, Diff: c.diff, Progress: os.Stdout, Errors: os.Stderr}
 	// The summary is written even when the preview fails: a replacement
 	// the API server refuses (an immutable claim) is what reviewers must see.
-	sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, dir, previewOpts)
+	sum, evts, previewErr := driver.DataLossCheck(c.ctx, s, cfg, previewOpts)
 	if c.events != "" {
 		if err := writeEvents(c.events, evts); err != nil {
 			return fail(err)
@@ -237,7 +240,7 @@ func (c *cli) deploy() int {
 			return fail(err)
 		}
 	}
-	if cfg.Keep {
+	if cfg.Keep() {
 		if err := summary.Gate(sum, s.Name(), c.allowLoss); err != nil {
 			return fail(err)
 		}
@@ -276,20 +279,23 @@ func (c *cli) failRun(err error) int {
 	return 1
 }
 
-// imagePlan is a table of the stack's application images.
-func imagePlan(cfg *config.Stack) string {
+// imagePlan is a table of the stack's application images: each as its
+// workload names it, and how it is obtained.
+func imagePlan(r *stack.Resolved) string {
 	builds := map[string]config.ImageBuild{}
-	for _, b := range cfg.ImageBuilds() {
+	for _, b := range r.Config.ImageBuilds(r.Rendered.Objects) {
 		builds[b.Name] = b
 	}
 	var sb strings.Builder
 	w := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(w, "IMAGE\tREFERENCE\tPULL\tSOURCE")
-	for _, name := range cfg.AppImages() {
-		b, built := builds[name]
-		img := cfg.AppImage(name)
+	for _, img := range config.Buildable {
+		ref := config.WorkloadImage(r.Rendered.Objects, img.Workload)
+		if ref == "" {
+			continue
+		}
 		source := "prebuilt"
-		if built {
+		if b, built := builds[img.Image]; built {
 			rel, _ := filepath.Rel(b.Context, b.Dockerfile)
 			source = "build " + filepath.ToSlash(rel)
 			if b.Target != "" {
@@ -305,13 +311,30 @@ func imagePlan(cfg *config.Stack) string {
 				source += ", no push"
 			}
 		}
-		_, _ = fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, img.Ref(), img.PullPolicy, source)
+		_, _ = fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", img.Image, ref, config.WorkloadPullPolicy(r.Rendered.Objects, img.Workload), source)
 	}
 	_ = w.Flush()
-	if names := cfg.PullSecretNames(); len(names) > 0 {
+	if names := pullSecrets(r.Rendered.Objects); len(names) > 0 {
 		fmt.Fprintf(&sb, "pull Secrets: %s\n", strings.Join(names, ", "))
 	}
 	return sb.String()
+}
+
+// pullSecrets are the image pull Secrets the backend's pods reference.
+func pullSecrets(objects []charts.Object) []string {
+	var names []string
+	for _, o := range objects {
+		if o.Kind() != "Deployment" || o.BaseName() != "backend" {
+			continue
+		}
+		refs, _ := o.Field("spec", "template", "spec", "imagePullSecrets").([]any)
+		for _, ref := range refs {
+			if n, ok := charts.Dig(ref, "name").(string); ok {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -64,7 +64,7 @@ func newStackAt(t *testing.T, name, dir, backend string, config map[string]strin
 	ctx := context.Background()
 	s, err := driver.Open(ctx, driver.Options{Stack: name, ProjectDir: dir, Backend: backend})
 	require.NoError(t, err)
-	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["namespace"], log: &bytes.Buffer{}, dir: dir, backend: backend}
+	e := &e2eStack{t: t, ctx: ctx, s: s, ns: config["deploy.namespace"], log: &bytes.Buffer{}, dir: dir, backend: backend}
 	all := auto.ConfigMap{}
 	for k, v := range config {
 		all["rhesis:"+k] = auto.ConfigValue{Value: v}

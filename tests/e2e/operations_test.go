@@ -74,7 +74,7 @@ func (e *e2eStack) expectInSync() {
 // destroyKept lets the kept claims go (keep off, then up), then destroys.
 func (e *e2eStack) destroyKept() {
 	e.t.Helper()
-	e.set("postgres.persistence.keep", "false")
+	e.set("database.postgresql.persistence.keep", "false")
 	e.up()
 	e.destroy()
 }
@@ -93,7 +93,7 @@ func (e *e2eStack) cliCommand(args ...string) *exec.Cmd {
 // by drift (exit 3) and put back by one up; drift then finds nothing.
 func TestDriftIsRepairedByOneUp(t *testing.T) {
 	ns := "e2e-drift"
-	e := newStack(t, "e2e-drift", map[string]string{"environment": "local", "namespace": ns}, nil)
+	e := newStack(t, "e2e-drift", map[string]string{"environment": "local", "deploy.namespace": ns}, nil)
 	code, out := e.cli("up")
 	require.Zero(t, code, out)
 	code, out = e.cli("drift")
@@ -161,7 +161,7 @@ func resourceVersions(t *testing.T, ns string) map[string]string {
 // type instead, printed once; nothing is created.
 func TestConfigProblemsPrintOnce(t *testing.T) {
 	ns := "e2e-typo"
-	e := newStack(t, "e2e-typo", map[string]string{"environment": "local", "namespace": ns, "backend.replica": "3"}, nil)
+	e := newStack(t, "e2e-typo", map[string]string{"environment": "local", "deploy.namespace": ns, "backend.replica": "3"}, nil)
 	code, out := e.cli("up")
 	assert.Equal(t, 1, code, out)
 	assert.Equal(t, 1, strings.Count(out, "rhesis:backend.replica: is not a setting of this program; did you mean rhesis:backend.replicas?"), out)
@@ -285,7 +285,7 @@ func (e *e2eStack) assertRecovers(wantCancel string) {
 func TestKilledRunRecovers(t *testing.T) {
 	ns := "e2e-killed"
 	assertGone(t, ns)
-	e := newStack(t, "e2e-killed", map[string]string{"environment": "local", "namespace": ns}, nil)
+	e := newStack(t, "e2e-killed", map[string]string{"environment": "local", "deploy.namespace": ns}, nil)
 	e.killDuring(func() bool { return e.locked() && exists("deployment", "backend", "-n", ns) })
 	e.assertRecovers("")
 	e.destroy()
@@ -297,7 +297,7 @@ func TestKilledRunRecovers(t *testing.T) {
 func TestKilledHelmRunRecovers(t *testing.T) {
 	ns := "e2e-killed-helm"
 	assertGone(t, ns)
-	e := newStack(t, "e2e-killed-helm", map[string]string{"environment": "local", "namespace": ns, "deploy.mode": "helm"}, nil)
+	e := newStack(t, "e2e-killed-helm", map[string]string{"environment": "local", "deploy.namespace": ns, "deploy.mode": "helm"}, nil)
 	e.killDuring(func() bool {
 		return e.locked() && exists("secret", "-n", ns, "-l", "owner=helm,name=rhesis,status=pending-install") &&
 			exists("deployment", "backend", "-n", ns)
@@ -323,7 +323,7 @@ func helmStatus(t *testing.T, ns string) string {
 func (e *e2eStack) assertGatedUp(claim, want string) {
 	e.t.Helper()
 	uid := dig(kubectl(e.t, "get", "pvc", claim, "-n", e.ns), "metadata", "uid")
-	e.set("postgres.persistence.storageClass", "fast-ssd")
+	e.set("database.postgresql.persistence.storageClass", "fast-ssd")
 	code, out := e.cli("up")
 	assert.Equal(e.t, 1, code, out)
 	assert.Contains(e.t, out, want)

@@ -59,7 +59,7 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		data = append(data, fmt.Sprintf(`%q:{"key":"rhesis/e2e","property":%q}`, k, k))
 	}
 	e := newStack(t, "e2e-platform", map[string]string{
-		"environment": "local", "namespace": ns,
+		"environment": "local", "deploy.namespace": ns,
 		"global.nodeSelector":      `{"pool":"rhesis"}`,
 		"global.tolerations":       `[{"key":"dedicated","operator":"Equal","value":"rhesis","effect":"NoSchedule"}]`,
 		"global.priorityClassName": "e2e-rhesis-high",
@@ -72,9 +72,9 @@ func TestPlatformExtensionPoints(t *testing.T) {
 		"gateway.parentRefs":                 `[{"name":"public","namespace":"gateway-system","sectionName":"http"}]`,
 		"worker.autoscaling.enabled":         "true",
 		"worker.keda.enabled":                "true",
-		"externalSecret.enabled":             "true",
-		"externalSecret.secretStoreRef.name": "vault",
-		"externalSecret.data":                "{" + strings.Join(data, ",") + "}",
+		"secrets.externalSecret.enabled":             "true",
+		"secrets.externalSecret.secretStoreRef.name": "vault",
+		"secrets.externalSecret.data":                "{" + strings.Join(data, ",") + "}",
 	}, nil)
 	e.up()
 	assertConverged(t, ns, localReplicas)

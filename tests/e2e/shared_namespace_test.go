@@ -24,12 +24,12 @@ func TestTwoStacksShareANamespace(t *testing.T) {
 	require.NoError(t, err)
 	ns := "e2e-shared"
 	a := newStack(t, "e2e-shared-a", map[string]string{
-		"environment": "local", "namespace": ns, "namePrefix": "a-",
+		"environment": "local", "deploy.namespace": ns, "namePrefix": "a-",
 		"deploy.mode": "helm", "deploy.chart": ref, "deploy.chartVersion": "9.9.9",
 	}, nil)
 	a.up()
 	b := newStack(t, "e2e-shared-b", map[string]string{
-		"environment": "local", "namespace": ns, "namePrefix": "b-", "createNamespace": "false",
+		"environment": "local", "deploy.namespace": ns, "namePrefix": "b-", "deploy.createNamespace": "false",
 	}, nil)
 	b.up()
 

@@ -26,7 +26,7 @@ var localReplicas = map[string]float64{"frontend": 1, "backend": 1, "worker": 1,
 // empty, one changed value updates exactly one object, destroy leaves nothing.
 func TestLocalRaw(t *testing.T) {
 	ns := "e2e-raw"
-	e := newStack(t, "e2e-raw", map[string]string{"environment": "local", "namespace": ns}, nil)
+	e := newStack(t, "e2e-raw", map[string]string{"environment": "local", "deploy.namespace": ns}, nil)
 	res := e.up()
 	e.assertOutputsAsStored(res)
 	assertConverged(t, ns, localReplicas)
@@ -68,7 +68,7 @@ func TestLocalRaw(t *testing.T) {
 // itself reports, converges identically, and upgrades when a template changes.
 func TestLocalHelm(t *testing.T) {
 	ns := "e2e-helm"
-	e := newStack(t, "e2e-helm", map[string]string{"environment": "local", "namespace": ns, "deploy.mode": "helm"}, nil)
+	e := newStack(t, "e2e-helm", map[string]string{"environment": "local", "deploy.namespace": ns, "deploy.mode": "helm"}, nil)
 	res := e.up()
 	e.assertOutputsAsStored(res)
 	assertConverged(t, ns, localReplicas)
@@ -119,15 +119,15 @@ type stackSettings struct{ config, secrets map[string]string }
 // ReadWriteMany class and the secrets.
 func prodSettings(ns, mode string) stackSettings {
 	return stackSettings{
-		config: map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
-			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "ingress.className": "nginx", "images.tag": "0.13.0",
+		config: map[string]string{"environment": "prod", "deploy.namespace": ns, "deploy.mode": mode,
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "ingress.className": "nginx", "global.imageTag": "0.13.0",
 			// The sandbox provisions ReadWriteMany claims of its class standard.
 			"storage.storageClass": "standard"},
 		secrets: map[string]string{
-			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
-			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db", "dbAppPassword": "e2e-app-db",
-			"redisPassword": "e2e@redis/pw",
-			"auditHashKey":  "e2e-audit-hash-key",
+			"secrets.sessionSecretKey": "e2e-session", "secrets.jwtSecretKey": "e2e-jwt", "secrets.nextauthSecret": "e2e-nextauth",
+			"secrets.dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "secrets.dbPassword": "e2e-db", "secrets.dbAppPassword": "e2e-app-db",
+			"secrets.redisPassword": "e2e@redis/pw",
+			"secrets.auditHashKey":  "e2e-audit-hash-key",
 		},
 	}
 }
@@ -178,7 +178,7 @@ func TestProdConfig(t *testing.T) {
 	e.assertGatedUp("postgres-pvc", "would replace postgres-pvc, losing data")
 
 	// A change that replaces the database volume is flagged and gated.
-	e.set("postgres.persistence.storageClass", "fast-ssd")
+	e.set("database.postgresql.persistence.storageClass", "fast-ssd")
 	evts, _ := driver.Preview(e.ctx, e.s, driver.PreviewOptions{Progress: e.log, Errors: e.log})
 	sum := summary.FromEvents(evts)
 	assert.True(t, driver.IsProd(e.ctx, e.s))
@@ -231,7 +231,7 @@ func TestProdHelm(t *testing.T) {
 	assert.Error(t, err, "the release is uninstalled: %s", out)
 
 	// Back up in the kept namespace, on the kept claims; then let them go.
-	e.set("postgres.persistence.keep", "false")
+	e.set("database.postgresql.persistence.keep", "false")
 	e.up()
 	waitForReplicas(t, ns, prodReplicas)
 	assertConverged(t, ns, prodReplicas)
@@ -243,7 +243,7 @@ func TestProdHelm(t *testing.T) {
 // object exists in the cluster.
 func TestBadConfigCreatesNothing(t *testing.T) {
 	ns := "e2e-bad"
-	e := newStack(t, "e2e-bad", map[string]string{"environment": "local", "namespace": ns, "backend.replicas": "-1"}, nil)
+	e := newStack(t, "e2e-bad", map[string]string{"environment": "local", "deploy.namespace": ns, "backend.replicas": "-1"}, nil)
 	_, err := e.update()
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), `rhesis:backend.replicas = "-1": must be at least 0`)
@@ -285,7 +285,7 @@ func TestMonitoringAndExternalStores(t *testing.T) {
 	require.NoError(t, err, string(out))
 
 	ns := "e2e-monitoring"
-	e := newStack(t, "e2e-monitoring", map[string]string{"environment": "local", "namespace": ns,
+	e := newStack(t, "e2e-monitoring", map[string]string{"environment": "local", "deploy.namespace": ns,
 		"monitoring.enabled": "true", "monitoring.labels": `{"release":"prometheus"}`}, nil)
 	e.up()
 	assertConverged(t, ns, localReplicas)
@@ -302,8 +302,8 @@ func TestMonitoringAndExternalStores(t *testing.T) {
 	assertGone(t, ns)
 
 	ns = "e2e-external"
-	e = newStack(t, "e2e-external", map[string]string{"environment": "local", "namespace": ns,
-		"postgres.external.host": "db.example.com", "redis.external.host": "cache.example.com"}, nil)
+	e = newStack(t, "e2e-external", map[string]string{"environment": "local", "deploy.namespace": ns,
+		"database.external.host": "db.example.com", "redis.external.host": "cache.example.com"}, nil)
 	e.up()
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1})
 	for _, pvc := range items(kubectl(t, "get", "pvc", "-n", ns)) {

@@ -13,15 +13,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/driver"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
 
-// previousVersion is the last commit whose raw mode built every object in Go.
-// Stacks it deployed must upgrade to this version without replacing or
-// deleting anything but the migration Job (a changed Job is a new one): same
-// URNs, or aliases where an object moved.
-const previousVersion = "5acc1333ccedbbdbd0eef4f3975aef6768836541"
+// previousVersion is the last commit before the chart's values became the
+// stack's configuration (its keys: rhesis:namespace, rhesis:dbPassword,
+// rhesis:postgres). Stacks it deployed must, after `rhesis migrate-config`,
+// upgrade to this version without replacing or deleting anything but the
+// migration Job (a changed Job is a new one).
+const previousVersion = "fb6c1d6dec80c7dfa7733236de87b166be6cfd97"
 
 // previousProgram builds the previous version's command (cached outside the
 // checkout by commit) and returns it with that version's source tree.
@@ -50,8 +52,8 @@ func previousProgram(t *testing.T) (binary, src string) {
 // and the next preview is empty.
 func TestUpgradeFromPreviousVersion(t *testing.T) {
 	binary, src := previousProgram(t)
-	prod := prodSettings("e2e-upgrade-prod", "raw")
-	prodHelm := prodSettings("e2e-upgrade-prod-helm", "helm")
+	prod := previousProdSettings("e2e-upgrade-prod", "raw")
+	prodHelm := previousProdSettings("e2e-upgrade-prod-helm", "helm")
 	for _, c := range []struct {
 		name            string
 		config, secrets map[string]string
@@ -64,20 +66,21 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			dir, backend := t.TempDir(), "file://"+t.TempDir()
 			require.NoError(t, driver.CopyProject(src, dir))
 			old := newStackAt(t, c.name, dir, backend, nil, nil)
-			// The previous version read flat keys (rhesis:backend.replicas).
-			flat := auto.ConfigMap{}
+			// The previous version's keys, set as its README said (--path).
+			before := auto.ConfigMap{}
 			for k, v := range c.config {
-				flat["rhesis:"+k] = auto.ConfigValue{Value: v}
+				before["rhesis:"+k] = auto.ConfigValue{Value: v}
 			}
 			for k, v := range c.secrets {
-				flat["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
+				before["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
 			}
-			require.NoError(t, old.s.SetAllConfig(old.ctx, flat))
+			require.NoError(t, old.s.SetAllConfigWithOptions(old.ctx, before, &auto.ConfigOptions{Path: true}))
 			previous := exec.Command(binary, "--stack", c.name, "--project", dir, "--backend", backend, "up")
 			out, err := previous.CombinedOutput()
 			require.NoError(t, err, "the previous version's up: %s", out)
 			// The data lives in the claims: the same claims, by UID, after the upgrade.
 			ns := c.config["namespace"]
+			t.Logf("claims before the upgrade: %v", claimUIDs(t, ns))
 			claimsBefore := claimUIDs(t, ns)
 			require.NotEmpty(t, claimsBefore)
 			prod := c.config["environment"] == "prod"
@@ -87,22 +90,26 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			}
 			waitForReplicas(t, ns, replicas)
 
-			// The documented step of the upgrade: move the flat keys into their objects.
+			// The documented step of the upgrade: every key to where it lives now.
 			moved, err := driver.MigrateConfig(old.ctx, old.s)
 			require.NoError(t, err)
+			assert.Contains(t, moved, "rhesis:namespace")
 			if prod {
-				assert.Contains(t, moved, "rhesis:ingress.host")
+				assert.Contains(t, moved, "rhesis:dbPassword")
 			}
 			after, err := old.s.GetAllConfig(old.ctx)
 			require.NoError(t, err)
-			for k, v := range flat {
-				if strings.Contains(k, ".") {
-					assert.NotContains(t, after, k, "a flat key was left")
+			for k, v := range before {
+				to := config.Namespace + ":" + config.NewPath(strings.TrimPrefix(k, config.Namespace+":"))
+				if to != k {
+					top, _, _ := strings.Cut(k, ".")
+					assert.NotContains(t, after, top, "a key of the previous version was left")
 				}
-				got, err := old.s.GetConfigWithOptions(old.ctx, k, &auto.ConfigOptions{Path: true})
-				require.NoError(t, err, k)
-				assert.Equal(t, v, got, "%s kept its value and encryption", k)
+				got, err := old.s.GetConfigWithOptions(old.ctx, to, &auto.ConfigOptions{Path: true})
+				require.NoError(t, err, to)
+				assert.Equal(t, v, got, "%s kept its value and encryption at %s", k, to)
 			}
+			t.Logf("moved: %v", moved)
 
 			// The new version: its project files, its program, the same state.
 			require.NoError(t, os.RemoveAll(filepath.Join(dir, "charts")))
@@ -139,18 +146,33 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			assert.NotZero(t, changes["same"])
 			e.expectNoChanges()
 			assert.Equal(t, claimsBefore, claimUIDs(t, ns), "every claim survives the upgrade, by UID")
+			t.Logf("upgrade %s: preview %v, up %v", c.name, preview.Counts, changes)
 			t.Logf("claims kept: %v", claimsBefore)
 			waitForReplicas(t, ns, replicas)
 			assertConverged(t, ns, replicas)
 			assertMigrated(t, ns)
 			if prod {
 				// Let the kept claims go, so destroy cleans up.
-				e.set("postgres.persistence.keep", "false")
+				e.set("database.postgresql.persistence.keep", "false")
 				e.up()
 			}
 			e.destroy()
 			assertGone(t, ns)
 		})
+	}
+}
+
+// previousProdSettings is prodSettings in the previous version's keys.
+func previousProdSettings(ns, mode string) stackSettings {
+	return stackSettings{
+		config: map[string]string{"environment": "prod", "namespace": ns, "deploy.mode": mode,
+			"ingress.host": "rhesis.e2e.test", "ingress.tlsSecret": "rhesis-tls", "ingress.className": "nginx", "images.tag": "0.13.0",
+			"storage.storageClass": "standard"},
+		secrets: map[string]string{
+			"sessionSecretKey": "e2e-session", "jwtSecretKey": "e2e-jwt", "nextauthSecret": "e2e-nextauth",
+			"dbEncryptionKey": "ZTJlLWZlcm5ldC1rZXktMzItYnl0ZXMtbG9uZyEhISE=", "dbPassword": "e2e-db", "dbAppPassword": "e2e-app-db",
+			"redisPassword": "e2e@redis/pw", "auditHashKey": "e2e-audit-hash-key",
+		},
 	}
 }
 

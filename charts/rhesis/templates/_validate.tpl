@@ -142,6 +142,54 @@ required settings. Rendered by platform.yaml, which every install has.
     {{- end -}}
   {{- end -}}
 {{- end -}}
+{{- if and $v.worker.keda.enabled (not $v.worker.autoscaling.enabled) -}}
+  {{- $problems = append $problems "worker.keda.enabled needs worker.autoscaling.enabled: the scaler keeps the worker between its minReplicas and maxReplicas (--set worker.autoscaling.enabled=true)" -}}
+{{- end -}}
+{{- range $name := list "frontend" "backend" "worker" -}}
+  {{- $a := (index $v $name).autoscaling -}}
+  {{- if and $a.enabled (lt (int $a.maxReplicas) (int $a.minReplicas)) -}}
+    {{- $problems = append $problems (printf "%s.autoscaling.maxReplicas (%v) is below %s.autoscaling.minReplicas (%v) (--set %s.autoscaling.maxReplicas=%v)" $name $a.maxReplicas $name $a.minReplicas $name $a.minReplicas) -}}
+  {{- end -}}
+{{- end -}}
+{{- $limited := dict "frontend" $v.frontend.resources "backend" $v.backend.resources "worker" $v.worker.resources "database.postgresql" $v.database.postgresql.resources "redis" $v.redis.resources "migrations" $v.migrations.resources "backup" $v.backup.resources "monitoring.exporters" $v.monitoring.exporters.resources -}}
+{{- range $name := keys $limited | sortAlpha -}}
+  {{- $r := index $limited $name -}}
+  {{- range $k := list "cpu" "memory" "ephemeralStorage" -}}
+    {{- if lt (float64 (include "rhesis.quantity" (index $r.limits $k))) (float64 (include "rhesis.quantity" (index $r.requests $k))) -}}
+      {{- $problems = append $problems (printf "%s.resources.limits.%s (%v) is below its request %v: a limit must be at least its request (--set %s.resources.limits.%s=%v)" $name $k (index $r.limits $k) (index $r.requests $k) $name $k (index $r.requests $k)) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- $sizes := dict "database.postgresql.persistence.size" $v.database.postgresql.persistence.size "redis.persistence.size" $v.redis.persistence.size "backup.size" $v.backup.size "storage.size" $v.storage.size -}}
+{{- range $k := keys $sizes | sortAlpha -}}
+  {{- if le (float64 (include "rhesis.quantity" (index $sizes $k))) 0.0 -}}
+    {{- $problems = append $problems (printf "%s must be larger than zero (--set %s=1Gi)" $k $k) -}}
+  {{- end -}}
+{{- end -}}
+{{- if eq $v.global.environment "prod" -}}
+  {{- $e := $v.database.external -}}
+  {{- if and $e.host (not (has $e.sslMode (list "require" "verify-ca" "verify-full"))) -}}
+    {{- $problems = append $problems "database.external.sslMode must be require, verify-ca or verify-full in prod: the password would otherwise cross the network in clear (--set database.external.sslMode=verify-full)" -}}
+  {{- end -}}
+  {{- if and $v.redis.external.host (not $v.redis.external.tls) -}}
+    {{- $problems = append $problems "redis.external.tls must be true in prod: the password would otherwise cross the network in clear (--set redis.external.tls=true)" -}}
+  {{- end -}}
+{{- end -}}
+{{- $s := $v.storage -}}
+{{- $spread := or (gt (add (int $v.backend.replicas) (int $v.worker.replicas)) 1) $v.backend.autoscaling.enabled $v.worker.autoscaling.enabled -}}
+{{- if and (not $s.uri) (ne $v.global.environment "local") $spread (ne $s.accessMode "ReadWriteMany") -}}
+  {{- $problems = append $problems (printf "storage.accessMode must be ReadWriteMany when backend and worker run several pods outside local: their pods share the uploaded files on any node (--set storage.accessMode=ReadWriteMany), or use object storage (--set storage.uri=s3://<bucket>/rhesis)") -}}
+{{- end -}}
+{{- if ne $v.global.environment "local" -}}
+  {{- /* The development-only values are public: values-local.yaml holds them. */ -}}
+  {{- $dev := (.Files.Get "values-local.yaml" | fromYaml).secrets | default dict -}}
+  {{- range $k := keys $dev | sortAlpha -}}
+    {{- if and (index $v.secrets $k) (eq (index $v.secrets $k) (index $dev $k)) -}}
+      {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
+      {{- $problems = append $problems (printf "secrets.%s is the local development value, which is public: --set secrets.%s=\"%s\"" $k $k $gen) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
 {{- if $problems -}}
   {{- fail (printf "\ninvalid values (%d):\n  - %s" (len $problems) (join "\n  - " $problems)) -}}
 {{- end -}}
