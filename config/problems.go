@@ -117,7 +117,11 @@ func chartProblem(msg, stack string, schema *Schema) Problem {
 	first, _, _ := strings.Cut(msg, " ")
 	path, _, _ := strings.Cut(first, "=")
 	if schema.Known(path) {
-		return Problem{Key: Namespace + ":" + path, Reason: strings.TrimPrefix(msg, path+" ")}
+		reason := strings.TrimPrefix(msg, path+" ")
+		if strings.HasPrefix(reason, "or ") || strings.HasPrefix(reason, "and ") || strings.HasPrefix(reason, "=") {
+			reason = msg // the message names more than this key: keep it whole
+		}
+		return Problem{Key: Namespace + ":" + path, Reason: reason}
 	}
 	return Problem{Key: Namespace, Reason: msg}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -116,7 +117,12 @@ func (s *Schema) at(path string) []node {
 	}
 	for _, seg := range strings.Split(path, ".") {
 		var next []node
+		_, index := strconv.Atoi(seg)
 		for _, n := range nodes {
+			if items, ok := n["items"].(map[string]any); ok && index == nil {
+				next = append(next, s.parts(items)...)
+				continue
+			}
 			if props, ok := n["properties"].(map[string]any); ok {
 				if p, ok := props[seg].(map[string]any); ok {
 					next = append(next, s.parts(p)...)
@@ -244,7 +250,7 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 }
 
 func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values map[string]any, p *message.Printer) Problem {
-	path := strings.Join(e.InstanceLocation, ".")
+	path := joinPath(e.InstanceLocation)
 	switch k := e.ErrorKind.(type) {
 	case *kind.AdditionalProperties:
 		return s.unknownKey(stack, path, k.Properties[0])
@@ -255,7 +261,11 @@ func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values m
 		}
 	}
 	prob := Problem{Key: Namespace + ":" + path, Reason: e.ErrorKind.LocalizedString(p)}
-	if v := lookupPath(values, path); v != nil {
+	if _, ok := e.ErrorKind.(*kind.Pattern); ok {
+		// The regular expression says less than the schema's description.
+		prob.Reason = "does not have the expected form"
+	}
+	if v := lookupPath(values, strings.Join(e.InstanceLocation, ".")); v != nil {
 		if _, isObj := v.(map[string]any); !isObj {
 			if s.IsSecret(path) || s.IsSecret(path+".x") {
 				// The validator quotes the value: a secret's stays out.
@@ -265,10 +275,27 @@ func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values m
 			}
 		}
 	}
-	if d := s.Description(path); d != "" {
+	if d := s.Description(strings.Join(e.InstanceLocation, ".")); d != "" {
 		prob.Reason += " (" + strings.TrimSuffix(d, ".") + ")"
 	}
 	return prob
+}
+
+// joinPath writes an instance location as a config path: list indexes in
+// brackets, as `pulumi config set --path` takes them (rules[0].verbs).
+func joinPath(location []string) string {
+	var b strings.Builder
+	for _, seg := range location {
+		if _, err := strconv.Atoi(seg); err == nil && b.Len() > 0 {
+			b.WriteString("[" + seg + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(".")
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }
 
 // unknownKey refuses a key the schema does not have under parent.
@@ -290,11 +317,18 @@ func (s *Schema) unknownKey(stack, parent, name string) Problem {
 func lookupPath(m map[string]any, path string) any {
 	var v any = m
 	for _, seg := range strings.Split(path, ".") {
-		mm, ok := v.(map[string]any)
-		if !ok {
+		switch t := v.(type) {
+		case map[string]any:
+			v = t[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil
+			}
+			v = t[i]
+		default:
 			return nil
 		}
-		v = mm[seg]
 	}
 	return v
 }

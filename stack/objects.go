@@ -26,7 +26,7 @@ var (
 var serviceGroups = []group{
 	{"Postgres", "postgres"}, {"Redis", "redis"}, {"Migration", "migrate"},
 	{"Backend", "backend"}, {"Worker", "worker"}, {"Frontend", "frontend"},
-	{"Backup", "backup"},
+	{"Backup", "postgres-backup"},
 }
 
 // groupOf is the component that owns a rendered object.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/components"
-	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // component is one of raw mode's component resources.

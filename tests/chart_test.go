@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -11,8 +12,6 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-
-	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // TestChartLints runs Helm's linter (strict) with each values file.
@@ -173,12 +172,39 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	assert.Contains(t, jsonOf(t, ms), `"my-secrets"`)
 }
 
-// TestSchemaKnowsTheProgramsWiring: the schema refuses exactly the variables
-// the program manages.
+// envVarName is the form of the variables the chart sets.
+var envVarName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+// TestSchemaKnowsTheProgramsWiring: the schema refuses in extraEnv every
+// variable the chart itself gives the applications (their env and the
+// ConfigMap and Secret they read), so two sources never disagree silently.
 func TestSchemaKnowsTheProgramsWiring(t *testing.T) {
 	c, err := loader.Load(chartDir(t))
 	require.NoError(t, err)
-	for _, name := range config.ManagedEnv {
+	managed := map[string]bool{}
+	for _, m := range mustRender(t, envValues(t, "prod")) {
+		switch m.Kind() {
+		case "ConfigMap", "Secret":
+			for _, field := range []string{"data", "stringData"} {
+				if data, ok := m.Field(field).(map[string]any); ok {
+					for k := range data {
+						managed[k] = true
+					}
+				}
+			}
+		case "Deployment":
+			for _, ctr := range podContainers(podSpec(m.Object)) {
+				for _, e := range asList(dig(ctr, "env")) {
+					managed[dig(e, "name").(string)] = true
+				}
+			}
+		}
+	}
+	require.Contains(t, managed, "DB_HOST")
+	for name := range managed {
+		if !envVarName.MatchString(name) {
+			continue // a file the ConfigMap carries, not a variable
+		}
 		err := chartutil.ValidateAgainstSchema(c, layer(c.Values, map[string]any{
 			"worker": map[string]any{"extraEnv": map[string]any{name: "x"}}}))
 		assert.Error(t, err, "schema accepts %s in extraEnv", name)
@@ -350,8 +376,8 @@ func TestChartRefusesUnsafeHardening(t *testing.T) {
 // store: what a platform team with Vault behind a ClusterSecretStore sets.
 func externalSecretValues() map[string]any {
 	data := map[string]any{}
-	for _, spec := range config.RequiredSecrets {
-		data[spec.Key] = map[string]any{"key": "rhesis/prod", "property": spec.Key}
+	for _, k := range requiredSecrets {
+		data[k] = map[string]any{"key": "rhesis/prod", "property": k}
 	}
 	return map[string]any{"secrets": map[string]any{
 		"sessionSecretKey": "", "jwtSecretKey": "", "nextauthSecret": "", "dbEncryptionKey": "", "dbPassword": "",

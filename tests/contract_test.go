@@ -11,7 +11,6 @@ import (
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/contract"
-	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 // appContract is the contract of the release the chart pins.
@@ -34,7 +33,7 @@ func contractVariants(t *testing.T) map[string]settings {
 	}{
 		{"prod with monitoring", "prod", map[string]string{"monitoring.enabled": "true"}},
 		{"prod with external stores", "prod", map[string]string{
-			"postgres.external.host": "db.example.com", "redis.external.host": "cache.example.com", "backup.enabled": "false"}},
+			"database.external.host": "db.example.com", "redis.external.host": "cache.example.com", "backup.enabled": "false"}},
 		{"staging with object storage", "staging", map[string]string{"storage.uri": "s3://rhesis/files"}},
 		{"staging with ingress.apiPath", "staging", map[string]string{"ingress.apiPath": "/backend", "ingress.apiHost": ""}},
 		{"local without the migration Job", "local", map[string]string{"migrations.enabled": "false"}},
@@ -52,7 +51,7 @@ func contractVariants(t *testing.T) map[string]settings {
 
 func builtRefs(r *result) map[string]bool {
 	out := map[string]bool{}
-	for _, b := range r.Config.ImageBuilds() {
+	for _, b := range r.Config.Config.ImageBuilds(r.Config.Rendered.Objects) {
 		out[b.Ref] = true
 	}
 	return out
@@ -128,7 +127,7 @@ func TestEveryRenderKeepsTheAppContract(t *testing.T) {
 			raw := rawRender(t, r)
 			require.NotEmpty(t, raw.Objects)
 			assert.Empty(t, c.Check(raw), "raw mode:\n%s", violations(c.Check(raw)))
-			chart := chartRender(t, stack.HelmValues(r.Config).Map(), raw.Built)
+			chart := chartRender(t, r.Config.Values, raw.Built)
 			assert.Empty(t, c.Check(chart), "chart:\n%s", violations(c.Check(chart)))
 			assertEnvOnce(t, raw)
 			assertEnvOnce(t, chart)

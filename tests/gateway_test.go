@@ -47,8 +47,8 @@ func TestGatewayRoutes(t *testing.T) {
 	cm := objects["ConfigMap/rhesis-config"]
 	assert.Equal(t, "https://rhesis.example.com", dig(cm, "data", "FRONTEND_URL"))
 	assert.Equal(t, "https://api.rhesis.example.com", dig(cm, "data", "API_BASE_URL"))
-	assert.Equal(t, "https://rhesis.example.com", r.Config.FrontendURL, "the publicUrls output")
-	assert.Equal(t, "https://api.rhesis.example.com", r.Config.APIBaseURL)
+	assert.Equal(t, "https://rhesis.example.com", dig(r.Outputs, "publicUrls", "frontend"), "the publicUrls output")
+	assert.Equal(t, "https://api.rhesis.example.com", dig(r.Outputs, "publicUrls", "api"))
 
 	for _, app := range []string{"frontend", "backend"} {
 		from := dig(objects["NetworkPolicy/"+app], "spec", "ingress", 0, "from", 0, "namespaceSelector", "matchLabels")

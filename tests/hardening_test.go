@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
-	"github.com/rhesis-ai/rhesis-deploy/stack"
+	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // objectsOf are the registered objects of one kind, by name.
@@ -98,6 +98,24 @@ func TestAutoscaling(t *testing.T) {
 	assert.Empty(t, objectsOf(mustRun(t, "local"), "HorizontalPodAutoscaler"))
 }
 
+// valuesPath is where a workload's settings are in the chart's values.
+func valuesPath(name string) string {
+	if name == "postgres" {
+		return "database.postgresql"
+	}
+	return name
+}
+
+// minReplicas is the fewest pods a workload runs: the autoscaler's minimum
+// while it is on, else its replicas.
+func minReplicas(r *result, name string) float64 {
+	c := config.Lookup(r.Config.Merged, valuesPath(name)).(map[string]any)
+	if on, _ := dig(c, "autoscaling", "enabled").(bool); on {
+		return dig(c, "autoscaling", "minReplicas").(float64)
+	}
+	return c["replicas"].(float64)
+}
+
 // TestDisruptionBudgetsAndSpread: every component running more than one pod
 // has a PodDisruptionBudget; prod spreads replicas across nodes.
 func TestDisruptionBudgetsAndSpread(t *testing.T) {
@@ -105,7 +123,7 @@ func TestDisruptionBudgetsAndSpread(t *testing.T) {
 		r := mustRun(t, s)
 		pdbs := objectsOf(r, "PodDisruptionBudget")
 		for _, name := range workloads {
-			multi := r.Config.Component(name).MinReplicas() > 1
+			multi := minReplicas(r, name) > 1
 			if !multi {
 				assert.NotContains(t, pdbs, name, "%s %s", s, name)
 				continue
@@ -273,8 +291,8 @@ func TestMigrations(t *testing.T) {
 		key, value string
 		newJob     bool
 	}{
-		{"images.tag", "0.14.0", true},
-		{"images.pullSecrets", "mirror-creds", true},
+		{"global.imageTag", "0.14.0", true},
+		{"global.imagePullSecrets", `["mirror-creds"]`, true},
 		{"frontend.replicas", "4", false},
 		{"backend.extraEnv.FEATURE_X", "on", false},
 	} {
@@ -284,14 +302,14 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, err, c.key)
 		nextName, nextJob := migrationJob(t, next)
 		assert.Equal(t, c.newJob, nextName != jobName, "%s=%s: a new Job %v", c.key, c.value, c.newJob)
-		if c.key == "images.tag" {
+		if c.key == "global.imageTag" {
 			assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.14.0", dig(nextJob.Plain(), "spec", "template", "spec", "containers", 0, "image"))
 		}
 	}
 
 	// In the chart the Job is an ordinary object, not a hook: --wait would
 	// hold a post-install hook until the Deployments that wait for it are ready.
-	for _, m := range mustRender(t, stack.HelmValues(r.Config).Map()) {
+	for _, m := range mustRender(t, r.Config.Values) {
 		if m.Kind() == "Job" {
 			assert.False(t, (m.Annotation("helm.sh/hook") != ""), "the migration Job must not be a Helm hook")
 		}
@@ -454,47 +472,48 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 		key, reason string
 	}{
 		{"ingress without a host", "staging", func(s settings) { s.unset("ingress.host") },
-			"ingress.host", "is required while the ingress is on"},
+			"ingress.host", "is required in staging while the ingress is on"},
 		{"prod ingress without TLS", "prod", func(s settings) { s.unset("ingress.tlsSecret") },
-			"ingress.tlsSecret", "prod needs TLS"},
+			"ingress.tlsSecret", "ingress.tlsSecret or ingress.clusterIssuer is required in prod"},
 		{"API path that belongs to the frontend", "staging", func(s settings) { s.set("ingress.apiPath", "/api") },
 			"ingress.apiPath", "belong to the frontend"},
 		{"host that is no host", "staging", func(s settings) { s.set("ingress.host", "Rhesis_Test") },
-			"ingress.host", "is not a host name"},
+			"ingress.host", "A DNS host name"},
 		{"autoscaler maximum below its minimum", "prod", func(s settings) { s.set("backend.autoscaling.maxReplicas", "2") },
-			"backend.autoscaling.maxReplicas", "is below the minimum 3"},
+			"backend.autoscaling.maxReplicas", "is below backend.autoscaling.minReplicas (3)"},
 		{"utilization above 100", "prod", func(s settings) { s.set("worker.autoscaling.targetCPUUtilization", "150") },
 			"worker.autoscaling.targetCPUUtilization", "1 to 100"},
 		{"external database in clear in prod", "prod", func(s settings) {
 			s.set("database.external.host", "db.example.com")
 			s.set("database.external.sslMode", "disable")
-		}, "postgres.external.sslMode", "must be require, verify-ca or verify-full in prod"},
+			s.set("backup.enabled", "false")
+		}, "database.external.sslMode", "must be require, verify-ca or verify-full in prod"},
 		{"unknown ssl mode", "staging", func(s settings) {
 			s.set("database.external.host", "db.example.com")
 			s.set("database.external.sslMode", "sometimes")
-		}, "postgres.external.sslMode", "must be one of disable"},
+		}, "database.external.sslMode", "'disable', 'allow', 'prefer'"},
 		{"external redis without TLS in prod", "prod", func(s settings) {
 			s.set("redis.external.host", "cache.example.com")
 			s.set("redis.external.tls", "false")
 		}, "redis.external.tls", "must be true in prod"},
 		{"external host that is no host", "local", func(s settings) { s.set("redis.external.host", "cache example") },
-			"redis.external.host", "is neither a host name nor an IP address"},
-		{"egress port that is no port", "local", func(s settings) { s.set("networkPolicies.egressPorts", "443,https") },
-			"networkPolicies.egressPorts", "is not a TCP port"},
+			"redis.external.host", "A DNS host name"},
+		{"egress port that is no port", "local", func(s settings) { s.set("networkPolicies.egressPorts", "[443, 70000]") },
+			"networkPolicies.egressPorts[1]", "want 65535"},
 		{"backup schedule that is no schedule", "prod", func(s settings) { s.set("backup.schedule", "nightly") },
-			"backup.schedule", "must be a cron schedule"},
+			"backup.schedule", "A cron schedule of five fields"},
 		{"shared storage one node only with several pods", "staging", func(s settings) { s.set("storage.accessMode", "ReadWriteOnce") },
 			"storage.accessMode", "must be ReadWriteMany"},
 		{"storage URI without scheme", "local", func(s settings) { s.set("storage.uri", "rhesis-bucket") },
-			"storage.uri", "must be a URI"},
+			"storage.uri", "a URI with a scheme"},
 		{"rights that are no Role rules", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"verb":"get"}]`) },
-			"backend.serviceAccount.rules", "must be a JSON list of Role rules"},
+			"backend.serviceAccount.rules[0]", "missing properties 'resources', 'verbs'"},
 		{"a rule without verbs", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"resources":["pods"]}]`) },
-			"backend.serviceAccount.rules", "rule 0 needs resources and verbs"},
+			"backend.serviceAccount.rules[0]", "missing property 'verbs'"},
 		{"a backup of an external database", "prod", func(s settings) { s.set("database.external.host", "db.example.com") },
 			"backup.enabled", "an external one is backed up by its provider"},
 		{"no database at all", "local", func(s settings) { s.set("database.enabled", "false") },
-			"postgres.enabled", "or set postgres.external.host"},
+			"database.enabled", "or set database.external.host"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,7 +41,7 @@ func TestHelmModeInstallsTheChart(t *testing.T) {
 			assert.Nil(t, plain["skipAwait"], "the release waits for its workloads")
 			assert.Equal(t, true, plain["disableOpenapiValidation"], "the values schema and the API server validate (components/release.go)")
 
-			want := normalizeValues(t, stack.HelmValues(r.Config).Map())
+			want := normalizeValues(t, r.Config.Values)
 			got := normalizeValues(t, plain["values"].(map[string]any))
 			digest := dig(got, "global", "chartDigest")
 			assert.Len(t, digest, 16)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sort"
 	"testing"
 
@@ -14,7 +15,6 @@ import (
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
-	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 // fakeCheckout is a folder laid out like the Rhesis monorepo, holding the
@@ -43,6 +43,7 @@ func buildSettings(t *testing.T, stackName, checkout string) settings {
 	s.set("deploy.images.context", checkout)
 	if stackName != "local" {
 		s.set("deploy.images.registry", "ghcr.io/acme")
+		s.set("global.imageCredentials.registry", "ghcr.io")
 		s.set("global.imageCredentials.username", "acme-ci")
 		s.setSecret("secrets.registryPassword", "ghp_test_token")
 	}
@@ -176,7 +177,10 @@ func TestHelmModeGetsTheBuiltImages(t *testing.T) {
 			values := r.object(t, "Release", "rhesis").Plain()["values"].(map[string]any)
 			for _, app := range []string{"frontend", "backend", "worker"} {
 				image := dig(values, app, "image").(map[string]any)
-				assert.Equal(t, imgs[app+"-image"]["imageName"], image["repository"].(string)+":"+image["tag"].(string), app)
+				// The release names the repository; the chart the tag, as its workload runs it.
+				ref := config.WorkloadImage(r.Config.Rendered.Objects, "Deployment/"+app)
+				assert.Equal(t, imgs[app+"-image"]["imageName"], ref, app)
+				assert.True(t, strings.HasPrefix(ref, image["repository"].(string)+":"), "%s: %s", app, ref)
 				assert.Equal(t, mockDigest(app+"-image"), image["digest"], app)
 			}
 		})
@@ -284,13 +288,10 @@ func TestParityWithBuiltImages(t *testing.T) {
 			set.set("global.imagePullSecrets", "mirror-creds")
 			r, err := run(t, s, set)
 			require.NoError(t, err)
-			typed := stack.HelmValues(r.Config)
-			digests := map[string]string{}
-			for _, app := range []string{"frontend", "backend", "worker", "migrate"} {
-				digests[app] = mockDigest(app + "-image")
+			values := deepCopy(r.Config.Values)
+			for _, b := range config.Buildable {
+				dig(values, b.ValuesKey, "image").(map[string]any)["digest"] = mockDigest(b.Image + "-image")
 			}
-			stack.SetImageDigests(&typed, digests)
-			values := typed.Map()
 			raw := rawObjects(t, r)
 			if s != "local" {
 				assert.Contains(t, raw, "Secret/rhesis-registry")
@@ -310,17 +311,17 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 		key, reason string
 	}{
 		{"checkout that does not exist", "local", func(s settings) { s.set("deploy.images.context", "/nonexistent/rhesis") },
-			"images.context", "/nonexistent/rhesis is not a folder"},
+			"deploy.images.context", "/nonexistent/rhesis is not a folder"},
 		{"build without a checkout", "local", func(s settings) { s.unset("deploy.images.context") },
-			"images.context", "is required when images.build is true"},
+			"deploy.images.context", "is required when deploy.images.build is true"},
 		{"checkout without the frontend Dockerfile", "local", func(s settings) {
 			s.set("deploy.images.context", fakeCheckout(t, config.BackendDockerfile))
-		}, "images.context", "has no apps/frontend/Dockerfile (needed for the frontend image)"},
+		}, "deploy.images.context", "has no apps/frontend/Dockerfile"},
 		{"checkout without the backend Dockerfile", "local", func(s settings) {
 			s.set("deploy.images.context", fakeCheckout(t, config.FrontendDockerfile))
-		}, "images.context", "has no apps/backend/Dockerfile (needed for the backend image)"},
+		}, "deploy.images.context", "has no apps/backend/Dockerfile"},
 		{"latest in prod", "prod", func(s settings) { s.set("global.imageTag", "latest") },
-			"images.tag", "latest is refused in prod"},
+			"global.imageTag", "latest is refused in prod"},
 		{"latest on one image in staging", "staging", func(s settings) { s.set("worker.image.tag", "latest") },
 			"worker.image.tag", "latest is refused in staging"},
 		{"latest on a store in prod", "prod", func(s settings) { s.set("redis.image.tag", "latest") },
@@ -329,21 +330,22 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 			s.unset("deploy.images.registry")
 			s.unset("global.imageCredentials.username")
 			s.unset("secrets.registryPassword")
-		}, "images.push", "needs images.registry"},
+			s.set("deploy.images.push", "true")
+		}, "deploy.images.push", "needs deploy.images.registry"},
 		{"credentials without a password", "prod", func(s settings) { s.unset("secrets.registryPassword") },
-			"images.registryPassword", "is required with images.registryUsername"},
+			"global.imageCredentials.username", "needs global.imageCredentials.registry and secrets.registryPassword"},
 		{"registry password in plain text", "prod", func(s settings) { s.set("secrets.registryPassword", "ghp_plain") },
-			"images.registryPassword", "is stored in plain text"},
+			"secrets.registryPassword", "is stored in plain text"},
 		{"unknown platform", "local", func(s settings) { s.set("deploy.images.platform", "linux/") },
-			"images.platform", "is not a platform"},
+			"deploy.images.platform", "is not a platform"},
 		{"tag with a slash", "local", func(s settings) { s.set("global.imageTag", "feature/x") },
-			"images.tag", "is not an image tag"},
+			"global.imageTag", "does not have the expected form"},
 		{"repository with a tag", "local", func(s settings) { s.set("backend.image.repository", "rhesis-backend:v1") },
-			"backend.image.repository", "must be a repository without tag or digest"},
+			"backend.image.repository", "does not have the expected form"},
 		{"repository in upper case", "local", func(s settings) { s.set("deploy.images.registry", "GHCR.io/Acme") },
-			"images.registry", "is not a registry and namespace"},
-		{"pull secret that is no name", "local", func(s settings) { s.set("global.imagePullSecrets", "Bad_Name") },
-			"images.pullSecrets", "is not a Secret name"},
+			"deploy.images.registry", "is not a registry and namespace"},
+		{"pull secret that is no name", "local", func(s settings) { s.set("global.imagePullSecrets", `["Bad_Name"]`) },
+			"global.imagePullSecrets[0]", "does not have the expected form"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -50,7 +50,7 @@ func kedaStack(t *testing.T, served bool) settings {
 func TestWorkerScalesOnItsQueues(t *testing.T) {
 	r, err := run(t, "prod", kedaStack(t, true))
 	require.NoError(t, err)
-	objects := renderWithAPIs(t, stack.HelmValues(r.Config).Map(), kedaAPI)
+	objects := renderWithAPIs(t, r.Config.Values, kedaAPI)
 	assertSameObjects(t, rawObjects(t, r), objects, "prod with KEDA")
 	assert.NotContains(t, objects, "HorizontalPodAutoscaler/worker")
 	assert.Contains(t, objects, "HorizontalPodAutoscaler/backend", "only the worker scales on work")
@@ -58,8 +58,8 @@ func TestWorkerScalesOnItsQueues(t *testing.T) {
 	so, ok := objects["ScaledObject/worker"]
 	require.True(t, ok, "no ScaledObject")
 	assert.Equal(t, "worker", dig(so, "spec", "scaleTargetRef", "name"))
-	assert.EqualValues(t, r.Config.Worker.Autoscaling.MinReplicas, dig(so, "spec", "minReplicaCount"))
-	assert.EqualValues(t, r.Config.Worker.Autoscaling.MaxReplicas, dig(so, "spec", "maxReplicaCount"))
+	assert.EqualValues(t, dig(r.Config.Merged, "worker", "autoscaling", "minReplicas"), dig(so, "spec", "minReplicaCount"))
+	assert.EqualValues(t, dig(r.Config.Merged, "worker", "autoscaling", "maxReplicas"), dig(so, "spec", "maxReplicaCount"))
 	var queues []string
 	for _, tr := range dig(so, "spec", "triggers").([]any) {
 		assert.Equal(t, "redis", dig(tr, "type"))
@@ -78,9 +78,9 @@ func TestWorkerScalesOnItsQueues(t *testing.T) {
 	assert.Contains(t, jsonOf(t, dig(objects["NetworkPolicy/redis"], "spec", "ingress")), `"kubernetes.io/metadata.name":"keda"`)
 
 	c := appContract(t)
-	render := chartRender(t, stack.HelmValues(r.Config).Map(), nil)
+	render := chartRender(t, r.Config.Values, nil)
 	assert.Empty(t, c.Check(render), "%s", violations(c.Check(render)))
-	short := layer(stack.HelmValues(r.Config).Map(), map[string]any{"worker": map[string]any{"keda": map[string]any{"queues": []any{"celery", "execution", "telemetry"}}}})
+	short := layer(r.Config.Values, map[string]any{"worker": map[string]any{"keda": map[string]any{"queues": []any{"celery", "execution", "telemetry"}}}})
 	var objs []map[string]any
 	for _, o := range renderWithAPIs(t, short, kedaAPI) {
 		objs = append(objs, o)

@@ -121,7 +121,7 @@ func chartObjects(t *testing.T, values map[string]any) map[string]map[string]any
 // for the run's config; it returns the chart's, by kind/name.
 func assertModesAgree(t *testing.T, r *result, what string) map[string]map[string]any {
 	t.Helper()
-	objects := chartObjects(t, stack.HelmValues(r.Config).Map())
+	objects := chartObjects(t, r.Config.Values)
 	assertSameObjects(t, rawObjects(t, r), objects, what)
 	return objects
 }
@@ -194,7 +194,7 @@ func TestRawModeRegistersTheChartsObjects(t *testing.T) {
 			r := mustRun(t, s)
 			raw := rawObjects(t, r)
 			assert.Equal(t, map[string]int{"local": 30, "staging": 35, "prod": 42}[s], len(raw))
-			assertSameObjects(t, raw, chartObjects(t, stack.HelmValues(r.Config).Map()), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
+			assertSameObjects(t, raw, chartObjects(t, r.Config.Values), fmt.Sprintf("%s: raw vs chart(HelmValues)", s))
 		})
 	}
 }

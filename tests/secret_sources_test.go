@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/contract"
-	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
 // envEntry is one variable of a container, by name (nil when unset), and
@@ -77,7 +76,7 @@ func TestSecretKeyRefs(t *testing.T) {
 	}
 
 	// The application's contract holds once the referenced Secrets exist.
-	render := chartRender(t, stack.HelmValues(r.Config).Map(), nil)
+	render := chartRender(t, r.Config.Values, nil)
 	render.Objects = append(render.Objects,
 		map[string]any{"kind": "Secret", "metadata": map[string]any{"name": "rhesis-db"}, "stringData": map[string]any{"owner-password": "x"}},
 		map[string]any{"kind": "Secret", "metadata": map[string]any{"name": "rhesis-redis"}, "stringData": map[string]any{"password": "y"}})
@@ -104,7 +103,7 @@ func TestExternalSecret(t *testing.T) {
 	s.put("secrets.externalSecret.data", data)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
-	values := stack.HelmValues(r.Config).Map()
+	values := r.Config.Values
 	objects := chartObjects(t, values)
 	assertSameObjects(t, rawObjects(t, r), objects, "prod with an ExternalSecret")
 	assert.NotContains(t, objects, "Secret/rhesis-secrets", "the operator owns rhesis-secrets")
@@ -152,15 +151,15 @@ func TestExternalSecret(t *testing.T) {
 func TestSecretSourcesRefused(t *testing.T) {
 	s := stackSettings(t, "prod")
 	s.set("secrets.externalSecret.enabled", "true")
-	assertRefused(t, "prod", s, "externalSecret.secretStoreRef.name", "is required while externalSecret.enabled is true")
+	assertRefused(t, "prod", s, "secrets.externalSecret.secretStoreRef.name", "is required: the SecretStore or ClusterSecretStore to read from")
 
 	s = stackSettings(t, "prod")
 	s.set("secrets.secretKeyRefs", `{"dbPasword":{"name":"rhesis-db","key":"password"}}`)
-	assertRefused(t, "prod", s, "secretKeyRefs.dbPasword", "is not a required secret")
+	assertRefused(t, "prod", s, "secrets.secretKeyRefs.dbPasword", "is not a setting of the chart")
 
 	s = stackSettings(t, "prod")
 	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"Rhesis_DB","key":"password"}}`)
-	assertRefused(t, "prod", s, "secretKeyRefs.dbPassword.name", "is not a Secret name")
+	assertRefused(t, "prod", s, "secrets.secretKeyRefs.dbPassword.name", "does not have the expected form")
 
 	s = stackSettings(t, "prod")
 	s.unset("secrets.jwtSecretKey")

@@ -11,10 +11,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
-// TestImagePlan: the table names every image with its reference, pull
-// policy and source, and the pull Secrets.
+// resolved reads and renders a stack of the repository's chart as the
+// program does.
+func resolved(t *testing.T, values map[string]string, secrets map[string]bool) *stack.Resolved {
+	t.Helper()
+	cfg, err := config.Load(config.MapSource{Values: values, Secrets: secrets}, "local",
+		stack.ChartResolver(stack.ChartIn("../..")))
+	require.NoError(t, err)
+	r, err := stack.Resolve(cfg, nil)
+	require.NoError(t, err)
+	return r
+}
+
+// TestImagePlan: the table names every image as its workload runs it, with
+// its pull policy and source, and the pull Secrets.
 func TestImagePlan(t *testing.T) {
 	checkout := t.TempDir()
 	for _, f := range []string{config.BackendDockerfile, config.FrontendDockerfile} {
@@ -22,22 +35,24 @@ func TestImagePlan(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, nil, 0o644))
 	}
-	images, err := json.Marshal(map[string]any{"build": true, "context": checkout, "registry": "ghcr.io/acme",
-		"registryUsername": "ci", "registryPassword": "token"})
+	deploy, err := json.Marshal(map[string]any{"images": map[string]any{"build": true, "context": checkout,
+		"registry": "ghcr.io/acme", "push": "false"}})
 	require.NoError(t, err)
-	cfg, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:images": string(images)},
-		Secrets: map[string]bool{"rhesis:images": true}}, "local")
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(imagePlan(cfg)), "\n")
+	r := resolved(t, map[string]string{
+		"rhesis:deploy":  string(deploy),
+		"rhesis:global":  `{"imageCredentials":{"registry":"ghcr.io","username":"ci"}}`,
+		"rhesis:secrets": `{"registryPassword":"token"}`,
+	}, map[string]bool{"rhesis:secrets": true})
+	lines := strings.Split(strings.TrimSpace(imagePlan(r)), "\n")
 	require.Len(t, lines, 6)
 	assert.Regexp(t, `^IMAGE\s+REFERENCE\s+PULL\s+SOURCE$`, lines[0])
-	assert.Regexp(t, `^frontend\s+ghcr.io/acme/frontend:0.13.0\s+IfNotPresent\s+build apps/frontend/Dockerfile FRONTEND_ENV=local \(linux/amd64, context `+checkout+`\), no push$`, lines[1])
-	assert.Regexp(t, `^worker\s+ghcr.io/acme/worker:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target worker `, lines[3])
-	assert.Regexp(t, `^migrate\s+ghcr.io/acme/migrate:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target migrate `, lines[4])
+	assert.Regexp(t, `^backend\s+ghcr.io/acme/backend:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target backend \(linux/amd64, context `+checkout+`\), no push$`, lines[1])
+	assert.Regexp(t, `^worker\s+ghcr.io/acme/worker:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target worker `, lines[2])
+	assert.Regexp(t, `^migrate\s+ghcr.io/acme/migrate:0.13.0\s+IfNotPresent\s+build apps/backend/Dockerfile target migrate `, lines[3])
+	assert.Regexp(t, `^frontend\s+ghcr.io/acme/frontend:0.13.0\s+IfNotPresent\s+build apps/frontend/Dockerfile FRONTEND_ENV=local `, lines[4])
 	assert.Equal(t, "pull Secrets: rhesis-registry", lines[5])
 
-	prebuilt, err := config.Load(config.MapSource{Values: map[string]string{"rhesis:worker": `{"enabled": false}`}}, "local")
-	require.NoError(t, err)
+	prebuilt := resolved(t, map[string]string{"rhesis:worker": `{"enabled": false}`}, nil)
 	plan := imagePlan(prebuilt)
 	assert.Regexp(t, `(?m)^backend\s+ghcr.io/rhesis-ai/backend:0.13.0\s+IfNotPresent\s+prebuilt$`, plan)
 	// No migrate image is published: the migrations run from the backend image.

@@ -141,12 +141,12 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	check(os.MkdirAll(filepath.Join(dir, "state"), 0o700))
 	s, err := driver.Open(ctx, driver.Options{Stack: ns, ProjectDir: dir, Backend: "file://" + filepath.Join(dir, "state")})
 	check(err)
-	config := map[string]string{"environment": r.env, "namespace": ns, "deploy.mode": r.mode}
+	config := map[string]string{"environment": r.env, "deploy.namespace": ns, "deploy.mode": r.mode}
 	if r.env != "local" {
 		config["ingress.host"], config["ingress.tlsSecret"], config["ingress.className"] = "bench.test", "rhesis-tls", "nginx"
 		config["storage.storageClass"] = "standard"
 		// The bench destroys what it deployed: prod's kept volumes would refuse.
-		config["postgres.persistence.keep"] = "false"
+		config["database.postgresql.persistence.keep"] = "false"
 	}
 	for k, v := range r.config {
 		config[k] = v
@@ -157,7 +157,7 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	}
 	if r.env != "local" {
 		for k, v := range benchSecrets {
-			all["rhesis:"+k] = auto.ConfigValue{Value: v, Secret: true}
+			all["rhesis:secrets."+k] = auto.ConfigValue{Value: v, Secret: true}
 		}
 	}
 	check(s.SetAllConfigWithOptions(ctx, all, &auto.ConfigOptions{Path: true}))
@@ -175,7 +175,7 @@ func benchRow(ctx context.Context, root string, r *row, round int) {
 	// the refresh column).
 	up := func(refresh bool) func() error {
 		return func() error {
-			_, err := driver.Up(ctx, s, cfg, dir, driver.UpOptions{SkipRefresh: !refresh, Progress: log, Errors: log})
+			_, err := driver.Up(ctx, s, cfg, driver.UpOptions{SkipRefresh: !refresh, Progress: log, Errors: log})
 			return err
 		}
 	}

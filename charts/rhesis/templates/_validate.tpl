@@ -102,10 +102,10 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- range $app := list "backend" "worker" -}}
   {{- if (index $v $app).enabled -}}
     {{- if and (not $v.database.enabled) (not $v.database.external.host) -}}
-      {{- $problems = append $problems (printf "database.enabled must be true while %s.enabled is true" $app) -}}
+      {{- $problems = append $problems (printf "database.enabled must be true while %s.enabled is true, or set database.external.host (--set database.enabled=true)" $app) -}}
     {{- end -}}
     {{- if and (not $v.redis.enabled) (not $v.redis.external.host) -}}
-      {{- $problems = append $problems (printf "redis.enabled must be true while %s.enabled is true" $app) -}}
+      {{- $problems = append $problems (printf "redis.enabled must be true while %s.enabled is true, or set redis.external.host (--set redis.enabled=true)" $app) -}}
     {{- end -}}
   {{- end -}}
 {{- end -}}
