@@ -222,14 +222,27 @@ func (r *deployReader) builds(projectDir string) Builds {
 			"(git clone https://github.com/rhesis-ai/rhesis); or `"+SetCommand(r.stack, "deploy.images.build", "false", false)+"`")
 	case err != nil || !info.IsDir():
 		r.add("images.context", b.Context, b.ContextDir+" is not a folder; clone Rhesis there or point deploy.images.context at a checkout")
-	default:
-		for _, f := range []string{BackendDockerfile, FrontendDockerfile} {
-			if _, err := os.Stat(filepath.Join(b.ContextDir, filepath.FromSlash(f))); err != nil {
-				r.add("images.context", b.Context, "has no "+f+"; is it the root of a Rhesis checkout?")
-			}
-		}
 	}
 	return b
+}
+
+// CheckBuilds refuses a build whose Dockerfile the checkout lacks; only the
+// images of the components the chart runs are built.
+func (s *Stack) CheckBuilds(builds []ImageBuild) Problems {
+	var ps Problems
+	seen := map[string]bool{}
+	for _, b := range builds {
+		if seen[b.Dockerfile] {
+			continue
+		}
+		seen[b.Dockerfile] = true
+		if _, err := os.Stat(b.Dockerfile); err != nil {
+			rel, _ := filepath.Rel(b.Context, b.Dockerfile)
+			ps = append(ps, Problem{Key: Namespace + ":" + DeployKey + ".images.context", Value: s.Deploy.Images.Context, Reason: fmt.Sprintf(
+				"has no %s (needed for the %s image); is it the root of a Rhesis checkout?", filepath.ToSlash(rel), b.Name)})
+		}
+	}
+	return ps
 }
 
 // checkChart checks the published chart's reference and version.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +116,7 @@ func (s *Schema) at(path string) []node {
 	if path == "" {
 		return nodes
 	}
-	for _, seg := range strings.Split(path, ".") {
+	for _, seg := range strings.Split(bracketIndex.ReplaceAllString(path, ".$1"), ".") {
 		var next []node
 		_, index := strconv.Atoi(seg)
 		for _, n := range nodes {
@@ -140,6 +141,9 @@ func (s *Schema) at(path string) []node {
 	}
 	return nodes
 }
+
+// bracketIndex is a list index as config paths write it (rules[0]).
+var bracketIndex = regexp.MustCompile(`\[(\d+)\]`)
 
 // Properties are the named keys of the object at path.
 func (s *Schema) Properties(path string) []string {
@@ -227,7 +231,11 @@ func (s *Schema) Validate(stack string, values map[string]any) Problems {
 	p := message.NewPrinter(language.English)
 	var ps Problems
 	seen := map[string]bool{}
-	for _, leaf := range leaves(verr) {
+	for _, leaf := range leaves(verr, nil) {
+		if s.evaluatedElsewhere(leaf) {
+			continue
+		}
+		leaf.InstanceLocation = locate(values, leaf.InstanceLocation)
 		prob := s.problemOf(stack, leaf, values, p)
 		if !seen[prob.String()] {
 			seen[prob.String()] = true
@@ -238,15 +246,75 @@ func (s *Schema) Validate(stack string, values map[string]any) Problems {
 }
 
 // leaves are the innermost errors: each says what is wrong with one value.
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+// A property name is validated as an instance of its own, located at the
+// name alone: it is given the location of its object and the name (prefix).
+func leaves(e *jsonschema.ValidationError, prefix []string) []*jsonschema.ValidationError {
+	if prefix != nil {
+		e.InstanceLocation = prefix
+	}
+	if pn, ok := e.ErrorKind.(*kind.PropertyNames); ok {
+		prefix = append(slices.Clone(e.InstanceLocation), pn.Property)
+	}
 	if len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
 	}
 	var out []*jsonschema.ValidationError
 	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
+		if _, ok := c.ErrorKind.(*kind.PropertyNames); ok && len(c.InstanceLocation) == 0 {
+			c.InstanceLocation = e.InstanceLocation // reported at no location
+		}
+		out = append(out, leaves(c, prefix)...)
 	}
 	return out
+}
+
+// locate completes a location that stops short of the object holding its
+// last segment (a property name is reported where the schema that checks
+// it applies, maybe an ancestor): it finds the map below that holds the key.
+func locate(values map[string]any, loc []string) []string {
+	n := len(loc)
+	if n == 0 {
+		return loc
+	}
+	parent, key := loc[:n-1], loc[n-1]
+	if m, ok := lookupPath(values, strings.Join(parent, ".")).(map[string]any); ok || n == 1 {
+		if n == 1 {
+			m = values
+		}
+		if _, has := m[key]; has {
+			return loc
+		}
+		if found := findKey(m, key); found != nil {
+			return append(append(slices.Clone(parent), found...), key)
+		}
+	}
+	return loc
+}
+
+// findKey is the path below m of the first map holding key, or nil.
+func findKey(m map[string]any, key string) []string {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sub, ok := m[k].(map[string]any)
+		if !ok {
+			continue
+		}
+		if _, has := sub[key]; has {
+			return []string{k}
+		}
+		if found := findKey(sub, key); found != nil {
+			return append([]string{k}, found...)
+		}
+	}
+	return nil
+}
+
+// evaluatedElsewhere tells an unevaluatedProperties refusal of a key the
+// schema does have: it follows from another error in a combined schema
+// (a pod setting that failed its own check), not from a mistyped key.
+func (s *Schema) evaluatedElsewhere(e *jsonschema.ValidationError) bool {
+	_, ok := e.ErrorKind.(*kind.FalseSchema)
+	n := len(e.InstanceLocation)
+	return ok && n > 0 && slices.Contains(s.Properties(joinPath(e.InstanceLocation[:n-1])), e.InstanceLocation[n-1])
 }
 
 func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values map[string]any, p *message.Printer) Problem {
@@ -261,9 +329,12 @@ func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values m
 		}
 	}
 	prob := Problem{Key: Namespace + ":" + path, Reason: e.ErrorKind.LocalizedString(p)}
-	if _, ok := e.ErrorKind.(*kind.Pattern); ok {
+	switch e.ErrorKind.(type) {
+	case *kind.Pattern:
 		// The regular expression says less than the schema's description.
 		prob.Reason = "does not have the expected form"
+	case *kind.Not:
+		prob.Reason = "is refused here"
 	}
 	if v := lookupPath(values, strings.Join(e.InstanceLocation, ".")); v != nil {
 		if _, isObj := v.(map[string]any); !isObj {
@@ -275,7 +346,12 @@ func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values m
 			}
 		}
 	}
-	if d := s.Description(strings.Join(e.InstanceLocation, ".")); d != "" {
+	d := s.Description(strings.Join(e.InstanceLocation, "."))
+	if d == "" && len(e.InstanceLocation) > 1 {
+		// A map's entry: what the map is for.
+		d = s.Description(strings.Join(e.InstanceLocation[:len(e.InstanceLocation)-1], "."))
+	}
+	if d != "" {
 		prob.Reason += " (" + strings.TrimSuffix(d, ".") + ")"
 	}
 	return prob

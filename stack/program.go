@@ -175,16 +175,10 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 		return nil, err
 	}
 	problems := cfg.Schema.Validate(cfg.StackName, merged)
-	var apis []string
-	if len(problems) == 0 {
-		if apis, err = extraAPIs(cfg, merged, serves); err != nil {
-			return nil, err
-		}
-	}
 	// Rendered even when the schema refused a value, so that the chart's
 	// own checks are reported with the schema's problems in one go.
-	rendered, err := charts.Render(cfg.ChartDir, values, charts.RenderOptions{SkipSchemaValidation: true,
-		Namespace: cfg.Deploy.Namespace, Service: objectManager(cfg), APIVersions: apis})
+	opts := charts.RenderOptions{SkipSchemaValidation: true, Namespace: cfg.Deploy.Namespace, Service: objectManager(cfg)}
+	rendered, err := charts.Render(cfg.ChartDir, values, opts)
 	if err != nil {
 		var chart config.Problems
 		if errors.As(config.FromChart(err, cfg.StackName, cfg.Schema), &chart) {
@@ -193,8 +187,23 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 			return nil, fmt.Errorf("rendering the chart %s: %w", cfg.ChartDir, err)
 		}
 	}
+	if len(problems) == 0 {
+		problems = cfg.CheckBuilds(cfg.ImageBuilds(rendered.Objects))
+	}
 	if len(problems) > 0 {
 		return nil, problems
+	}
+	// Valid values: ask the cluster for the APIs they need, and render
+	// with them.
+	apis, err := extraAPIs(cfg, merged, serves)
+	if err != nil {
+		return nil, err
+	}
+	if len(apis) > 0 {
+		opts.APIVersions = apis
+		if rendered, err = charts.Render(cfg.ChartDir, values, opts); err != nil {
+			return nil, fmt.Errorf("rendering the chart %s: %w", cfg.ChartDir, err)
+		}
 	}
 	return &Resolved{Config: cfg, Values: values, Merged: merged, Rendered: rendered}, nil
 }

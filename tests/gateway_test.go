@@ -88,7 +88,7 @@ func TestGatewayRefused(t *testing.T) {
 	assertRefused(t, "prod", s, "gateway.namespace", "is required with network policies")
 	s = gatewayStack(t)
 	s.set("gateway.parentRefs", `[{"name":"public","sectionNam":"https"}]`)
-	assertRefused(t, "prod", s, "gateway.parentRefs", `unknown field "sectionNam"`)
+	assertRefused(t, "prod", s, "gateway.parentRefs[0].sectionNam", "did you mean rhesis:gateway.parentRefs[0].sectionName?")
 	s = stackSettings(t, "prod")
 	s.unset("ingress.className")
 	assertRefused(t, "prod", s, "ingress.className", "is required while the ingress is on")

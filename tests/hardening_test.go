@@ -86,13 +86,14 @@ func TestAutoscaling(t *testing.T) {
 
 	s := stackSettings(t, "staging")
 	s.set("backend.autoscaling.enabled", "true")
+	s.set("backend.autoscaling.minReplicas", "2")
 	s.set("backend.autoscaling.maxReplicas", "8")
 	s.set("backend.autoscaling.targetCPUUtilization", "60")
 	r, err := run(t, "staging", s)
 	require.NoError(t, err)
 	h := objectsOf(r, "HorizontalPodAutoscaler")
 	require.Len(t, h, 1)
-	assert.Equal(t, 2.0, dig(h["backend"], "spec", "minReplicas"), "the minimum defaults to backend.replicas")
+	assert.Equal(t, 2.0, dig(h["backend"], "spec", "minReplicas"), "the minimum is autoscaling.minReplicas")
 	assert.Equal(t, 8.0, dig(h["backend"], "spec", "maxReplicas"))
 	assert.Equal(t, 60.0, dig(h["backend"], "spec", "metrics", 0, "resource", "target", "averageUtilization"))
 	assert.Empty(t, objectsOf(mustRun(t, "local"), "HorizontalPodAutoscaler"))
@@ -499,7 +500,7 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 		{"external host that is no host", "local", func(s settings) { s.set("redis.external.host", "cache example") },
 			"redis.external.host", "A DNS host name"},
 		{"egress port that is no port", "local", func(s settings) { s.set("networkPolicies.egressPorts", "[443, 70000]") },
-			"networkPolicies.egressPorts[1]", "want 65535"},
+			"networkPolicies.egressPorts[1]", "want 65,535"},
 		{"backup schedule that is no schedule", "prod", func(s settings) { s.set("backup.schedule", "nightly") },
 			"backup.schedule", "A cron schedule of five fields"},
 		{"shared storage one node only with several pods", "staging", func(s settings) { s.set("storage.accessMode", "ReadWriteOnce") },

@@ -446,8 +446,11 @@ func runMode(t *testing.T, stackName string, s settings, preview bool) (*result,
 	res := &result{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		setKeys, _ := s.keys(nil)
-		cfg, err := config.Load(s.pathSecrets(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}), ctx.Stack(),
-			stack.ChartResolver(stack.ChartIn(s.root)))
+		local, err := stack.LocalChartDir(ctx)
+		if err != nil {
+			return err
+		}
+		cfg, err := config.Load(s.pathSecrets(stack.ContextSource{Ctx: ctx, SetKeys: setKeys}), ctx.Stack(), stack.ChartResolver(local))
 		if err != nil {
 			return err
 		}

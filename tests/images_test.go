@@ -205,9 +205,9 @@ func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf(want, "backend"), dig(r.Outputs, "images", "migrate", "ref"), s)
 	}
 
-	// A private mirror: images.registry renames them, per-image overrides win.
+	// A private mirror: each image's repository names it, its tag wins.
 	set := stackSettings(t, "prod")
-	set.set("deploy.images.registry", "registry.example.com:5000/mirror")
+	set.set("backend.image.repository", "registry.example.com:5000/mirror/backend")
 	set.set("worker.image.repository", "registry.example.com:5000/other/rhesis-worker")
 	set.set("worker.image.tag", "v1.4.1")
 	r, err := run(t, "prod", set)
@@ -229,7 +229,7 @@ func TestOnlyEnabledComponentsAreBuilt(t *testing.T) {
 
 	// The frontend alone needs only its own Dockerfile.
 	s = buildSettings(t, "local", fakeCheckout(t, config.FrontendDockerfile))
-	for _, c := range []string{"backend", "worker", "postgres", "redis"} {
+	for _, c := range []string{"backend", "worker", "database", "redis"} {
 		s.set(c+".enabled", "false")
 	}
 	r, err = run(t, "local", s)
@@ -252,7 +252,7 @@ func TestRelativeCheckoutPath(t *testing.T) {
 // pulls with, next to any pull Secret named in images.pullSecrets.
 func TestRegistryCredentialsMakeAPullSecret(t *testing.T) {
 	s := buildSettings(t, "prod", rhesisCheckout(t))
-	s.set("global.imagePullSecrets", "mirror-creds, other")
+	s.set("global.imagePullSecrets", `["mirror-creds", "other"]`)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	secret := r.object(t, "Secret", "rhesis-registry")
@@ -285,7 +285,7 @@ func TestParityWithBuiltImages(t *testing.T) {
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			set := buildSettings(t, s, rhesisCheckout(t))
-			set.set("global.imagePullSecrets", "mirror-creds")
+			set.set("global.imagePullSecrets", `["mirror-creds"]`)
 			r, err := run(t, s, set)
 			require.NoError(t, err)
 			values := deepCopy(r.Config.Values)
@@ -316,10 +316,10 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 			"deploy.images.context", "is required when deploy.images.build is true"},
 		{"checkout without the frontend Dockerfile", "local", func(s settings) {
 			s.set("deploy.images.context", fakeCheckout(t, config.BackendDockerfile))
-		}, "deploy.images.context", "has no apps/frontend/Dockerfile"},
+		}, "deploy.images.context", "has no apps/frontend/Dockerfile (needed for the frontend image)"},
 		{"checkout without the backend Dockerfile", "local", func(s settings) {
 			s.set("deploy.images.context", fakeCheckout(t, config.FrontendDockerfile))
-		}, "deploy.images.context", "has no apps/backend/Dockerfile"},
+		}, "deploy.images.context", "has no apps/backend/Dockerfile (needed for the backend image)"},
 		{"latest in prod", "prod", func(s settings) { s.set("global.imageTag", "latest") },
 			"global.imageTag", "latest is refused in prod"},
 		{"latest on one image in staging", "staging", func(s settings) { s.set("worker.image.tag", "latest") },
@@ -341,7 +341,7 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 		{"tag with a slash", "local", func(s settings) { s.set("global.imageTag", "feature/x") },
 			"global.imageTag", "does not have the expected form"},
 		{"repository with a tag", "local", func(s settings) { s.set("backend.image.repository", "rhesis-backend:v1") },
-			"backend.image.repository", "does not have the expected form"},
+			"backend.image.repository", "must be a repository without a tag: the tag goes in backend.image.tag"},
 		{"repository in upper case", "local", func(s settings) { s.set("deploy.images.registry", "GHCR.io/Acme") },
 			"deploy.images.registry", "is not a registry and namespace"},
 		{"pull secret that is no name", "local", func(s settings) { s.set("global.imagePullSecrets", `["Bad_Name"]`) },
@@ -363,7 +363,7 @@ func TestLatestIsReportedOnce(t *testing.T) {
 	_, err := runProgram(t, "prod", s)
 	var problems config.Problems
 	require.ErrorAs(t, err, &problems)
-	assert.Equal(t, []string{"rhesis:images.tag"}, problems.Keys())
+	assert.Equal(t, []string{"rhesis:global.imageTag"}, problems.Keys())
 }
 
 func keysOf[V any](m map[string]V) []string {

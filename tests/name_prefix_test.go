@@ -319,10 +319,10 @@ func TestPrefixedRenderKeepsTheAppContract(t *testing.T) {
 // prefix that would make an invalid name, before anything is created.
 func TestBadNamePrefixIsRefused(t *testing.T) {
 	for _, c := range []struct{ prefix, reason string }{
-		{"A-", "must be lowercase letters"},
-		{"a", "end with a hyphen"},
-		{"1a-", "start with a letter"},
-		{strings.Repeat("a", 30) + "-", "at most 30 keep every object's name valid"},
+		{"A-", "does not have the expected form (Goes before every object name"},
+		{"a", "ending with a hyphen"},
+		{"1a-", "starting with a letter"},
+		{strings.Repeat("a", 30) + "-", "maxLength: got 31, want 30"},
 	} {
 		s := stackSettings(t, "local")
 		s.set("namePrefix", c.prefix)

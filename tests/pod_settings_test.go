@@ -130,12 +130,12 @@ func TestPodSettingsRefused(t *testing.T) {
 		key, value, reason string
 		at                 string // the key the problem names, when deeper than key
 	}{
-		{"backend.tolerations", `[{"key":"dedicated","efect":"NoSchedule"}]`, `unknown field "efect"`, ""},
-		{"global.affinity", `{"nodeAffinity":{"required":{}}}`, `unknown field "required"`, ""},
-		{"worker.extraContainers", `[{"name":"sidecar"}]`, "needs a name and an image", "worker.extraContainers[0]"},
-		{"global.priorityClassName", "High_Priority", "is not a PriorityClass name", ""},
-		{"frontend.podLabels", `{"bad key!":"x"}`, "name part must consist of", "frontend.podLabels.bad key!"},
-		{"redis.extraVolumes", `[{"configMap":{"name":"x"}}]`, "needs a name", "redis.extraVolumes[0]"},
+		{"backend.tolerations", `[{"key":"dedicated","efect":"NoSchedule"}]`, "is not a setting of the chart; did you mean rhesis:backend.tolerations[0].effect?", "backend.tolerations[0].efect"},
+		{"global.affinity", `{"nodeAffinity":{"required":{}}}`, "is not a setting of the chart", "global.affinity.nodeAffinity.required"},
+		{"worker.extraContainers", `[{"name":"sidecar"}]`, "needs an image", "worker.extraContainers[0]"},
+		{"global.priorityClassName", "High_Priority", "does not have the expected form", ""},
+		{"frontend.podLabels", `{"bad key!":"x"}`, "does not have the expected form (Labels of the pods", "frontend.podLabels.bad key!"},
+		{"redis.extraVolumes", `[{"configMap":{"name":"x"}}]`, "missing property 'name'", "redis.extraVolumes[0]"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			s := stackSettings(t, "prod")

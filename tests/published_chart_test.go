@@ -93,7 +93,7 @@ func TestPublishedChartIsChecked(t *testing.T) {
 	ref := publishChart(t, "rhesis", "9.9.8")
 	_, err := run(t, "prod", publishedStack(t, "helm", ref, "9.9.7"))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "rhesis:deploy.chart: pulling the chart "+ref+" version 9.9.7")
+	assert.Contains(t, err.Error(), "rhesis:deploy.chart = \""+ref+"\": pulling the chart "+ref+" version 9.9.7")
 	assert.Contains(t, err.Error(), "helm registry login")
 
 	other := publishChart(t, "rhesis-fork", "1.0.0")

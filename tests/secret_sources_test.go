@@ -155,7 +155,7 @@ func TestSecretSourcesRefused(t *testing.T) {
 
 	s = stackSettings(t, "prod")
 	s.set("secrets.secretKeyRefs", `{"dbPasword":{"name":"rhesis-db","key":"password"}}`)
-	assertRefused(t, "prod", s, "secrets.secretKeyRefs.dbPasword", "is not a setting of the chart")
+	assertRefused(t, "prod", s, "secrets.secretKeyRefs.dbPasword", "is not a secret of the chart; the keys are sessionSecretKey")
 
 	s = stackSettings(t, "prod")
 	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"Rhesis_DB","key":"password"}}`)
@@ -164,7 +164,7 @@ func TestSecretSourcesRefused(t *testing.T) {
 	s = stackSettings(t, "prod")
 	s.unset("secrets.jwtSecretKey")
 	s.set("secrets.secretKeyRefs", `{"dbPassword":{"name":"rhesis-db","key":"password"}}`)
-	assertRefused(t, "prod", s, "jwtSecretKey", "is required in prod")
+	assertRefused(t, "prod", s, "secrets.jwtSecretKey", "is required in prod")
 }
 
 // TestChartRefusesSecretSources: plain helm users get the same refusals.

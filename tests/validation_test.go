@@ -81,9 +81,9 @@ var badConfigs = []badConfig{
 	{"boolean that is not one", "local", func(s settings) { s.set("redis.persistence.enabled", "sometimes") },
 		"redis.persistence.enabled", "want boolean"},
 	{"extra env overriding managed wiring", "local", func(s settings) { s.set("backend.extraEnv", `{"DB_HOST":"elsewhere"}`) },
-		"backend.extraEnv", "DB_HOST"},
+		"backend.extraEnv.DB_HOST", "is refused here (Extra environment variables, NAME: value. Names the chart sets itself are refused)"},
 	{"extra env with an invalid name", "local", func(s settings) { s.set("worker.extraEnv", `{"1BAD":"x"}`) },
-		"worker.extraEnv", "1BAD"},
+		"worker.extraEnv.1BAD", "does not have the expected form"},
 	{"extra env that is not a map", "local", func(s settings) { s.set("frontend.extraEnv", `["A=1"]`) },
 		"frontend.extraEnv", "want object"},
 	{"KEDA without the autoscaler", "local", func(s settings) { s.set("worker.keda.enabled", "true") },
@@ -111,7 +111,7 @@ var badConfigs = []badConfig{
 		"backend.replicas", "is a flat key of an earlier version; run `rhesis --stack local migrate-config`"},
 	{"extra secret overriding a required one", "prod", func(s settings) {
 		s.setSecret("secrets.extra", `{"JWT_SECRET_KEY":"x"}`)
-	}, "secrets.extra", "JWT_SECRET_KEY"},
+	}, "secrets.extra.JWT_SECRET_KEY", "is refused here"},
 }
 
 // TestBadConfigCreatesNothing runs stack.Program itself on each bad

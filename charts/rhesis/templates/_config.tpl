@@ -99,7 +99,8 @@ host: ""
 
 {{/* The namespace of the gateway's pods, which the network policies admit: gateway.namespace, else the first parentRef's. */}}
 {{- define "rhesis.gatewayNamespace" -}}
-{{- .Values.gateway.namespace | default (first .Values.gateway.parentRefs | default dict).namespace -}}
+{{- /* A parentRef without a namespace yields nothing (an include would print "<no value>"). */ -}}
+{{- .Values.gateway.namespace | default (get (first .Values.gateway.parentRefs | default dict) "namespace") -}}
 {{- end }}
 
 {{/* The backend API's own host: the apiHost set, else api.<host> unless apiPath is used. */}}

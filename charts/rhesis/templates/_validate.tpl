@@ -49,6 +49,12 @@ required settings. Rendered by platform.yaml, which every install has.
     {{- end -}}
   {{- end -}}
 {{- end -}}
+{{- range $name := keys $images | sortAlpha -}}
+  {{- $repo := (index $images $name).image.repository -}}
+  {{- if and $repo (regexMatch ":[^/]*$" $repo) -}}
+    {{- $problems = append $problems (printf "%s.image.repository (%s) must be a repository without a tag: the tag goes in %s.image.tag" $name $repo $name) -}}
+  {{- end -}}
+{{- end -}}
 {{- range $k := keys $tagProblems | sortAlpha }}{{ $problems = append $problems (index $tagProblems $k) }}{{ end -}}
 {{- if and (eq $v.global.environment "prod") $v.ingress.enabled (not $v.ingress.tlsSecret) (not $v.ingress.clusterIssuer) -}}
   {{- $problems = append $problems "ingress.tlsSecret or ingress.clusterIssuer is required in prod: browsers would send session cookies in clear" -}}
@@ -187,6 +193,16 @@ required settings. Rendered by platform.yaml, which every install has.
     {{- if and (index $v.secrets $k) (eq (index $v.secrets $k) (index $dev $k)) -}}
       {{- $gen := ternary "$(openssl rand -base64 32 | tr '+/' '-_')" "$(openssl rand -hex 32)" (eq $k "dbEncryptionKey") -}}
       {{- $problems = append $problems (printf "secrets.%s is the local development value, which is public: --set secrets.%s=\"%s\"" $k $k $gen) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- range $name := keys $pods | sortAlpha -}}
+  {{- $p := index $pods $name -}}
+  {{- range $field := list "initContainers" "extraContainers" -}}
+    {{- range $i, $c := (index $p $field | default list) -}}
+      {{- if not $c.image -}}
+        {{- $problems = append $problems (printf "%s.%s[%d] (%s) needs an image: the API server refuses a container without one" $name $field $i $c.name) -}}
+      {{- end -}}
     {{- end -}}
   {{- end -}}
 {{- end -}}
