@@ -72,8 +72,8 @@ type RenderOptions struct {
 	// SkipSchemaValidation renders values the caller has checked against
 	// the schema itself (to report each problem as its own).
 	SkipSchemaValidation bool
-	Namespace string
-	Service   string
+	Namespace            string
+	Service              string
 	// APIVersions are API group versions the cluster serves beyond
 	// Kubernetes' own (keda.sh/v1alpha1), as `helm template --api-versions`.
 	APIVersions []string

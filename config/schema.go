@@ -76,7 +76,7 @@ func (s *Schema) resolve(n node) node {
 		if !ok {
 			return n
 		}
-		target := node(s.doc)
+		target := s.doc
 		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
 			target, _ = target[part].(map[string]any)
 		}

@@ -326,7 +326,6 @@ func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
 	return m.Remove, nil
 }
 
-
 // DataLossCheck is what an update would do to the stack's data, found
 // before it changes anything: the engine's preview (o says how) and, in
 // helm mode, what the upgrade does to the claims inside the release, which

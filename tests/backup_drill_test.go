@@ -92,13 +92,13 @@ const fingerprint = `SELECT string_agg(t, ' ' ORDER BY t) FROM (
   UNION ALL SELECT 'attachment:' || count(*) || ':' || md5(string_agg(a.name || md5(lo_get(a.content)), ',' ORDER BY id)) FROM attachment a
 ) x`
 
-// readmeRestoreFlags are the flags of the restore the README documents.
+// readmeRestoreFlags are the flags of the restore docs/deploying.md documents.
 func readmeRestoreFlags(t *testing.T) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "deploying.md"))
 	require.NoError(t, err)
 	m := regexp.MustCompile("pg_restore ([^`]+)`").FindSubmatch(raw)
-	require.NotNil(t, m, "the README documents no pg_restore")
+	require.NotNil(t, m, "docs/deploying.md documents no pg_restore")
 	var flags []string
 	args := strings.Fields(string(m[1]))
 	for i := 0; i < len(args); i++ {
@@ -122,7 +122,7 @@ func restore(s *pgServer, owner, password, db, dump string, flags []string) (str
 }
 
 // TestBackupAndRestoreOnPostgres: the backup Job's own script, taken from
-// the rendered CronJob, dumps a real database; the README's restore brings
+// the rendered CronJob, dumps a real database; docs/deploying.md's restore brings
 // every row and the large object back into an empty database. A dump that
 // fails (wrong password, server down, disk full) fails the Job with a clear
 // line and leaves no file that looks like a dump; retention deletes only

@@ -80,14 +80,14 @@ func TestComponentsOwnTheirObjects(t *testing.T) {
 	}
 }
 
-// sizing is one row of README.md's environment table.
+// sizing is one row of docs/deploying.md's environment table.
 type sizing struct {
 	replicas                       int
 	reqCPU, limCPU, reqMem, limMem string
 	storage                        string // "" = no volume
 }
 
-// sizingTables are typed in from README.md's environment table,
+// sizingTables are typed in from docs/deploying.md's environment table,
 // independently of the program's defaults. Staging: staging's replicas and
 // storage with the production per-pod sizes.
 var sizingTables = map[string]map[string]sizing{
@@ -127,7 +127,7 @@ func assertQuantity(t *testing.T, want string, got any, msg string) {
 }
 
 // TestResourcesMatchTheSizingTables compares every Deployment's replicas,
-// requests and limits, and every claim's size, with README.md's table.
+// requests and limits, and every claim's size, with docs/deploying.md's table.
 func TestResourcesMatchTheSizingTables(t *testing.T) {
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestResourcesMatchTheSizingTables(t *testing.T) {
 	}
 }
 
-// TestTotals checks the outputs against the "total" row of README.md's
+// TestTotals checks the outputs against the "total" row of docs/deploying.md's
 // environment table: the sums of replicas x per-pod sizes (local: 2.35/4.7
 // cores, 4.6/9.25 Gi).
 func TestTotals(t *testing.T) {
