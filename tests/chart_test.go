@@ -3,13 +3,16 @@ package tests
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 )
@@ -234,28 +237,50 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	bases["gateway"] = layer(bases["prod"], gatewayValues())
 	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
+	// The bases in a fixed order, the most common first: most keys show in local.
+	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda"}
+	require.Len(t, order, len(bases))
 	baselines := map[string]string{}
 	for name, base := range bases {
 		baselines[name] = renderText(t, base)
 	}
 	checked := map[string]bool{}
+	var paths []string
+	files := map[string]string{}
 	for _, file := range []string{"values.yaml", "values-local.yaml", "values-staging.yaml", "values-prod.yaml"} {
 		for _, path := range leafPaths(valuesFile(t, file), "") {
-			if checked[path] {
-				continue
+			if !checked[path] {
+				checked[path] = true
+				paths = append(paths, path)
+				files[path] = file
 			}
-			checked[path] = true
-			read := false
-			for name, base := range bases {
-				text, err := renderErr(t, mutate(t, base, path))
-				// A failed render also shows the key was read.
-				if err != nil || text != baselines[name] {
-					read = true
-					break
+		}
+	}
+	// Each path renders on its own, so the paths run on every core.
+	read := make([]bool, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				for _, name := range order {
+					text, err := renderErr(t, mutate(t, bases[name], paths[i]))
+					// A failed render also shows the key was read.
+					if err != nil || text != baselines[name] {
+						read[i] = true
+						break
+					}
 				}
 			}
-			assert.True(t, read, "values key %s (in %s) is read by no template", path, file)
-		}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, path := range paths {
+		assert.True(t, read[i], "values key %s (in %s) is read by no template", path, files[path])
 	}
 	assert.Greater(t, len(checked), 60)
 }
@@ -267,11 +292,31 @@ func renderText(t *testing.T, v map[string]any) string {
 	return s
 }
 
+// schemaless is the chart without its schema, loaded once: renderErr runs
+// hundreds of times, from several goroutines (a render only reads it).
+var (
+	schemalessOnce  sync.Once
+	schemaless      *chart.Chart
+	schemalessError error
+)
+
+func schemalessChart(t *testing.T) *chart.Chart {
+	schemalessOnce.Do(func() {
+		schemaless, schemalessError = loader.Load(chartDir(t))
+		if schemalessError == nil {
+			schemaless.Schema = nil
+		}
+	})
+	if schemalessError != nil {
+		panic(schemalessError) // from a worker goroutine, where t.FailNow may not run
+	}
+	return schemaless
+}
+
 // renderErr renders without schema validation, so a mutated value reaches the templates.
 func renderErr(t *testing.T, v map[string]any) (string, error) {
 	t.Helper()
-	c := loadChart(t)
-	c.Schema = nil
+	c := schemalessChart(t)
 	// A cluster serving KEDA's API too, so keys read only there count.
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.APIVersions = append(caps.APIVersions, kedaAPI)
@@ -396,4 +441,18 @@ func gatewayValues() map[string]any {
 			"parentRefs":  []any{map[string]any{"name": "public", "namespace": "gateway-system", "sectionName": "https"}},
 			"annotations": map[string]any{"team": "platform"}},
 	}
+}
+
+// TestTelemetrySwitch: global.telemetry is OTEL_RHESIS_TELEMETRY_ENABLED of
+// the applications, off unless set (the app's own default since 0.13.0).
+func TestTelemetrySwitch(t *testing.T) {
+	for on, want := range map[bool]string{false: "false", true: "true"} {
+		objects := chartObjects(t, layer(envValues(t, "prod"), map[string]any{"global": map[string]any{"telemetry": on}}))
+		assert.Equal(t, want, dig(objects["ConfigMap/rhesis-config"], "data", "OTEL_RHESIS_TELEMETRY_ENABLED"))
+	}
+	s := stackSettings(t, "prod")
+	s.set("global.telemetry", "true")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	assert.Equal(t, "true", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "OTEL_RHESIS_TELEMETRY_ENABLED"))
 }

@@ -142,6 +142,7 @@ BACKEND_ENV: {{ $env | quote }}
 WORKER_ENV: {{ $env | quote }}
 FRONTEND_ENV: {{ $env | quote }}
 LOG_LEVEL: {{ $v.global.logLevel | quote }}
+OTEL_RHESIS_TELEMETRY_ENABLED: {{ $v.global.telemetry | toString | quote }}
 FRONTEND_URL: {{ $frontendUrl | quote }}
 NEXTAUTH_URL: {{ $frontendUrl | quote }}
 API_BASE_URL: {{ include "rhesis.browserURL" (dict "root" . "which" "api") | quote }}
