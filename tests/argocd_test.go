@@ -69,6 +69,7 @@ func argoWave(m manifest) int {
 // its first consumer (a WaitForFirstConsumer claim is never healthy without
 // one); what a pod reads no later than the pod; the Ingress or the routes last.
 func TestArgoCDSyncOrder(t *testing.T) {
+	t.Parallel()
 	renders := map[string]map[string]any{"prod with Gateway API routes": layer(envValues(t, "prod"), gatewayValues())}
 	for _, env := range stacks {
 		renders[env] = envValues(t, env)
@@ -208,6 +209,7 @@ func describeWaves(wave map[string]int) string {
 // this chart's version under the release name the program uses, with values
 // the chart accepts, in the order TestArgoCDSyncOrder checks.
 func TestArgoCDExampleApplication(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "argocd", "rhesis-prod.yaml"))
 	require.NoError(t, err)
 	var app struct {

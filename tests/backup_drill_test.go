@@ -129,6 +129,7 @@ func restore(s *pgServer, owner, password, db, dump string, flags []string) (str
 // dumps older than the setting; a truncated dump is refused by the restore
 // and changes nothing.
 func TestBackupAndRestoreOnPostgres(t *testing.T) {
+	t.Parallel()
 	const owner, password = "rhesis-user", "test-db-password"
 	s := startPostgres(t, owner, password)
 	_, err := s.psql(owner, password, "postgres", `CREATE DATABASE "rhesis-db"`, `CREATE DATABASE restored`)

@@ -19,6 +19,7 @@ import (
 
 // TestChartLints runs Helm's linter (strict) with each values file.
 func TestChartLints(t *testing.T) {
+	t.Parallel()
 	for _, env := range stacks {
 		t.Run(env, func(t *testing.T) {
 			lint := action.NewLint()
@@ -37,6 +38,7 @@ func TestChartLints(t *testing.T) {
 // TestChartRendersEveryEnvironment renders with each values file and checks
 // the objects and what differs per environment.
 func TestChartRendersEveryEnvironment(t *testing.T) {
+	t.Parallel()
 	// Autoscaled Deployments (prod's apps) have no replicas of the chart's.
 	want := map[string]map[string]any{
 		"local":   {"frontend": 1.0, "backend": 1.0, "worker": 1.0, "postgres": 1.0, "redis": 1.0},
@@ -97,6 +99,7 @@ func expectedObjects(env string) []string {
 // TestChartHelmTestPod: `helm test` checks the backend's /health with a pod
 // Pod Security "restricted" admits.
 func TestChartHelmTestPod(t *testing.T) {
+	t.Parallel()
 	ms := mustRender(t, envValues(t, "local"))
 	var pod map[string]any
 	for _, m := range ms {
@@ -114,6 +117,7 @@ func TestChartHelmTestPod(t *testing.T) {
 // TestChartSchemaRejectsBadValues: values.schema.json refuses each kind of
 // mistake with a message naming the key.
 func TestChartSchemaRejectsBadValues(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		values map[string]any
@@ -144,6 +148,7 @@ func TestChartSchemaRejectsBadValues(t *testing.T) {
 // TestChartRefusesIncompleteEnvironments: what the schema cannot express is
 // checked by the templates, every problem at once.
 func TestChartRefusesIncompleteEnvironments(t *testing.T) {
+	t.Parallel()
 	_, _, err := render(t, valuesFile(t, "values-prod.yaml"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ingress.className is required while the ingress is on")
@@ -182,6 +187,7 @@ var envVarName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 // variable the chart itself gives the applications (their env and the
 // ConfigMap and Secret they read), so two sources never disagree silently.
 func TestSchemaKnowsTheProgramsWiring(t *testing.T) {
+	t.Parallel()
 	c, err := loader.Load(chartDir(t))
 	require.NoError(t, err)
 	managed := map[string]bool{}
@@ -219,6 +225,7 @@ func TestSchemaKnowsTheProgramsWiring(t *testing.T) {
 // TestEveryValuesKeyIsRead changes each leaf of every values file, one at a
 // time, and renders: a key whose change alters nothing is read by no template.
 func TestEveryValuesKeyIsRead(t *testing.T) {
+	t.Parallel()
 	// Start from every key with a value (values.yaml under each environment's
 	// file), so each mutation changes a value the templates would see; a key
 	// read only in some environment (a volume size with persistence off) is
@@ -386,6 +393,7 @@ func mutate(t *testing.T, v map[string]any, path string) map[string]any {
 // TestChartRefusesUnsafeHardening: plain `helm install` users get the same
 // refusals as `pulumi up` for the production settings.
 func TestChartRefusesUnsafeHardening(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		values map[string]any
@@ -446,6 +454,7 @@ func gatewayValues() map[string]any {
 // TestTelemetrySwitch: global.telemetry is OTEL_RHESIS_TELEMETRY_ENABLED of
 // the applications, off unless set (the app's own default since 0.13.0).
 func TestTelemetrySwitch(t *testing.T) {
+	t.Parallel()
 	for on, want := range map[bool]string{false: "false", true: "true"} {
 		objects := chartObjects(t, layer(envValues(t, "prod"), map[string]any{"global": map[string]any{"telemetry": on}}))
 		assert.Equal(t, want, dig(objects["ConfigMap/rhesis-config"], "data", "OTEL_RHESIS_TELEMETRY_ENABLED"))

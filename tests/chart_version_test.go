@@ -20,6 +20,7 @@ import (
 // new version and entry fails here. Versions are SemVer, each newer than
 // the one before; appVersion is the Rhesis release the contract pins.
 func TestChartVersionFollowsItsContent(t *testing.T) {
+	t.Parallel()
 	dir := chartDir(t)
 	c, err := loader.LoadDir(dir)
 	require.NoError(t, err)
@@ -54,6 +55,7 @@ func TestChartVersionFollowsItsContent(t *testing.T) {
 // TestArtifactHubImages: the images Chart.yaml announces to Artifact Hub are
 // exactly those a render runs, monitoring and the helm test included.
 func TestArtifactHubImages(t *testing.T) {
+	t.Parallel()
 	c, err := loader.LoadDir(chartDir(t))
 	require.NoError(t, err)
 	var announced []struct{ Name, Image string }
@@ -82,6 +84,7 @@ func TestArtifactHubImages(t *testing.T) {
 // its own global values installs it: the schema leaves global open to keys
 // this chart does not know, and the global keys it knows still apply.
 func TestChartAsASubchart(t *testing.T) {
+	t.Parallel()
 	c, err := loader.LoadDir(chartDir(t))
 	require.NoError(t, err)
 	parent := t.TempDir()

@@ -118,6 +118,7 @@ func violations(vs []contract.Violation) string {
 // chart with each values file as plain helm users install it, run what the
 // pinned release's code needs.
 func TestEveryRenderKeepsTheAppContract(t *testing.T) {
+	t.Parallel()
 	c := appContract(t)
 	for name, s := range contractVariants(t) {
 		t.Run(name, func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestEveryRenderKeepsTheAppContract(t *testing.T) {
 // TestContractFindsTheDefects: the checks fail on the defects the contract
 // was written to catch, each named with its contract item and source line.
 func TestContractFindsTheDefects(t *testing.T) {
+	t.Parallel()
 	c := appContract(t)
 	base := func() contract.Render { return rawRender(t, mustRun(t, "prod")) }
 	find := func(r contract.Render, object string) map[string]any {

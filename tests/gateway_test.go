@@ -26,6 +26,7 @@ func gatewayStack(t *testing.T) settings {
 // the network policies let the gateway's namespace in; the URLs and the
 // stack outputs follow the routes' hosts. Both modes agree.
 func TestGatewayRoutes(t *testing.T) {
+	t.Parallel()
 	r, err := run(t, "prod", gatewayStack(t))
 	require.NoError(t, err)
 	objects := assertModesAgree(t, r, "prod with Gateway API routes")
@@ -59,6 +60,7 @@ func TestGatewayRoutes(t *testing.T) {
 // TestGatewayAPIPath: the API under a path of the frontend's host is one
 // route with two rules; the longer path is the API's.
 func TestGatewayAPIPath(t *testing.T) {
+	t.Parallel()
 	objects := chartObjects(t, layer(envValues(t, "prod"), gatewayValues(), map[string]any{"gateway": map[string]any{"apiPath": "/backend"}}))
 	assert.NotContains(t, objects, "HTTPRoute/backend")
 	rules := dig(objects["HTTPRoute/frontend"], "spec", "rules").([]any)
@@ -74,6 +76,7 @@ func TestGatewayAPIPath(t *testing.T) {
 // TestGatewayRefused: what would publish nothing, twice, or in clear is an
 // error before anything is created, in the program and in the chart.
 func TestGatewayRefused(t *testing.T) {
+	t.Parallel()
 	s := gatewayStack(t)
 	s.unset("gateway.parentRefs")
 	assertRefused(t, "prod", s, "gateway.parentRefs", "is required while the routes are on")

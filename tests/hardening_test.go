@@ -28,6 +28,7 @@ func objectsOf(r *result, kind string) map[string]map[string]any {
 // no API token, nothing is bound to it, and configured annotations (a cloud
 // workload identity) reach it.
 func TestServiceAccounts(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("worker.serviceAccount.annotations", `{"iam.gke.io/gcp-service-account":"rhesis-worker@p.iam.gserviceaccount.com"}`)
 	r, err := run(t, "prod", s)
@@ -66,6 +67,7 @@ func TestServiceAccounts(t *testing.T) {
 // the environment's replicas to twice as many, and its Deployments carry no replicas
 // of the program's, so `pulumi up` never resets what the autoscaler chose.
 func TestAutoscaling(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	hpas := objectsOf(r, "HorizontalPodAutoscaler")
 	want := map[string][2]float64{"frontend": {2, 4}, "backend": {3, 6}, "worker": {5, 10}}
@@ -120,6 +122,7 @@ func minReplicas(r *result, name string) float64 {
 // TestDisruptionBudgetsAndSpread: every component running more than one pod
 // has a PodDisruptionBudget; prod spreads replicas across nodes.
 func TestDisruptionBudgetsAndSpread(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		r := mustRun(t, s)
 		pdbs := objectsOf(r, "PodDisruptionBudget")
@@ -175,6 +178,7 @@ func policyRules(p map[string]any) []string {
 
 // TestNetworkPolicies: everything is denied, then exactly who talks to whom.
 func TestNetworkPolicies(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	np := objectsOf(r, "NetworkPolicy")
 	deny := np["default-deny"]
@@ -222,6 +226,7 @@ func TestNetworkPolicies(t *testing.T) {
 // TestIngress: the frontend at / of its host, the API on its own host, TLS;
 // the browser URLs follow from the hosts.
 func TestIngress(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "staging")
 	ing := r.object(t, "Ingress", "rhesis").Plain()
 	assert.Equal(t, "nginx", dig(ing, "spec", "ingressClassName"))
@@ -263,6 +268,7 @@ func TestIngress(t *testing.T) {
 // in their init container (not in Pulumi, so no tier waits for another); the
 // backend then skips its own migrations.
 func TestMigrations(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	// No migrate image is published: the backend image carries ./migrate.sh.
 	jobName, job := migrationJob(t, r)
@@ -344,6 +350,7 @@ func dependsOn(res registered, typ, name string) bool {
 // deployed, the applications point at them with TLS, and the policies let
 // the Python services reach them.
 func TestExternalStores(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("database.external.host", "db.example.com")
 	s.set("database.external.port", "6432")
@@ -379,6 +386,7 @@ func TestExternalStores(t *testing.T) {
 // replace them; Helm leaves them on uninstall), backs the database up every
 // night, and shares /app/storage between backend and worker.
 func TestDataSafety(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	for _, claim := range []string{"postgres-pvc", "postgres-backup", "app-storage"} {
 		pvc := r.object(t, "PersistentVolumeClaim", claim)
@@ -433,6 +441,7 @@ func TestDataSafety(t *testing.T) {
 // TestMonitoring: exporters next to postgres and redis, ServiceMonitors for
 // them and alert rules on metrics that exist; the same from the chart.
 func TestMonitoring(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("monitoring.enabled", "true")
 	s.set("monitoring.labels", `{"release":"prometheus"}`)
@@ -467,6 +476,7 @@ func TestMonitoring(t *testing.T) {
 
 // TestBadHardeningConfigCreatesNothing: each mistake is named with its fix.
 func TestBadHardeningConfigCreatesNothing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, stack string
 		mutate      func(s settings)

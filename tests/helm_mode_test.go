@@ -24,6 +24,7 @@ func helmSettings(t *testing.T, stackName string) settings {
 // Helm release of the local chart, with the values the program computes, and
 // no raw workload.
 func TestHelmModeInstallsTheChart(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r, err := run(t, s, helmSettings(t, s))
@@ -63,6 +64,7 @@ func normalizeValues(t *testing.T, v map[string]any) map[string]any {
 
 // TestHelmModeOutputsMatchRaw: operators read the same outputs in both modes.
 func TestHelmModeOutputsMatchRaw(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		raw := mustRun(t, s).Outputs
 		h, err := run(t, s, helmSettings(t, s))
@@ -101,6 +103,7 @@ func TestChartDigestFollowsTemplates(t *testing.T) {
 // TestModeSwitchIsRefused: a stack last deployed in raw mode refuses helm
 // mode (and the reverse) before registering anything, and says what to do.
 func TestModeSwitchIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ previous, next string }{{"raw", "helm"}, {"helm", "raw"}} {
 		s := stackSettings(t, "local")
 		s.set("deploy.mode", c.next)

@@ -70,6 +70,7 @@ type wantBuild struct {
 // four images from the checkout root, with the right Dockerfile, target and
 // build args, pushes them in staging and prod only, and logs in for pushes.
 func TestImagePlanPerStack(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	backendDockerfile := filepath.Join(checkout, "apps", "backend", "Dockerfile")
 	frontendDockerfile := filepath.Join(checkout, "apps", "frontend", "Dockerfile")
@@ -134,6 +135,7 @@ func TestImagePlanPerStack(t *testing.T) {
 // pushed tag again (Always) while a local build is used where it is
 // (IfNotPresent, never Never).
 func TestDeploymentsRunTheBuiltImages(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
@@ -165,6 +167,7 @@ func TestDeploymentsRunTheBuiltImages(t *testing.T) {
 // TestHelmModeGetsTheBuiltImages: helm mode builds the same images and hands
 // the chart exactly their references and digests.
 func TestHelmModeGetsTheBuiltImages(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
@@ -190,6 +193,7 @@ func TestHelmModeGetsTheBuiltImages(t *testing.T) {
 // TestPrebuiltImagesNeedNoDocker: without images.build nothing is built and
 // the pods run the published images under the configured tag.
 func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
+	t.Parallel()
 	// Every environment runs the published images of the pinned release.
 	want := "ghcr.io/rhesis-ai/%s:" + charts.RhesisRelease
 	for _, s := range stacks {
@@ -220,6 +224,7 @@ func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
 // TestOnlyEnabledComponentsAreBuilt: a disabled worker is not built; without
 // the backend there is neither a backend nor a migrate image.
 func TestOnlyEnabledComponentsAreBuilt(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	s := buildSettings(t, "local", checkout)
 	s.set("worker.enabled", "false")
@@ -239,6 +244,7 @@ func TestOnlyEnabledComponentsAreBuilt(t *testing.T) {
 
 // TestRelativeCheckoutPath: images.context is relative to the project folder.
 func TestRelativeCheckoutPath(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	rel, err := filepath.Rel(repoRoot(t), checkout)
 	require.NoError(t, err)
@@ -251,6 +257,7 @@ func TestRelativeCheckoutPath(t *testing.T) {
 // dockerconfigjson Secret rhesis-registry (a Pulumi secret) that every pod
 // pulls with, next to any pull Secret named in images.pullSecrets.
 func TestRegistryCredentialsMakeAPullSecret(t *testing.T) {
+	t.Parallel()
 	s := buildSettings(t, "prod", rhesisCheckout(t))
 	s.set("global.imagePullSecrets", `["mirror-creds", "other"]`)
 	r, err := run(t, "prod", s)
@@ -282,6 +289,7 @@ func TestRegistryCredentialsMakeAPullSecret(t *testing.T) {
 // TestParityWithBuiltImages: built images, their digests and the pull
 // Secrets come out of the chart exactly as raw mode creates them.
 func TestParityWithBuiltImages(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			set := buildSettings(t, s, rhesisCheckout(t))
@@ -304,6 +312,7 @@ func TestParityWithBuiltImages(t *testing.T) {
 // TestBadImageConfigCreatesNothing: each mistake is named with its fix
 // before anything is built or created.
 func TestBadImageConfigCreatesNothing(t *testing.T) {
+	t.Parallel()
 	checkout := rhesisCheckout(t)
 	cases := []struct {
 		name, stack string
@@ -358,6 +367,7 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 
 // TestLatestIsReportedOnce: one images.tag behind four images is one problem.
 func TestLatestIsReportedOnce(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("global.imageTag", "latest")
 	_, err := runProgram(t, "prod", s)
@@ -378,6 +388,7 @@ func keysOf[V any](m map[string]V) []string {
 // TestChartRefusesLatestAndHalfCredentials: plain `helm install` users get
 // the same refusals as `pulumi up`.
 func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		values map[string]any
@@ -416,6 +427,7 @@ func TestChartRefusesLatestAndHalfCredentials(t *testing.T) {
 // as a preview shows them as unknown). Both modes still register every object
 // with every other field known: the preview shows each object's diff.
 func TestPreviewOfABuildListsEveryObject(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			set := buildSettings(t, s, rhesisCheckout(t))

@@ -27,6 +27,7 @@ func inventory(r *result) []string {
 // TestInventory pins the exact objects each stack creates: the chart's
 // (expectedObjects, the release's migration Job among them), plus the Namespace.
 func TestInventory(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
@@ -43,6 +44,7 @@ func TestInventory(t *testing.T) {
 // TestComponentsOwnTheirObjects checks one component resource per service and
 // that every Kubernetes object is a child of the component it belongs to.
 func TestComponentsOwnTheirObjects(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	var comps []string
 	for _, res := range r.Resources {
@@ -129,6 +131,7 @@ func assertQuantity(t *testing.T, want string, got any, msg string) {
 // TestResourcesMatchTheSizingTables compares every Deployment's replicas,
 // requests and limits, and every claim's size, with docs/deploying.md's table.
 func TestResourcesMatchTheSizingTables(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
@@ -160,6 +163,7 @@ func TestResourcesMatchTheSizingTables(t *testing.T) {
 // environment table: the sums of replicas x per-pod sizes (local: 2.35/4.7
 // cores, 4.6/9.25 Gi).
 func TestTotals(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		replicas                       int
 		reqCPU, limCPU, reqMem, limMem string

@@ -48,6 +48,7 @@ func kedaStack(t *testing.T, served bool) settings {
 // may reach Redis. Both modes agree, and the contract check sees a queue
 // left out.
 func TestWorkerScalesOnItsQueues(t *testing.T) {
+	t.Parallel()
 	r, err := run(t, "prod", kedaStack(t, true))
 	require.NoError(t, err)
 	objects := renderWithAPIs(t, r.Config.Values, kedaAPI)
@@ -96,6 +97,7 @@ func TestWorkerScalesOnItsQueues(t *testing.T) {
 // HorizontalPodAutoscaler where the cluster serves no KEDA API; the program
 // refuses instead, before anything is created, so both of its modes agree.
 func TestWorkerKedaFallsBackOrRefuses(t *testing.T) {
+	t.Parallel()
 	values := layer(envValues(t, "prod"), map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
 	objects := renderWithAPIs(t, values)
 	assert.Contains(t, objects, "HorizontalPodAutoscaler/worker")

@@ -224,6 +224,7 @@ func selects(selector, labels map[string]any) bool {
 // a-rhesis and b-rhesis), nor when both are one release's (a parent chart
 // holding this one twice).
 func TestTwoReleasesShareANamespace(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ what, releaseA, releaseB string }{
 		{"releases of their own", charts.ReleaseFor("a-"), charts.ReleaseFor("b-")},
 		{"one parent release", "platform", "platform"},
@@ -271,6 +272,7 @@ func TestTwoReleasesShareANamespace(t *testing.T) {
 // prefixed stores and backend, the outputs name the prefixed Services, and
 // helm mode's release is a-rhesis.
 func TestNamePrefixAddresses(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("namePrefix", "a-")
 	r, err := run(t, "prod", s)
@@ -306,6 +308,7 @@ func TestNamePrefixAddresses(t *testing.T) {
 
 // TestPrefixedRenderKeepsTheAppContract: the contract holds with a prefix.
 func TestPrefixedRenderKeepsTheAppContract(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("namePrefix", "team-b-")
 	r, err := run(t, "prod", s)
@@ -318,6 +321,7 @@ func TestPrefixedRenderKeepsTheAppContract(t *testing.T) {
 // TestBadNamePrefixIsRefused: the program and the chart's schema refuse a
 // prefix that would make an invalid name, before anything is created.
 func TestBadNamePrefixIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ prefix, reason string }{
 		{"A-", "does not have the expected form (Goes before every object name"},
 		{"a", "ending with a hyphen"},
@@ -337,6 +341,7 @@ func TestBadNamePrefixIsRefused(t *testing.T) {
 // (every object would be replaced, the claims with their data); one deployed
 // before the key existed has none.
 func TestNamePrefixOfALiveStackIsKept(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "local")
 	s.set("namePrefix", "a-")
 	_, err := runProgramAfter(t, "local", s, map[string]any{"deployMode": "raw"})
@@ -355,6 +360,7 @@ func TestNamePrefixOfALiveStackIsKept(t *testing.T) {
 // namespace is read, neither created nor protected, and the objects go into
 // it; one that does not enforce Pod Security restricted is refused.
 func TestExistingNamespaceIsReadNotCreated(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"raw", "helm"} {
 		s := stackSettings(t, "prod")
 		s.set("deploy.mode", mode)

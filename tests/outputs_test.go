@@ -8,6 +8,7 @@ import (
 
 // TestOutputs checks what operators read after `pulumi up`.
 func TestOutputs(t *testing.T) {
+	t.Parallel()
 	wantReplicas := map[string]map[string]float64{
 		"local":   {"frontend": 1, "backend": 1, "worker": 1, "postgres": 1, "redis": 1, "total": 5},
 		"staging": {"frontend": 2, "backend": 2, "worker": 3, "postgres": 1, "redis": 1, "total": 9},
@@ -41,6 +42,7 @@ func TestOutputs(t *testing.T) {
 // TestOutputsFollowNamespaceAndDisabledComponents: another namespace shows in
 // every URL and command; a disabled component has no object and no output.
 func TestOutputsFollowNamespaceAndDisabledComponents(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "local")
 	s.set("deploy.namespace", "rhesis-dev")
 	s.set("frontend.enabled", "false")

@@ -189,6 +189,7 @@ func diffPaths(path string, a, b any) []string {
 // `helm install` of the chart with the program's values creates: nothing
 // dropped, added or changed on the way into Pulumi inputs.
 func TestRawModeRegistersTheChartsObjects(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		t.Run(s, func(t *testing.T) {
 			r := mustRun(t, s)
@@ -205,6 +206,7 @@ func TestRawModeRegistersTheChartsObjects(t *testing.T) {
 // pods read (no start order between services: readiness sorts it out), policies moved into their service's component
 // keep their previous URN as an alias.
 func TestRawModeOptions(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("backup.enabled", "true")
 	r, err := run(t, "prod", s)
@@ -294,6 +296,7 @@ func plainInputs(res registered) string {
 // secrets, extra variables, another namespace-free setting, persistence off,
 // a disabled component, a storage class.
 func TestParityCoversOverrides(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("frontend.enabled", "false")
 	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com","FEATURE_X":"true"}`)

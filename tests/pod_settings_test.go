@@ -35,6 +35,7 @@ func podSettingsStack(t *testing.T) settings {
 // component's own value replacing global's and maps merged over it, and
 // both modes create the same objects.
 func TestPodSettingsRender(t *testing.T) {
+	t.Parallel()
 	r, err := run(t, "prod", podSettingsStack(t))
 	require.NoError(t, err)
 	objects := assertModesAgree(t, r, "prod with pod settings")
@@ -112,6 +113,7 @@ func TestPodSettingsRender(t *testing.T) {
 // TestPodSettingsLeaveTheDefaultRenderAlone: without pod settings no pod
 // gets a field it did not have.
 func TestPodSettingsLeaveTheDefaultRenderAlone(t *testing.T) {
+	t.Parallel()
 	for _, m := range mustRender(t, envValues(t, "prod")) {
 		pod := podSpec(m.Object)
 		if pod == nil {
@@ -126,6 +128,7 @@ func TestPodSettingsLeaveTheDefaultRenderAlone(t *testing.T) {
 // TestPodSettingsRefused: what the API server or the chart's selectors would
 // refuse is an error before anything is created, naming the key.
 func TestPodSettingsRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		key, value, reason string
 		at                 string // the key the problem names, when deeper than key
@@ -152,6 +155,7 @@ func TestPodSettingsRefused(t *testing.T) {
 // TestChartRefusesPodSettings: plain helm users get the same refusals from
 // the chart, each naming the value.
 func TestChartRefusesPodSettings(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		values map[string]any

@@ -166,6 +166,7 @@ func alembicProject(t *testing.T) string {
 // migrations run as the owner; a changed password takes effect; several pods
 // setting the role up at once all succeed.
 func TestDatabaseRolesOnPostgres(t *testing.T) {
+	t.Parallel()
 	objects := mustRender(t, envValues(t, "local"))
 	var backend map[string]any
 	for _, m := range objects {

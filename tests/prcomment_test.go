@@ -14,6 +14,7 @@ import (
 // stack and edits it in place, so the staging and prod previews of a pull
 // request never overwrite each other.
 func TestPullRequestCommentPerStack(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	comments := t.TempDir()
 	post := func(stack, text string) string {

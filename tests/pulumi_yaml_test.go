@@ -31,6 +31,7 @@ const projectDescription = "The Rhesis stack (PostgreSQL with pgvector, Redis, b
 // schema and the Pulumi-only table (config.Declarations), so `pulumi config`
 // knows every key. Regenerate with `go test ./tests -run TestPulumiYAML -update`.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(repoRoot(t), "Pulumi.yaml")
 	want := project{Name: "rhesis", Description: projectDescription, Runtime: "go", Config: config.Declarations(chartSchema(t))}
 	if *update {

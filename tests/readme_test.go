@@ -29,6 +29,7 @@ that fixes it.
 // TestConfigurationReference: docs/configuration.md is what the schema,
 // the values files and the Pulumi-only table say.
 func TestConfigurationReference(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(repoRoot(t), "docs", "configuration.md")
 	defaults := map[config.Environment]map[string]any{}
 	for _, e := range config.Environments {

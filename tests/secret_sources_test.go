@@ -37,6 +37,7 @@ func chartContainer(t *testing.T, objects map[string]map[string]any, workload, n
 // and with the Redis password outside the chart the pods compose the broker
 // URLs from it. Raw mode and the chart agree.
 func TestSecretKeyRefs(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.unset("secrets.dbPassword")
 	s.unset("secrets.redisPassword")
@@ -90,6 +91,7 @@ func TestSecretKeyRefs(t *testing.T) {
 // an ExternalSecret, not a Secret: one entry per key the pods read, from the
 // named store. The contract holds against the keys the ExternalSecret writes.
 func TestExternalSecret(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	for k := range testSecrets {
 		s.unset(k)
@@ -149,6 +151,7 @@ func TestExternalSecret(t *testing.T) {
 // TestSecretSourcesRefused: a missing store, a key that names no secret, or
 // a secret neither set nor sourced is an error before anything is created.
 func TestSecretSourcesRefused(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("secrets.externalSecret.enabled", "true")
 	assertRefused(t, "prod", s, "secrets.externalSecret.secretStoreRef.name", "is required: the SecretStore or ClusterSecretStore to read from")
@@ -169,6 +172,7 @@ func TestSecretSourcesRefused(t *testing.T) {
 
 // TestChartRefusesSecretSources: plain helm users get the same refusals.
 func TestChartRefusesSecretSources(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		values map[string]any

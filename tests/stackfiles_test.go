@@ -23,6 +23,7 @@ var headerCommand = regexp.MustCompile(`^#   pulumi config set (--secret |--plai
 // lacks: without them the program reports one problem per command's key, and
 // with them (values filled in as an operator would) the config is valid.
 func TestStackFileHeadersSayWhatToSet(t *testing.T) {
+	t.Parallel()
 	for _, env := range []string{"staging", "prod"} {
 		t.Run(env, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi."+env+".yaml"))

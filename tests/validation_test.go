@@ -118,6 +118,7 @@ var badConfigs = []badConfig{
 // configuration: the error names the key and what is allowed, and not one
 // resource (not even the provider) is registered.
 func TestBadConfigCreatesNothing(t *testing.T) {
+	t.Parallel()
 	for _, c := range badConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			base := c.stack
@@ -154,6 +155,7 @@ func assertRefused(t *testing.T, stackName string, s settings, key, reason strin
 // TestEveryProblemAtOnce: one run reports all problems, the schema's and
 // the chart's own checks together, not the first one.
 func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("backend.replicas", "-2")
 	s.set("worker.resources.requests.memory", "big")
@@ -178,6 +180,7 @@ var requiredSecrets = []string{"sessionSecretKey", "jwtSecretKey", "nextauthSecr
 // secrets; the error lists the command for each one, made from the chart's
 // own `--set`.
 func TestProdWithoutSecretsSaysWhatToRun(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.unset("secrets")
 	_, err := runProgram(t, "prod", s)
@@ -190,6 +193,7 @@ func TestProdWithoutSecretsSaysWhatToRun(t *testing.T) {
 
 // TestSecretValuesStayOutOfErrors: a malformed secret is reported without its value.
 func TestSecretValuesStayOutOfErrors(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.setSecret("secrets.extra", `not-json-sk-live-abcdef`)
 	s.setSecret("secrets.dbEncryptionKey", "sk-live-abcdef")
@@ -203,6 +207,7 @@ func TestSecretValuesStayOutOfErrors(t *testing.T) {
 // TestLocalNeedsNoSecrets: a fresh clone deploys local with no secret typed,
 // using the development values of values-local.yaml (a real Fernet key among them).
 func TestLocalNeedsNoSecrets(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "local")
 	dev := valuesFile(t, "values-local.yaml")["secrets"].(map[string]any)
 	for _, k := range requiredSecrets {

@@ -17,6 +17,7 @@ var requiredSecretVars = []string{
 // broker URLs, and its data is a Pulumi secret (encrypted in state, masked in
 // previews).
 func TestSecretIsPulumiSecret(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		r := mustRun(t, s)
 		sec := r.object(t, "Secret", "rhesis-secrets")
@@ -32,6 +33,7 @@ func TestSecretIsPulumiSecret(t *testing.T) {
 // the Secret by key, the key exists, and no secret value appears anywhere
 // outside the Secret (not in a pod spec, not in the ConfigMap).
 func TestSecretsReferencedByKey(t *testing.T) {
+	t.Parallel()
 	for _, s := range stacks {
 		r := mustRun(t, s)
 		data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
@@ -83,6 +85,7 @@ func TestSecretsReferencedByKey(t *testing.T) {
 // TestBrokerURLsEscapePassword: a Redis password with @ / : # must not break
 // the broker URLs.
 func TestBrokerURLsEscapePassword(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod") // testSecrets' Redis password is "p@ss/w:rd#1"
 	data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
 	for key, db := range map[string]string{"BROKER_URL": "/0", "CELERY_RESULT_BACKEND": "/1"} {
@@ -111,6 +114,7 @@ func TestBrokerURLsEscapePassword(t *testing.T) {
 
 // TestConfigMap checks the non-secret wiring per environment.
 func TestConfigMap(t *testing.T) {
+	t.Parallel()
 	appEnv := map[string]string{"local": "local", "staging": "staging", "prod": "production"}
 	for _, s := range stacks {
 		r := mustRun(t, s)
@@ -153,6 +157,7 @@ func TestConfigMap(t *testing.T) {
 // TestRolloutOnConfigChange: pod templates carry digests of the ConfigMap and
 // Secret, so a changed value restarts the pods that read it.
 func TestRolloutOnConfigChange(t *testing.T) {
+	t.Parallel()
 	base := mustRun(t, "prod")
 	s := stackSettings(t, "prod")
 	s.setSecret("secrets.jwtSecretKey", "another-jwt-secret")
@@ -168,6 +173,7 @@ func TestRolloutOnConfigChange(t *testing.T) {
 // TestExtraEnvAndSecrets: per-component extra variables are literals on that
 // component only; optional secrets reach backend and worker by key.
 func TestExtraEnvAndSecrets(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com"}`)
 	s.setSecret("secrets.extra", `{"OPENAI_API_KEY":"sk-test-123"}`)
@@ -207,6 +213,7 @@ func secretRef(c map[string]any, name string) any {
 // exporter and the init container that sets the role up get the owner. An
 // external database is one role, its operator's.
 func TestDatabaseRoles(t *testing.T) {
+	t.Parallel()
 	s := stackSettings(t, "prod")
 	s.set("monitoring.enabled", "true")
 	r, err := run(t, "prod", s)

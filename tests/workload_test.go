@@ -21,6 +21,7 @@ type probeWant struct {
 // pg_isready, redis PING), liveness only whether it still listens; they
 // differ, so a slow dependency never restarts a working pod.
 func TestProbes(t *testing.T) {
+	t.Parallel()
 	ready := map[string]probeWant{
 		"backend":  {path: "/health", port: "http"},
 		"worker":   {path: "/health", port: "health"},
@@ -69,6 +70,7 @@ func assertProbe(t *testing.T, w probeWant, p any, msg string) {
 
 // TestPorts checks container ports and that each Service targets them.
 func TestPorts(t *testing.T) {
+	t.Parallel()
 	want := map[string]float64{"frontend": 3000, "backend": 8080, "worker": 8080, "postgres": 5432, "redis": 6379}
 	r := mustRun(t, "local")
 	for name, port := range want {
@@ -84,6 +86,7 @@ func TestPorts(t *testing.T) {
 // TestSecurityContexts checks that every pod, postgres and redis included,
 // passes Pod Security "restricted" with the user its image really uses.
 func TestSecurityContexts(t *testing.T) {
+	t.Parallel()
 	uid := map[string]float64{"frontend": 1000, "backend": 1000, "worker": 1000, "postgres": 999, "redis": 999}
 	for _, s := range stacks {
 		r := mustRun(t, s)
@@ -115,6 +118,7 @@ func TestSecurityContexts(t *testing.T) {
 // TestLabels checks the app=<name> label users select by and the standard set on every
 // object, and that Services select exactly their own pods.
 func TestLabels(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "prod")
 	for _, res := range r.kubernetes() {
 		name, _ := res.Meta()
@@ -142,6 +146,7 @@ func TestLabels(t *testing.T) {
 // TestStrategiesAndImages: the stores stop before they restart (one writer
 // per volume); images are pulled IfNotPresent, never Never, by default.
 func TestStrategiesAndImages(t *testing.T) {
+	t.Parallel()
 	wantImage := map[string]map[string]string{
 		"local": {
 			"frontend": "ghcr.io/rhesis-ai/frontend:0.13.0", "backend": "ghcr.io/rhesis-ai/backend:0.13.0", "worker": "ghcr.io/rhesis-ai/worker:0.13.0",
@@ -171,6 +176,7 @@ func TestStrategiesAndImages(t *testing.T) {
 // TestVolumes: persistence on mounts the claim; off mounts an emptyDir and
 // references no claim at all (a pod hangs Pending on a missing claim).
 func TestVolumes(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "local")
 	assert.Equal(t, "postgres-pvc", dig(volume(t, r, "postgres"), "persistentVolumeClaim", "claimName"))
 	pg := container(r.object(t, "Deployment", "postgres"))

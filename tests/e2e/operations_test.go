@@ -136,7 +136,7 @@ func TestDriftIsRepairedByOneUp(t *testing.T) {
 	assert.Contains(t, out, "rhesis:backend.resources.limits.memory")
 	_, err := e.update()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "is below the memory request")
+	assert.Contains(t, err.Error(), "is below its request")
 	assert.Equal(t, before, resourceVersions(t, ns), "a refused config changed a live object")
 	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:backend.resources.limits.memory", pathOption))
 	e.destroy()
@@ -164,12 +164,12 @@ func TestConfigProblemsPrintOnce(t *testing.T) {
 	e := newStack(t, "e2e-typo", map[string]string{"environment": "local", "deploy.namespace": ns, "backend.replica": "3"}, nil)
 	code, out := e.cli("up")
 	assert.Equal(t, 1, code, out)
-	assert.Equal(t, 1, strings.Count(out, "rhesis:backend.replica: is not a setting of this program; did you mean rhesis:backend.replicas?"), out)
+	assert.Equal(t, 1, strings.Count(out, "rhesis:backend.replica: is not a setting of the chart; did you mean rhesis:backend.replicas?"), out)
 	assert.Contains(t, out, "nothing was created")
 	// The program itself refuses it too: the engine hands it the stack's keys.
 	_, err := e.update()
 	require.Error(t, err)
-	assert.Contains(t, e.log.String(), "rhesis:backend.replica: is not a setting of this program")
+	assert.Contains(t, e.log.String(), "rhesis:backend.replica: is not a setting of the chart")
 	assertGone(t, ns)
 	e.clean = true
 }

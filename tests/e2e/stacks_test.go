@@ -246,7 +246,7 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 	e := newStack(t, "e2e-bad", map[string]string{"environment": "local", "deploy.namespace": ns, "backend.replicas": "-1"}, nil)
 	_, err := e.update()
 	require.Error(t, err)
-	assert.Contains(t, e.log.String(), `rhesis:backend.replicas = "-1": must be at least 0`)
+	assert.Contains(t, e.log.String(), `rhesis:backend.replicas = "-1": minimum: got -1, want 0`)
 	out, err := exec.Command("kubectl", "get", "namespace", ns).CombinedOutput()
 	assert.Error(t, err)
 	assert.Contains(t, string(out), "NotFound")
