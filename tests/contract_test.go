@@ -185,8 +185,8 @@ func TestContractFindsTheDefects(t *testing.T) {
 			b["env"] = env
 		}, []string{"Deployment/backend container backend: requires AUDIT_HASH_KEY: not set (contract: ee/backend/src/rhesis/backend/ee/__init__.py:121-126)"}},
 		{"a migrate image nobody publishes", func(r contract.Render) {
-			container(migration(r), "containers")["image"] = "ghcr.io/rhesis-ai/migrate:0.13.0"
-		}, []string{"container migrate: image backend: runs ghcr.io/rhesis-ai/migrate:0.13.0, which is neither the published ghcr.io/rhesis-ai/backend:0.13.0"}},
+			container(migration(r), "containers")["image"] = "ghcr.io/rhesis-ai/migrate:" + release
+		}, []string{"container migrate: image backend: runs ghcr.io/rhesis-ai/migrate:" + release + ", which is neither the published ghcr.io/rhesis-ai/backend:" + release}},
 		{"the backend image without ./migrate.sh as command", func(r contract.Render) {
 			delete(container(migration(r), "containers"), "command")
 		}, []string{`container migrate: command ./migrate.sh: runs "./start.sh" (contract: apps/backend/Dockerfile:221)`}},

@@ -273,7 +273,7 @@ func TestMigrations(t *testing.T) {
 	// No migrate image is published: the backend image carries ./migrate.sh.
 	jobName, job := migrationJob(t, r)
 	c := dig(job.Plain(), "spec", "template", "spec", "containers", 0)
-	assert.Equal(t, "ghcr.io/rhesis-ai/backend:0.13.0", dig(c, "image"))
+	assert.Equal(t, "ghcr.io/rhesis-ai/backend:"+release, dig(c, "image"))
 	assert.Equal(t, []any{"./migrate.sh"}, dig(c, "command"), "the backend image's own command would start the server")
 	assert.Equal(t, "Never", dig(job.Plain(), "spec", "template", "spec", "restartPolicy"))
 	assert.Equal(t, 6.0, dig(job.Plain(), "spec", "backoffLimit"))

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/tests/testutil"
@@ -27,6 +28,10 @@ import (
 
 // stacks are the three stacks the project ships.
 var stacks = []string{"local", "staging", "prod"}
+
+// release is the Rhesis release the chart pins (its appVersion), the tag
+// every image runs unless a stack sets one.
+var release = charts.RhesisRelease
 
 // repoRoot is testutil.RepoRoot: the folder holding go.mod and Pulumi.yaml.
 var repoRoot = testutil.RepoRoot

@@ -76,22 +76,22 @@ func TestImagePlanPerStack(t *testing.T) {
 	frontendDockerfile := filepath.Join(checkout, "apps", "frontend", "Dockerfile")
 	plans := map[string]map[string]wantBuild{
 		"local": {
-			"backend-image":  {"rhesis-backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"rhesis-worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"rhesis-migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"rhesis-frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "local"}},
+			"backend-image":  {"rhesis-backend:" + release, backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"rhesis-worker:" + release, backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"rhesis-migrate:" + release, backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"rhesis-frontend:" + release, frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "local"}},
 		},
 		"staging": {
-			"backend-image":  {"ghcr.io/acme/backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"ghcr.io/acme/worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"ghcr.io/acme/migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"ghcr.io/acme/frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "staging"}},
+			"backend-image":  {"ghcr.io/acme/backend:" + release, backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:" + release, backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:" + release, backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:" + release, frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "staging"}},
 		},
 		"prod": {
-			"backend-image":  {"ghcr.io/acme/backend:0.13.0", backendDockerfile, "backend", map[string]any{}},
-			"worker-image":   {"ghcr.io/acme/worker:0.13.0", backendDockerfile, "worker", map[string]any{}},
-			"migrate-image":  {"ghcr.io/acme/migrate:0.13.0", backendDockerfile, "migrate", map[string]any{}},
-			"frontend-image": {"ghcr.io/acme/frontend:0.13.0", frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "production"}},
+			"backend-image":  {"ghcr.io/acme/backend:" + release, backendDockerfile, "backend", map[string]any{}},
+			"worker-image":   {"ghcr.io/acme/worker:" + release, backendDockerfile, "worker", map[string]any{}},
+			"migrate-image":  {"ghcr.io/acme/migrate:" + release, backendDockerfile, "migrate", map[string]any{}},
+			"frontend-image": {"ghcr.io/acme/frontend:" + release, frontendDockerfile, "", map[string]any{"FRONTEND_ENV": "production"}},
 		},
 	}
 	for _, s := range stacks {
@@ -114,7 +114,7 @@ func TestImagePlanPerStack(t *testing.T) {
 				if push {
 					assert.Equal(t, "ghcr.io", dig(img, "registry", "server"), name)
 					assert.Equal(t, "acme-ci", dig(img, "registry", "username"), name)
-					assert.Equal(t, "ghcr.io/acme/"+name[:len(name)-len("-image")]+":0.13.0", img["imageName"])
+					assert.Equal(t, "ghcr.io/acme/"+name[:len(name)-len("-image")]+":"+release, img["imageName"])
 				} else {
 					assert.Nil(t, img["registry"], "%s: a local build logs in nowhere", name)
 				}
@@ -216,7 +216,7 @@ func TestPrebuiltImagesNeedNoDocker(t *testing.T) {
 	set.set("worker.image.tag", "v1.4.1")
 	r, err := run(t, "prod", set)
 	require.NoError(t, err)
-	assert.Equal(t, "registry.example.com:5000/mirror/backend:0.13.0", container(r.object(t, "Deployment", "backend"))["image"])
+	assert.Equal(t, "registry.example.com:5000/mirror/backend:"+release, container(r.object(t, "Deployment", "backend"))["image"])
 	assert.Equal(t, "registry.example.com:5000/other/rhesis-worker:v1.4.1", container(r.object(t, "Deployment", "worker"))["image"])
 	assert.Equal(t, "IfNotPresent", container(r.object(t, "Deployment", "worker"))["imagePullPolicy"])
 }

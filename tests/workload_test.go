@@ -149,12 +149,12 @@ func TestStrategiesAndImages(t *testing.T) {
 	t.Parallel()
 	wantImage := map[string]map[string]string{
 		"local": {
-			"frontend": "ghcr.io/rhesis-ai/frontend:0.13.0", "backend": "ghcr.io/rhesis-ai/backend:0.13.0", "worker": "ghcr.io/rhesis-ai/worker:0.13.0",
+			"frontend": "ghcr.io/rhesis-ai/frontend:" + release, "backend": "ghcr.io/rhesis-ai/backend:" + release, "worker": "ghcr.io/rhesis-ai/worker:" + release,
 			"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 		"prod": {
-			"frontend": "ghcr.io/rhesis-ai/frontend:0.13.0", "backend": "ghcr.io/rhesis-ai/backend:0.13.0",
-			"worker": "ghcr.io/rhesis-ai/worker:0.13.0", "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
+			"frontend": "ghcr.io/rhesis-ai/frontend:" + release, "backend": "ghcr.io/rhesis-ai/backend:" + release,
+			"worker": "ghcr.io/rhesis-ai/worker:" + release, "postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
 		},
 	}
 	for s, images := range wantImage {
