@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"sigs.k8s.io/yaml"
@@ -58,4 +59,18 @@ func Bool(values map[string]any, path string) bool { b, _ := lookupPath(values, 
 func String(values map[string]any, path string) string {
 	s, _ := lookupPath(values, path).(string)
 	return s
+}
+
+// SetPath sets a dotted path of nested maps, making the maps on the way.
+func SetPath(m map[string]any, path string, v any) {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = v
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -167,7 +166,7 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 	}
 	if cfg.Deploy.Images.Build {
 		for _, b := range config.Buildable {
-			setPath(values, b.ValuesKey+".image.digest", digestPlaceholder(b.Image))
+			config.SetPath(values, b.ValuesKey+".image.digest", digestPlaceholder(b.Image))
 		}
 	}
 	merged, err := charts.Merged(cfg.ChartDir, values)
@@ -206,20 +205,6 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 		}
 	}
 	return &Resolved{Config: cfg, Values: values, Merged: merged, Rendered: rendered}, nil
-}
-
-// setPath sets a dotted path of nested maps, making the maps on the way.
-func setPath(m map[string]any, path string, v any) {
-	parts := strings.Split(path, ".")
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	m[parts[len(parts)-1]] = v
 }
 
 // NamePrefix is the prefix of every object's name.

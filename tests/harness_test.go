@@ -318,16 +318,7 @@ func (s settings) put(key string, v any) {
 		s.tops[full] = v
 		return
 	}
-	obj := s.objectAt(full)
-	for _, p := range parts[1 : len(parts)-1] {
-		next, ok := obj[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			obj[p] = next
-		}
-		obj = next
-	}
-	obj[parts[len(parts)-1]] = v
+	config.SetPath(s.objectAt(full), strings.Join(parts[1:], "."), v)
 }
 
 // objectAt returns the object under a top-level key, created when missing
