@@ -231,12 +231,13 @@ func (s *Schema) Validate(stack string, values map[string]any) Problems {
 	p := message.NewPrinter(language.English)
 	var ps Problems
 	seen := map[string]bool{}
-	for _, leaf := range leaves(verr, nil) {
+	names := map[*jsonschema.ValidationError]bool{}
+	for _, leaf := range leaves(verr, nil, names) {
 		if s.evaluatedElsewhere(leaf) {
 			continue
 		}
 		leaf.InstanceLocation = locate(values, leaf.InstanceLocation)
-		prob := s.problemOf(stack, leaf, values, p)
+		prob := s.problemOf(stack, leaf, values, p, names[leaf])
 		if !seen[prob.String()] {
 			seen[prob.String()] = true
 			ps = append(ps, prob)
@@ -248,9 +249,11 @@ func (s *Schema) Validate(stack string, values map[string]any) Problems {
 // leaves are the innermost errors: each says what is wrong with one value.
 // A property name is validated as an instance of its own, located at the
 // name alone: it is given the location of its object and the name (prefix).
-func leaves(e *jsonschema.ValidationError, prefix []string) []*jsonschema.ValidationError {
+// names collects the errors about a key's name rather than its value.
+func leaves(e *jsonschema.ValidationError, prefix []string, names map[*jsonschema.ValidationError]bool) []*jsonschema.ValidationError {
 	if prefix != nil {
 		e.InstanceLocation = prefix
+		names[e] = true
 	}
 	if pn, ok := e.ErrorKind.(*kind.PropertyNames); ok {
 		prefix = append(slices.Clone(e.InstanceLocation), pn.Property)
@@ -263,7 +266,7 @@ func leaves(e *jsonschema.ValidationError, prefix []string) []*jsonschema.Valida
 		if _, ok := c.ErrorKind.(*kind.PropertyNames); ok && len(c.InstanceLocation) == 0 {
 			c.InstanceLocation = e.InstanceLocation // reported at no location
 		}
-		out = append(out, leaves(c, prefix)...)
+		out = append(out, leaves(c, prefix, names)...)
 	}
 	return out
 }
@@ -317,7 +320,7 @@ func (s *Schema) evaluatedElsewhere(e *jsonschema.ValidationError) bool {
 	return ok && n > 0 && slices.Contains(s.Properties(joinPath(e.InstanceLocation[:n-1])), e.InstanceLocation[n-1])
 }
 
-func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values map[string]any, p *message.Printer) Problem {
+func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values map[string]any, p *message.Printer, badName bool) Problem {
 	path := joinPath(e.InstanceLocation)
 	switch k := e.ErrorKind.(type) {
 	case *kind.AdditionalProperties:
@@ -353,6 +356,11 @@ func (s *Schema) problemOf(stack string, e *jsonschema.ValidationError, values m
 	}
 	if d != "" {
 		prob.Reason += " (" + strings.TrimSuffix(d, ".") + ")"
+	}
+	if badName {
+		prob.Reason += "; remove it with `pulumi config rm -s " + stack + " --path " + path + "`"
+	} else {
+		prob.Reason += "; set it with `" + SetCommand(stack, path, "<value>", s.IsSecret(path)) + "`"
 	}
 	return prob
 }

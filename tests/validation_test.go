@@ -170,6 +170,14 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		"rhesis:secrets.dbPassword", "rhesis:secrets.jwtSecretKey",
 	}, problems.Keys())
 	assert.Contains(t, err.Error(), "invalid configuration (5 problems)")
+	// Each names the command that fixes it.
+	assert.Contains(t, err.Error(), "set it with `pulumi config set -s prod --path backend.replicas <value>`")
+	assert.Contains(t, err.Error(), "`pulumi config set --secret -s prod --path secrets.dbPassword \"$(openssl rand -hex 32)\"`")
+
+	s = stackSettings(t, "local")
+	s.set("backend.extraEnv", `{"DB_HOST":"elsewhere"}`)
+	_, err = runProgram(t, "local", s)
+	assert.ErrorContains(t, err, "remove it with `pulumi config rm -s local --path backend.extraEnv.DB_HOST`")
 }
 
 // requiredSecrets are the chart's secret values outside local.
