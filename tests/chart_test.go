@@ -465,3 +465,25 @@ func TestTelemetrySwitch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "true", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "OTEL_RHESIS_TELEMETRY_ENABLED"))
 }
+
+// TestBrowserURLsFollowTheHost: unset, the browser URLs follow the public
+// host in every environment, local included; with no host, local uses the
+// ports forwarded to localhost; set, they win.
+func TestBrowserURLsFollowTheHost(t *testing.T) {
+	t.Parallel()
+	s := stackSettings(t, "local")
+	s.set("ingress.enabled", "true")
+	s.set("ingress.className", "nginx")
+	s.set("ingress.host", "rhesis.local.test")
+	r, err := run(t, "local", s)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"frontend": "http://rhesis.local.test", "api": "http://api.rhesis.local.test"}, r.Outputs["publicUrls"])
+
+	r = mustRun(t, "local")
+	assert.Equal(t, map[string]any{"frontend": "http://localhost:3000", "api": "http://localhost:8080"}, r.Outputs["publicUrls"])
+
+	s.set("global.frontendUrl", "https://rhesis.example.com")
+	r, err = run(t, "local", s)
+	require.NoError(t, err)
+	assert.Equal(t, "https://rhesis.example.com", dig(r.Outputs, "publicUrls", "frontend"))
+}

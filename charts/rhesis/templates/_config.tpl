@@ -109,13 +109,16 @@ host: ""
 {{- if $p.apiHost }}{{ $p.apiHost }}{{ else if and $p.host (not $p.apiPath) }}api.{{ $p.host }}{{ end -}}
 {{- end }}
 
-{{/* The browser URLs: as set, else from the public hosts. Call with (dict "root" $ "which" "frontend"|"api"). */}}
+{{/* The browser URLs: as set, else from the public hosts, else in local the ports forwarded to localhost. Call with (dict "root" $ "which" "frontend"|"api"). */}}
 {{- define "rhesis.browserURL" -}}
 {{- $g := .root.Values.global -}}
 {{- $p := include "rhesis.public" .root | fromYaml -}}
 {{- $set := ternary $g.frontendUrl $g.apiBaseUrl (eq .which "frontend") -}}
-{{- if or $set (not $p.host) -}}
+{{- $v := .root.Values -}}
+{{- if $set -}}
 {{- $set -}}
+{{- else if not $p.host -}}
+{{- if eq $g.environment "local" }}{{ printf "http://localhost:%v" (ternary $v.frontend.port $v.backend.port (eq .which "frontend")) }}{{ end -}}
 {{- else if eq .which "frontend" }}{{ printf "%s://%s" $p.scheme $p.host }}
 {{- else if $p.apiPath }}{{ printf "%s://%s%s" $p.scheme $p.host $p.apiPath }}
 {{- else }}{{ printf "%s://%s" $p.scheme (include "rhesis.apiHost" .root) }}{{ end -}}
