@@ -330,6 +330,6 @@ func (e *e2eStack) assertGatedUp(claim, want string) {
 	assert.Contains(e.t, out, "nothing was changed")
 	assert.NotContains(e.t, out, "updating", "the gate runs before the update")
 	assert.Equal(e.t, uid, dig(kubectl(e.t, "get", "pvc", claim, "-n", e.ns), "metadata", "uid"))
-	require.NoError(e.t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:postgres.persistence.storageClass", pathOption))
+	require.NoError(e.t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:database.postgresql.persistence.storageClass", pathOption))
 	e.expectNoChanges()
 }

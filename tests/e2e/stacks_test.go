@@ -189,7 +189,7 @@ func TestProdConfig(t *testing.T) {
 	_, err = e.update()
 	require.Error(t, err)
 	assert.Contains(t, e.log.String(), "marked for protection")
-	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:postgres.persistence.storageClass", &auto.ConfigOptions{Path: true}))
+	require.NoError(t, e.s.RemoveConfigWithOptions(e.ctx, "rhesis:database.postgresql.persistence.storageClass", &auto.ConfigOptions{Path: true}))
 
 	// The volumes survive `pulumi destroy`: it removes the rest and fails on
 	// them; their namespace stays too.
@@ -266,8 +266,9 @@ func TestLocalStackNeedsNoPassphrase(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.local.yaml"), raw, 0o644))
 	s, err := driver.Open(ctx, driver.Options{Stack: "local", ProjectDir: dir, Backend: "file://" + t.TempDir()})
 	require.NoError(t, err)
-	require.NoError(t, s.SetConfig(ctx, "rhesis:jwtSecretKey", auto.ConfigValue{Value: "x", Secret: true}))
-	v, err := s.GetConfig(ctx, "rhesis:jwtSecretKey")
+	path := &auto.ConfigOptions{Path: true}
+	require.NoError(t, s.SetConfigWithOptions(ctx, "rhesis:secrets.jwtSecretKey", auto.ConfigValue{Value: "x", Secret: true}, path))
+	v, err := s.GetConfigWithOptions(ctx, "rhesis:secrets.jwtSecretKey", path)
 	require.NoError(t, err)
 	assert.Equal(t, "x", v.Value)
 	assert.True(t, v.Secret)
