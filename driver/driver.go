@@ -296,6 +296,20 @@ func EnsureImageBuilder(ctx context.Context, s auto.Stack, r *stack.Resolved) er
 	return nil
 }
 
+// StackFileKeys are the keys the stack's own settings (Pulumi.<stack>.yaml)
+// hold, without the project's declared defaults.
+func StackFileKeys(ctx context.Context, s auto.Stack) (map[string]bool, error) {
+	settings, err := s.Workspace().StackSettings(ctx, s.Name())
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for k := range settings.Config {
+		keys[k.String()] = true
+	}
+	return keys, nil
+}
+
 // MigrateConfig moves every key of an earlier version to where it lives
 // now (config.Migrate), keeping each value and whether it is encrypted,
 // and returns the keys it moved. The new paths are set before the old
@@ -305,9 +319,17 @@ func MigrateConfig(ctx context.Context, s auto.Stack) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only what the stack sets: GetAllConfig adds Pulumi.yaml's declared
+	// defaults, which are no setting of the stack's to move.
+	inFile, err := StackFileKeys(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	current := map[string]config.ConfigValue{}
 	for k, v := range all {
-		current[k] = config.ConfigValue{Value: v.Value, Secret: v.Secret}
+		if inFile[k] {
+			current[k] = config.ConfigValue{Value: v.Value, Secret: v.Secret}
+		}
 	}
 	m := config.Migrate(current)
 	if len(m.Remove) == 0 {

@@ -97,12 +97,11 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			if prod {
 				assert.Contains(t, moved, "rhesis:dbPassword")
 			}
-			after, err := old.s.GetAllConfig(old.ctx)
+			after, err := driver.StackFileKeys(old.ctx, old.s)
 			require.NoError(t, err)
 			for k, v := range before {
 				to := config.Namespace + ":" + config.NewPath(strings.TrimPrefix(k, config.Namespace+":"))
-				if to != k {
-					top, _, _ := strings.Cut(k, ".")
+				if top, _, _ := strings.Cut(k, "."); to != k {
 					assert.NotContains(t, after, top, "a key of the previous version was left")
 				}
 				got, err := old.s.GetConfigWithOptions(old.ctx, to, &auto.ConfigOptions{Path: true})
