@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -87,10 +88,25 @@ type RenderOptions struct {
 // values.schema.json, rendered by Helm's engine, manifests in Helm's install
 // order. A `fail` in a template is returned as the error.
 func Render(dir string, values map[string]any, opts RenderOptions) (*Rendered, error) {
+	c, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return RenderChart(c, values, opts)
+}
+
+// Load loads the chart in dir with Helm's loader, once for every render
+// and merge of one run.
+func Load(dir string) (*chart.Chart, error) {
 	c, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading the chart %s: %w", dir, err)
 	}
+	return c, nil
+}
+
+// RenderChart is Render of a chart already loaded; it does not change c.
+func RenderChart(c *chart.Chart, values map[string]any, opts RenderOptions) (*Rendered, error) {
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.APIVersions = append(caps.APIVersions, opts.APIVersions...)
 	release := opts.Release
@@ -200,12 +216,8 @@ func ConfigValue(objects []Object, key string) string {
 	return ""
 }
 
-// Merged are values merged with the defaults of the chart in dir, as the
-// templates see them.
-func Merged(dir string, values map[string]any) (map[string]any, error) {
-	c, err := loader.Load(dir)
-	if err != nil {
-		return nil, fmt.Errorf("loading the chart %s: %w", dir, err)
-	}
+// Merged are values merged with the chart's defaults, as the templates
+// see them.
+func Merged(c *chart.Chart, values map[string]any) (map[string]any, error) {
 	return chartutil.CoalesceValues(c, values)
 }

@@ -61,7 +61,7 @@ func Program(ctx *pulumi.Context) error { return NewProgram(Options{})(ctx) }
 // inline program runs in its caller's process, where neither Pulumi.yaml's
 // folder nor the CLI's environment applies.
 type Options struct {
-	// ChartDir is the chart's folder; empty means found as ChartDir does.
+	// ChartDir is the chart's folder; empty means found as LocalChartDir does.
 	ChartDir string
 	// ConfigKeys lists the config keys the stack sets; nil means the keys of
 	// PULUMI_CONFIG, the variable the CLI hands a program's config in.
@@ -169,7 +169,12 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 			config.SetPath(values, b.ValuesKey+".image.digest", digestPlaceholder(b.Image))
 		}
 	}
-	merged, err := charts.Merged(cfg.ChartDir, values)
+	// One load of the chart serves the merge and every render.
+	chart, err := charts.Load(cfg.ChartDir)
+	if err != nil {
+		return nil, err
+	}
+	merged, err := charts.Merged(chart, values)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +182,11 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 	// Rendered even when the schema refused a value, so that the chart's
 	// own checks are reported with the schema's problems in one go.
 	opts := charts.RenderOptions{SkipSchemaValidation: true, Namespace: cfg.Deploy.Namespace, Service: objectManager(cfg)}
-	rendered, err := charts.Render(cfg.ChartDir, values, opts)
+	rendered, err := charts.RenderChart(chart, values, opts)
 	if err != nil {
-		var chart config.Problems
-		if errors.As(config.FromChart(err, cfg.StackName, cfg.Schema), &chart) {
-			problems = append(problems, chart...)
+		var refused config.Problems
+		if errors.As(config.FromChart(err, cfg.StackName, cfg.Schema), &refused) {
+			problems = append(problems, refused...)
 		} else if len(problems) == 0 {
 			return nil, fmt.Errorf("rendering the chart %s: %w", cfg.ChartDir, err)
 		}
@@ -200,7 +205,7 @@ func Resolve(cfg *config.Stack, serves ServesAPI) (*Resolved, error) {
 	}
 	if len(apis) > 0 {
 		opts.APIVersions = apis
-		if rendered, err = charts.Render(cfg.ChartDir, values, opts); err != nil {
+		if rendered, err = charts.RenderChart(chart, values, opts); err != nil {
 			return nil, fmt.Errorf("rendering the chart %s: %w", cfg.ChartDir, err)
 		}
 	}
