@@ -15,6 +15,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/rhesis-ai/rhesis-deploy/config"
 )
 
 // TestChartLints runs Helm's linter (strict) with each values file.
@@ -271,7 +273,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		wg.Go(func() {
 			for i := range next {
 				for _, name := range order {
-					text, err := renderErr(t, mutate(t, bases[name], paths[i]))
+					text, err := renderErr(t, mutate(bases[name], paths[i]))
 					// A failed render also shows the key was read.
 					if err != nil || text != baselines[name] {
 						read[i] = true
@@ -356,37 +358,29 @@ func leafPaths(m map[string]any, prefix string) []string {
 	return out
 }
 
-// mutate returns a copy of v with the leaf at path changed to another value of its type.
-func mutate(t *testing.T, v map[string]any, path string) map[string]any {
-	t.Helper()
+// mutate returns a copy of v with the leaf at path changed to another value
+// of its type. It runs on worker goroutines, where t.FailNow may not: an
+// unexpected type panics.
+func mutate(v map[string]any, path string) map[string]any {
 	out := deepCopy(v)
-	parts := strings.Split(path, ".")
-	m := out
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	last := parts[len(parts)-1]
-	switch old := m[last].(type) {
+	var changed any
+	switch old := config.Lookup(out, path).(type) {
 	case bool:
-		m[last] = !old
+		changed = !old
 	case float64:
-		m[last] = old + 1
+		changed = old + 1
 	case string:
-		m[last] = old + "x"
+		changed = old + "x"
 	case map[string]any:
-		m[last] = map[string]any{"ZZ_PROBE": "1"}
+		changed = map[string]any{"ZZ_PROBE": "1"}
 	case []any:
-		m[last] = append(append([]any{}, old...), "zz-probe")
+		changed = append(append([]any{}, old...), "zz-probe")
 	case nil:
-		m[last] = "x" // present in another values file only
+		changed = "x" // present in another values file only
 	default:
-		require.FailNow(t, fmt.Sprintf("unexpected value type %T at %s", old, path))
+		panic(fmt.Sprintf("unexpected value type %T at %s", old, path))
 	}
+	config.SetPath(out, path, changed)
 	return out
 }
 

@@ -477,11 +477,7 @@ func TestMonitoring(t *testing.T) {
 // TestBadHardeningConfigCreatesNothing: each mistake is named with its fix.
 func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name, stack string
-		mutate      func(s settings)
-		key, reason string
-	}{
+	cases := []badConfig{
 		{"ingress without a host", "staging", func(s settings) { s.unset("ingress.host") },
 			"ingress.host", "is required in staging while the ingress is on"},
 		{"prod ingress without TLS", "prod", func(s settings) { s.unset("ingress.tlsSecret") },
@@ -526,11 +522,5 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 		{"no database at all", "local", func(s settings) { s.set("database.enabled", "false") },
 			"database.enabled", "or set database.external.host"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := stackSettings(t, c.stack)
-			c.mutate(s)
-			assertRefused(t, c.stack, s, c.key, c.reason)
-		})
-	}
+	assertEachRefused(t, cases, stackSettings)
 }

@@ -314,11 +314,7 @@ func TestParityWithBuiltImages(t *testing.T) {
 func TestBadImageConfigCreatesNothing(t *testing.T) {
 	t.Parallel()
 	checkout := rhesisCheckout(t)
-	cases := []struct {
-		name, stack string
-		mutate      func(s settings)
-		key, reason string
-	}{
+	cases := []badConfig{
 		{"checkout that does not exist", "local", func(s settings) { s.set("deploy.images.context", "/nonexistent/rhesis") },
 			"deploy.images.context", "/nonexistent/rhesis is not a folder"},
 		{"build without a checkout", "local", func(s settings) { s.unset("deploy.images.context") },
@@ -356,13 +352,7 @@ func TestBadImageConfigCreatesNothing(t *testing.T) {
 		{"pull secret that is no name", "local", func(s settings) { s.set("global.imagePullSecrets", `["Bad_Name"]`) },
 			"global.imagePullSecrets[0]", "does not have the expected form"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := buildSettings(t, c.stack, checkout)
-			c.mutate(s)
-			assertRefused(t, c.stack, s, c.key, c.reason)
-		})
-	}
+	assertEachRefused(t, cases, func(t *testing.T, stack string) settings { return buildSettings(t, stack, checkout) })
 }
 
 // TestLatestIsReportedOnce: one images.tag behind four images is one problem.

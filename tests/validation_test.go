@@ -119,13 +119,21 @@ var badConfigs = []badConfig{
 // resource (not even the provider) is registered.
 func TestBadConfigCreatesNothing(t *testing.T) {
 	t.Parallel()
-	for _, c := range badConfigs {
+	assertEachRefused(t, badConfigs, func(t *testing.T, stack string) settings {
+		if stack == "feature-x" {
+			stack = "local"
+		}
+		return stackSettings(t, stack)
+	})
+}
+
+// assertEachRefused runs each bad configuration, one subtest each, from the
+// settings base gives its stack, and expects its refusal (assertRefused).
+func assertEachRefused(t *testing.T, cases []badConfig, base func(t *testing.T, stack string) settings) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			base := c.stack
-			if base == "feature-x" {
-				base = "local"
-			}
-			s := stackSettings(t, base)
+			s := base(t, c.stack)
 			c.mutate(s)
 			assertRefused(t, c.stack, s, c.key, c.reason)
 		})
