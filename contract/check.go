@@ -50,11 +50,15 @@ func (c *Contract) Check(r Render) []Violation {
 	}
 	ck.startOrder()
 	ck.sharedStorage()
+	ck.storageSchemes()
+	ck.importSessions()
 	ck.claims()
 	ck.exposure()
 	ck.database()
 	ck.ingress()
 	ck.queueScaling()
+	ck.connections()
+	ck.shutdown()
 	sort.SliceStable(ck.out, func(i, j int) bool { return ck.out[i].String() < ck.out[j].String() })
 	return ck.out
 }
@@ -505,6 +509,75 @@ func (ck *checker) sharedStorage() {
 	}
 }
 
+// storageSchemes: backend and worker store files through a scheme their
+// images can serve, with the variable it needs.
+func (ck *checker) storageSchemes() {
+	st := ck.c.Storage
+	for _, name := range []string{"backend", "worker"} {
+		o := ck.deployment(name)
+		if o == nil {
+			continue
+		}
+		pod, obj := podOf(o)
+		env := ck.envOf(containerNamed(pod, name))
+		uri := env["STORAGE_SERVICE_URI"].value
+		if uri == "" {
+			uri = st.Shared.Default
+		}
+		scheme, _, _ := strings.Cut(uri, "://")
+		i := slices.IndexFunc(st.Schemes, func(s Scheme) bool { return s.Scheme == scheme })
+		if i < 0 {
+			ck.add(obj, name, "storage scheme "+scheme, st.Fallback.Source,
+				fmt.Sprintf("the images cannot serve %s, so files would go to each pod's %s and be lost", uri, st.Fallback.Path))
+			continue
+		}
+		if need := st.Schemes[i].Requires; need != "" && !has(env, need) {
+			ck.add(obj, name, "storage scheme "+scheme, st.Schemes[i].Source,
+				fmt.Sprintf("%s is not set, so files would go to each pod's %s and be lost", need, st.Fallback.Path))
+		}
+	}
+}
+
+// importSessions: every backend pod sees the same import directory, a claim
+// mounted by every one of them, when more than one may run.
+func (ck *checker) importSessions() {
+	o := ck.deployment("backend")
+	if o == nil {
+		return
+	}
+	is := ck.c.Storage.ImportSessions
+	pod, obj := podOf(o)
+	main := containerNamed(pod, "backend")
+	dir := ck.envOf(main)[is.Variable].value
+	if dir == "" {
+		dir = is.Default
+	}
+	if claimAt(pod, main, dir) == "" {
+		ck.add(obj, "backend", "import sessions in "+dir, is.Source,
+			"not on a claim: a file import's next request may reach another backend pod, which would not find it")
+	}
+}
+
+func has(env map[string]envValue, name string) bool { _, ok := env[name]; return ok }
+
+// claimAt is the claim mounted at path or above it in container c of pod, or "".
+func claimAt(pod, c map[string]any, path string) string {
+	for _, m := range list(c["volumeMounts"]) {
+		mp := str(dig(m, "mountPath"))
+		if path != mp && !strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/") {
+			continue
+		}
+		for _, v := range list(pod["volumes"]) {
+			if str(dig(v, "name")) == str(dig(m, "name")) {
+				if claim := str(dig(v, "persistentVolumeClaim", "claimName")); claim != "" {
+					return claim
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // claims: a ReadWriteMany claim on the cluster's default class does not bind
 // on the default classes of the big clouds.
 func (ck *checker) claims() {
@@ -694,5 +767,104 @@ func (ck *checker) queueScaling() {
 					"not watched: its waiting tasks would never add a replica")
 			}
 		}
+	}
+}
+
+// connections: the in-cluster PostgreSQL admits every connection backend
+// and worker can hold at once: per Deployment, its most pods (the
+// autoscaler's maximum, else replicas), the pods a rollout adds (maxSurge)
+// and those still stopping (one when minReadySeconds covers the grace
+// period, else every old pod), times its processes, times each process's pool.
+func (ck *checker) connections() {
+	pg := ck.deployment("postgres")
+	if pg == nil {
+		return
+	}
+	load := ck.c.Load
+	total, terms := 0, []string{}
+	for _, name := range []string{"backend", "worker"} {
+		o := ck.deployment(name)
+		if o == nil {
+			continue
+		}
+		pod, _ := podOf(o)
+		procs := load.WorkerProcesses.Value
+		if name == "backend" {
+			procs = int64(load.BackendProcesses.count(ck.envOf(containerNamed(pod, name))))
+		}
+		pods := ck.maxPods(name, o)
+		surge := toInt(dig(o, "spec", "strategy", "rollingUpdate", "maxSurge"))
+		grace := 30
+		if g, ok := pod["terminationGracePeriodSeconds"]; ok {
+			grace = toInt(g)
+		}
+		stopping := pods
+		if toInt(dig(o, "spec", "minReadySeconds")) >= grace {
+			stopping = 1
+		}
+		n := (pods + surge + stopping) * int(procs) * int(load.PoolPerProcess.Value)
+		total += n
+		terms = append(terms, fmt.Sprintf("%s (%d+%d+%d pods x %d x %d)", name, pods, surge, stopping, procs, load.PoolPerProcess.Value))
+	}
+	pod, obj := podOf(pg)
+	admits := 100
+	args := strs(containerNamed(pod, "postgres")["args"])
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "max_connections="); ok && i > 0 && args[i-1] == "-c" {
+			admits = toInt(v)
+		}
+	}
+	if free := admits - int(load.ReservedConnections.Value); free < total {
+		ck.add(obj, "postgres", fmt.Sprintf("connections of %d processes' pools", total), load.PoolPerProcess.Source,
+			fmt.Sprintf("max_connections %d admits %d to the app, but %s can open %d", admits, free, strings.Join(terms, " + "), total))
+	}
+}
+
+// maxPods is the most pods a Deployment runs: its autoscaler's maximum (a
+// HorizontalPodAutoscaler or KEDA ScaledObject naming it), else its replicas.
+func (ck *checker) maxPods(name string, o map[string]any) int {
+	for _, h := range ck.byKind["HorizontalPodAutoscaler"] {
+		if str(dig(h, "spec", "scaleTargetRef", "name")) == str(dig(o, "metadata", "name")) {
+			return toInt(dig(h, "spec", "maxReplicas"))
+		}
+	}
+	for _, s := range ck.byKind["ScaledObject"] {
+		if str(dig(s, "spec", "scaleTargetRef", "name")) == str(dig(o, "metadata", "name")) {
+			return toInt(dig(s, "spec", "maxReplicaCount"))
+		}
+	}
+	if r, ok := dig(o, "spec", "replicas").(float64); ok {
+		return int(r)
+	}
+	return 1
+}
+
+// count is the processes of a container with variables env.
+func (p Processes) count(env map[string]envValue) int {
+	for k, v := range p.When {
+		if env[k].value != v {
+			return p.Otherwise
+		}
+	}
+	if v, ok := env[p.Variable]; ok {
+		return toInt(v.value)
+	}
+	return p.Default
+}
+
+// shutdown: a stopping worker pod may finish the longest task before it is killed.
+func (ck *checker) shutdown() {
+	o := ck.deployment("worker")
+	if o == nil {
+		return
+	}
+	pod, obj := podOf(o)
+	grace := 30
+	if g, ok := pod["terminationGracePeriodSeconds"]; ok {
+		grace = toInt(g)
+	}
+	if l := ck.c.Load.LongestTaskSeconds; int64(grace) < l.Value {
+		ck.add(obj, "worker", fmt.Sprintf("tasks of up to %d s", l.Value), l.Source,
+			fmt.Sprintf("terminationGracePeriodSeconds %d kills running tasks at every rollout and scale-down", grace))
 	}
 }

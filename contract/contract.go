@@ -20,6 +20,27 @@ type Contract struct {
 	Database   Database             `json:"database"`
 	Ingress    Ingress              `json:"ingress"`
 	Storage    Storage              `json:"storage"`
+	Load       LoadFacts            `json:"load"`
+}
+
+// LoadFacts are what the code does under load and when its pods stop.
+type LoadFacts struct {
+	PoolPerProcess      Limit     `json:"poolPerProcess"`
+	BackendProcesses    Processes `json:"backendProcesses"`
+	WorkerProcesses     Limit     `json:"workerProcesses"`
+	LongestTaskSeconds  Limit     `json:"longestTaskSeconds"`
+	ReservedConnections Limit     `json:"reservedConnections"`
+}
+
+// Processes is how many processes a container runs: Variable's value
+// (Default unset) when the variables in When have those values, else Otherwise.
+type Processes struct {
+	Variable  string            `json:"variable"`
+	Default   int               `json:"default"`
+	When      map[string]string `json:"when"`
+	Otherwise int               `json:"otherwise"`
+	Source    string            `json:"source"`
+	Why       string            `json:"why"`
 }
 
 // Ingress is what a proxy in front of the applications must let through.
@@ -169,6 +190,22 @@ type Storage struct {
 		Source    string `json:"source"`
 		Reference string `json:"reference"`
 	} `json:"shared"`
+	// Schemes are the STORAGE_SERVICE_URI schemes the images can serve, and
+	// the variable each needs; any other falls back to Fallback.
+	Schemes        []Scheme `json:"schemes"`
+	Fallback       Path     `json:"fallback"`
+	ImportSessions struct {
+		Variable string `json:"variable"`
+		Default  string `json:"default"`
+		Source   string `json:"source"`
+	} `json:"importSessions"`
+}
+
+// Scheme is a storage URI scheme the images serve, and the variable it needs.
+type Scheme struct {
+	Scheme   string `json:"scheme"`
+	Requires string `json:"requires"`
+	Source   string `json:"source"`
 }
 
 // File is the path of a release's contract below the repository root.

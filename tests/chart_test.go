@@ -170,7 +170,7 @@ func TestChartRefusesIncompleteEnvironments(t *testing.T) {
 	ms := mustRender(t, layer(valuesFile(t, "values-prod.yaml"), map[string]any{
 		"global":  map[string]any{"imageTag": "0.12.0"},
 		"ingress": map[string]any{"host": "r.test", "clusterIssuer": "letsencrypt", "className": "nginx"},
-		"storage": map[string]any{"uri": "s3://rhesis/files"},
+		"storage": map[string]any{"storageClass": "nfs"},
 		"secrets": map[string]any{"existingSecret": "my-secrets"},
 	}))
 	for _, m := range ms {
@@ -221,7 +221,7 @@ func TestSchemaKnowsTheProgramsWiring(t *testing.T) {
 		assert.Error(t, err, "schema accepts %s in extraEnv", name)
 	}
 	assert.NoError(t, chartutil.ValidateAgainstSchema(c, layer(c.Values, map[string]any{
-		"worker": map[string]any{"extraEnv": map[string]any{"SMTP_HOST": "x"}}})))
+		"worker": map[string]any{"extraEnv": map[string]any{"MODEL_PROXY_URL": "x"}}})))
 }
 
 // TestEveryValuesKeyIsRead changes each leaf of every values file, one at a
@@ -239,15 +239,16 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	// Keys read only while a feature is on: external stores, monitoring.
 	bases["external"] = layer(bases["prod"], map[string]any{
 		"backup":   map[string]any{"enabled": false},
-		"database": map[string]any{"external": map[string]any{"host": "db.example.com"}},
+		"database": map[string]any{"external": map[string]any{"host": "db.example.com", "maxConnections": 2230}},
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})
 	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	bases["gateway"] = layer(bases["prod"], gatewayValues())
 	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
+	bases["options"] = layer(bases["local"], optionValues())
 	// The bases in a fixed order, the most common first: most keys show in local.
-	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda"}
+	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda", "options"}
 	require.Len(t, order, len(bases))
 	baselines := map[string]string{}
 	for name, base := range bases {
@@ -292,6 +293,17 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		assert.True(t, read[i], "values key %s (in %s) is read by no template", path, files[path])
 	}
 	assert.Greater(t, len(checked), 60)
+}
+
+// optionValues turn on the options that read keys of their own: Google
+// Cloud Storage, SSO, mail.
+func optionValues() map[string]any {
+	return map[string]any{
+		"storage": map[string]any{"uri": "gs://rhesis-files"},
+		"sso":     map[string]any{"enabled": true},
+		"smtp":    map[string]any{"host": "smtp.example.com", "user": "rhesis", "from": "rhesis@example.com", "assetBaseUrl": "https://assets.example.com"},
+		"secrets": map[string]any{"storageServiceAccountKey": "e30=", "ssoEncryptionKey": "c3NvLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZyE=", "smtpPassword": "relay"},
+	}
 }
 
 func renderText(t *testing.T, v map[string]any) string {

@@ -30,17 +30,28 @@ func contractVariants(t *testing.T) map[string]settings {
 	for _, variant := range []struct {
 		name, env string
 		set       map[string]string
+		secrets   map[string]string
 	}{
-		{"prod with monitoring", "prod", map[string]string{"monitoring.enabled": "true"}},
+		{"prod with monitoring", "prod", map[string]string{"monitoring.enabled": "true"}, nil},
 		{"prod with external stores", "prod", map[string]string{
-			"database.external.host": "db.example.com", "redis.external.host": "cache.example.com", "backup.enabled": "false"}},
-		{"staging with object storage", "staging", map[string]string{"storage.uri": "s3://rhesis/files"}},
-		{"staging with ingress.apiPath", "staging", map[string]string{"ingress.apiPath": "/backend", "ingress.apiHost": ""}},
-		{"local without the migration Job", "local", map[string]string{"migrations.enabled": "false"}},
+			"database.external.host": "db.example.com", "redis.external.host": "cache.example.com", "backup.enabled": "false",
+			"database.external.maxConnections": "2230"}, nil},
+		{"staging with Google Cloud Storage", "staging", map[string]string{"storage.uri": "gs://rhesis-files"},
+			map[string]string{"secrets.storageServiceAccountKey": "eyJ0eXBlIjoic2VydmljZV9hY2NvdW50In0="}},
+		{"prod with SSO, mail and other models", "prod", map[string]string{
+			"sso.enabled": "true", "smtp.host": "smtp.example.com", "smtp.user": "rhesis", "smtp.from": "Rhesis <rhesis@example.com>",
+			"models.generation": "openai/gpt-4o", "models.embedding": "openai/text-embedding-3-small"},
+			map[string]string{"secrets.ssoEncryptionKey": "c3NvLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZyE=", "secrets.smtpPassword": "relay-password",
+				"secrets.license": "test-license", "secrets.extra.OPENAI_API_KEY": "sk-test"}},
+		{"staging with ingress.apiPath", "staging", map[string]string{"ingress.apiPath": "/backend", "ingress.apiHost": ""}, nil},
+		{"local without the migration Job", "local", map[string]string{"migrations.enabled": "false"}, nil},
 	} {
 		s := stackSettings(t, variant.env)
 		for k, value := range variant.set {
 			s.set(k, value)
+		}
+		for k, value := range variant.secrets {
+			s.setSecret(k, value)
 		}
 		v[variant.name] = s
 	}
@@ -219,7 +230,7 @@ func TestContractFindsTheDefects(t *testing.T) {
 		{"ingress-nginx's default limits", func(r contract.Render) {
 			find(r, "Ingress/rhesis")["metadata"].(map[string]any)["annotations"] = map[string]any{}
 		}, []string{
-			"Ingress/rhesis: uploads of 10485760 bytes: proxy-body-size lets 1048576 bytes through (contract: apps/backend/src/rhesis/backend/app/routers/file_import.py:45)",
+			"Ingress/rhesis: uploads of 20971520 bytes: proxy-body-size lets 1048576 bytes through (contract: apps/backend/src/rhesis/backend/app/routers/file.py:52-54)",
 			"Ingress/rhesis: waits of 300 s: proxy-read-timeout is 60 s",
 		}},
 		{"the app as the database's owner", func(r contract.Render) {
@@ -260,6 +271,24 @@ func TestContractFindsTheDefects(t *testing.T) {
 			m := container(migration(r), "containers")
 			m["volumeMounts"] = append(m["volumeMounts"].([]any), map[string]any{"name": "tmp", "mountPath": "/app/apps/backend"})
 		}, []string{"container migrate: writable /app/apps/backend: an emptyDir where the app does not write (it writes to /tmp)"}},
+		{"files on s3://, which the images cannot serve", func(r contract.Render) {
+			dig(find(r, "ConfigMap/rhesis-config"), "data").(map[string]any)["STORAGE_SERVICE_URI"] = "s3://rhesis/files"
+		}, []string{"Deployment/worker container worker: storage scheme s3: the images cannot serve s3://rhesis/files, so files would go to each pod's /tmp/rhesis-files and be lost (contract: apps/backend/src/rhesis/backend/app/config/settings.py:292)"}},
+		{"gs:// without its key", func(r contract.Render) {
+			dig(find(r, "ConfigMap/rhesis-config"), "data").(map[string]any)["STORAGE_SERVICE_URI"] = "gs://rhesis"
+		}, []string{"Deployment/backend container backend: storage scheme gs: STORAGE_SERVICE_ACCOUNT_KEY is not set"}},
+		{"file imports in each pod's /tmp", func(r contract.Render) {
+			delete(dig(find(r, "ConfigMap/rhesis-config"), "data").(map[string]any), "IMPORT_SESSION_DIR")
+		}, []string{"Deployment/backend container backend: import sessions in /tmp/rhesis-import-sessions: not on a claim"}},
+		{"PostgreSQL's default max_connections", func(r contract.Render) {
+			delete(container(find(r, "Deployment/postgres"), "containers"), "args")
+		}, []string{"Deployment/postgres container postgres: connections of 2220 processes' pools: max_connections 100 admits 97 to the app, but backend (6+1+1 pods x 4 x 30) + worker (10+1+10 pods x 2 x 30) can open 2220 (contract: apps/backend/src/rhesis/backend/app/database.py:234-238)"}},
+		{"a backend rollout stopping every old pod at once", func(r contract.Render) {
+			delete(dig(find(r, "Deployment/backend"), "spec").(map[string]any), "minReadySeconds")
+		}, []string{"backend (6+1+6 pods x 4 x 30)"}},
+		{"the worker's default grace period", func(r contract.Render) {
+			delete(dig(find(r, "Deployment/worker"), "spec", "template", "spec").(map[string]any), "terminationGracePeriodSeconds")
+		}, []string{"Deployment/worker container worker: tasks of up to 3900 s: terminationGracePeriodSeconds 30 kills running tasks at every rollout and scale-down (contract: apps/backend/src/rhesis/backend/celery/config.py:55,73-76)"}},
 	}
 	require.Empty(t, c.Check(base()), "the unbroken render must pass")
 	for _, tc := range cases {

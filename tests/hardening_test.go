@@ -359,6 +359,10 @@ func TestExternalStores(t *testing.T) {
 	s.set("redis.external.host", "cache.example.com")
 	s.set("redis.external.port", "6380")
 	s.set("backup.enabled", "false") // the provider backs a managed database up
+	// PostgreSQL's default 100 is far below what prod's maxima can open.
+	_, err := run(t, "prod", s)
+	require.ErrorContains(t, err, "database.external.maxConnections: is 100, but backend and worker can open 2230 connections")
+	s.set("database.external.maxConnections", "2230")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	for _, store := range []string{"postgres", "redis"} {
@@ -429,13 +433,17 @@ func TestDataSafety(t *testing.T) {
 	// The explicit override: keep off unprotects (the next up) before a change.
 	s := stackSettings(t, "prod")
 	s.set("database.postgresql.persistence.keep", "false")
-	s.set("storage.uri", "s3://rhesis-prod/files")
+	s.set("storage.uri", "gs://rhesis-prod")
+	s.setSecret("secrets.storageServiceAccountKey", "eyJ0eXBlIjoic2VydmljZV9hY2NvdW50In0=")
 	r, err = run(t, "prod", s)
 	require.NoError(t, err)
 	assert.False(t, r.object(t, "PersistentVolumeClaim", "postgres-pvc").Protect)
 	assert.False(t, r.object(t, "Namespace", "rhesis").Protect)
-	assert.False(t, r.hasObject("PersistentVolumeClaim", "app-storage"), "object storage needs no claim")
-	assert.Equal(t, "s3://rhesis-prod/files", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "STORAGE_SERVICE_URI"))
+	assert.Equal(t, "gs://rhesis-prod", dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data", "STORAGE_SERVICE_URI"))
+	// The backend keeps its file imports on the claim; the worker, with the files in the bucket, mounts none.
+	assert.True(t, r.hasObject("PersistentVolumeClaim", "app-storage"))
+	assert.Contains(t, jsonOf(t, container(r.object(t, "Deployment", "backend"))["volumeMounts"]), `"/app/storage"`)
+	assert.NotContains(t, jsonOf(t, container(r.object(t, "Deployment", "worker"))["volumeMounts"]), `"/app/storage"`)
 }
 
 // TestMonitoring: exporters next to postgres and redis, ServiceMonitors for
@@ -512,7 +520,7 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 		{"shared storage one node only with several pods", "staging", func(s settings) { s.set("storage.accessMode", "ReadWriteOnce") },
 			"storage.accessMode", "must be ReadWriteMany"},
 		{"storage URI without scheme", "local", func(s settings) { s.set("storage.uri", "rhesis-bucket") },
-			"storage.uri", "a URI with a scheme"},
+			"storage.uri", "gs://<bucket>"},
 		{"rights that are no Role rules", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"verb":"get"}]`) },
 			"backend.serviceAccount.rules[0]", "missing properties 'resources', 'verbs'"},
 		{"a rule without verbs", "local", func(s settings) { s.set("backend.serviceAccount.rules", `[{"resources":["pods"]}]`) },

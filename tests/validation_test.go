@@ -81,7 +81,7 @@ var badConfigs = []badConfig{
 	{"boolean that is not one", "local", func(s settings) { s.set("redis.persistence.enabled", "sometimes") },
 		"redis.persistence.enabled", "want boolean"},
 	{"extra env overriding managed wiring", "local", func(s settings) { s.set("backend.extraEnv", `{"DB_HOST":"elsewhere"}`) },
-		"backend.extraEnv.DB_HOST", "is refused here (Extra environment variables, NAME: value. Names the chart sets itself are refused)"},
+		"backend.extraEnv.DB_HOST", "is refused here (Extra environment variables, NAME: value. Names the chart sets itself are refused. SMTP_* and FROM_EMAIL are smtp.*"},
 	{"extra env with an invalid name", "local", func(s settings) { s.set("worker.extraEnv", `{"1BAD":"x"}`) },
 		"worker.extraEnv.1BAD", "does not have the expected form"},
 	{"extra env that is not a map", "local", func(s settings) { s.set("frontend.extraEnv", `["A=1"]`) },

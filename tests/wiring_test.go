@@ -175,12 +175,12 @@ func TestRolloutOnConfigChange(t *testing.T) {
 func TestExtraEnvAndSecrets(t *testing.T) {
 	t.Parallel()
 	s := stackSettings(t, "prod")
-	s.set("worker.extraEnv", `{"SMTP_HOST":"smtp.example.com"}`)
+	s.set("worker.extraEnv", `{"MODEL_PROXY_URL":"http://proxy.example.com"}`)
 	s.setSecret("secrets.extra", `{"OPENAI_API_KEY":"sk-test-123"}`)
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assert.Equal(t, "smtp.example.com", literal(container(r.object(t, "Deployment", "worker")), "SMTP_HOST"))
-	assert.Empty(t, literal(container(r.object(t, "Deployment", "backend")), "SMTP_HOST"))
+	assert.Equal(t, "http://proxy.example.com", literal(container(r.object(t, "Deployment", "worker")), "MODEL_PROXY_URL"))
+	assert.Empty(t, literal(container(r.object(t, "Deployment", "backend")), "MODEL_PROXY_URL"))
 	data := dig(r.object(t, "Secret", "rhesis-secrets").Plain(), "stringData").(map[string]any)
 	assert.Equal(t, "sk-test-123", data["OPENAI_API_KEY"])
 	for _, app := range []string{"backend", "worker"} {
@@ -246,6 +246,7 @@ func TestDatabaseRoles(t *testing.T) {
 	ext := stackSettings(t, "prod")
 	ext.set("database.external.host", "db.example.com")
 	ext.set("database.external.user", "app")
+	ext.set("database.external.maxConnections", "2230")
 	ext.set("backup.enabled", "false")
 	ext.unset("secrets.dbAppPassword")
 	r, err = run(t, "prod", ext)
@@ -257,4 +258,35 @@ func TestDatabaseRoles(t *testing.T) {
 	backend := r.object(t, "Deployment", "backend")
 	assert.NotContains(t, envNames(container(backend)), "ADMIN_DB_PASS")
 	assert.NotContains(t, jsonOf(t, dig(backend.Plain(), "spec", "template", "spec", "initContainers", 0, "env")), "ADMIN_DB")
+}
+
+// TestDatabaseAdmitsEveryConnection: the in-cluster PostgreSQL's
+// max_connections is the sum of what backend and worker can open, a smaller
+// setting is refused with the sum, and so is a worker whose threads exceed
+// its process's pool.
+func TestDatabaseAdmitsEveryConnection(t *testing.T) {
+	t.Parallel()
+	args := func(r *result) []any { return dig(container(r.object(t, "Deployment", "postgres")), "args").([]any) }
+	// prod: backend (6 + 2) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=2230"}, args(mustRun(t, "prod")))
+	// local: backend (1 + 2) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=280"}, args(mustRun(t, "local")))
+
+	s := stackSettings(t, "prod")
+	s.set("database.postgresql.maxConnections", "500")
+	_, err := run(t, "prod", s)
+	require.ErrorContains(t, err, "database.postgresql.maxConnections: is 500, but backend and worker can open 2230 connections (backend (6 + 2) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools")
+	s.set("backend.workers", "1")
+	s.set("worker.autoscaling.maxReplicas", "6")
+	_, err = run(t, "prod", s)
+	require.ErrorContains(t, err, "can open 1030 connections", "(6 + 2) x 1 x 30 + 13 x 60 + 10 is still above 500")
+	s.set("database.postgresql.maxConnections", "1030")
+	r, err := run(t, "prod", s)
+	require.NoError(t, err)
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=1030"}, args(r))
+
+	w := stackSettings(t, "local")
+	w.set("worker.concurrency", "31")
+	_, err = run(t, "local", w)
+	require.ErrorContains(t, err, "worker.concurrency")
 }

@@ -25,6 +25,32 @@ ADMIN_DB_PASS: dbPassword
 {{- end }}
 REDIS_PASSWORD: redisPassword
 AUDIT_HASH_KEY: auditHashKey
+{{- /* The optional ones, when their setting is on or their value given. */}}
+{{- if include "rhesis.cloudStorage" . }}
+STORAGE_SERVICE_ACCOUNT_KEY: storageServiceAccountKey
+{{- end }}
+{{- if .Values.sso.enabled }}
+SSO_ENCRYPTION_KEY: ssoEncryptionKey
+{{- end }}
+{{- if .Values.smtp.host }}
+SMTP_PASSWORD: smtpPassword
+{{- end }}
+{{- range $key, $value := dict "RHESIS_LICENSE" "license" "RHESIS_API_KEY" "rhesisApiKey" }}
+{{- if include "rhesis.secretGiven" (dict "root" $ "value" $value) }}
+{{ $key }}: {{ $value }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when secrets.<.value> is given: its value, a secretKeyRefs entry or an ExternalSecret entry. */}}
+{{- define "rhesis.secretGiven" -}}
+{{- $s := .root.Values.secrets -}}
+{{- if or (index $s .value) (hasKey $s.secretKeyRefs .value) (and $s.externalSecret.enabled (hasKey $s.externalSecret.data .value)) }}true{{ end -}}
+{{- end }}
+
+{{/* "true" when uploaded files go to Google Cloud Storage (storage.uri gs:// or gcs://), "" for the claim. */}}
+{{- define "rhesis.cloudStorage" -}}
+{{- if regexMatch "^gc?s://" .Values.storage.uri }}true{{ end -}}
 {{- end }}
 
 {{/* Where a pod reads one key of the Secret: secrets.secretKeyRefs.<value> when given, else the Secret. Call with (dict "root" $ "key" KEY); read it with fromYaml. */}}
@@ -155,9 +181,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER: {{ $v.worker.prefetchMultiplier | toString | 
 NEXT_TELEMETRY_DISABLED: "1"
 {{- if $v.storage.uri }}
 STORAGE_SERVICE_URI: {{ $v.storage.uri | quote }}
-{{- else }}
-{{- /* A file import keeps its upload between requests; on the shared claim, the next request may reach another replica. */}}
+{{- end }}
+{{- /* A file import keeps its upload on disk between requests; on the claim, the next request may reach another replica. */}}
 IMPORT_SESSION_DIR: "/app/storage/import-sessions"
+{{- with $v.smtp }}{{ if .host }}
+SMTP_HOST: {{ .host | quote }}
+SMTP_PORT: {{ .port | toString | quote }}
+SMTP_USER: {{ .user | quote }}
+{{- with .from }}
+FROM_EMAIL: {{ . | quote }}
+{{- end }}
+{{- with .assetBaseUrl }}
+EMAIL_ASSET_BASE_URL: {{ . | quote }}
+{{- end }}
+{{- end }}{{ end }}
+{{- range $k := list "generation" "evaluation" "execution" "embedding" }}
+{{- with index $v.models $k }}
+DEFAULT_{{ upper $k }}_MODEL: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -62,8 +62,8 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- if and $v.backup.enabled $v.database.external.host -}}
   {{- $problems = append $problems "backup.enabled backs up the in-cluster database; an external one is backed up by its provider: --set backup.enabled=false" -}}
 {{- end -}}
-{{- if and (not $v.storage.uri) (eq $v.storage.accessMode "ReadWriteMany") (not $v.storage.storageClass) -}}
-  {{- $problems = append $problems "storage.storageClass is required with storage.accessMode=ReadWriteMany: the default classes of GKE, EKS and AKS cannot provision it and backend and worker would stay Pending; name a class that can (--set storage.storageClass=<Filestore, EFS, Azure Files, CephFS or NFS class>), or use object storage (--set storage.uri=s3://<bucket>/rhesis)" -}}
+{{- if and (eq $v.storage.accessMode "ReadWriteMany") (not $v.storage.storageClass) -}}
+  {{- $problems = append $problems "storage.storageClass is required with storage.accessMode=ReadWriteMany: the default classes of GKE, EKS and AKS cannot provision it and backend and worker would stay Pending; name a class that can (--set storage.storageClass=<Filestore, EFS, Azure Files, CephFS or NFS class>)" -}}
 {{- end -}}
 {{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
   {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
@@ -182,9 +182,39 @@ required settings. Rendered by platform.yaml, which every install has.
   {{- end -}}
 {{- end -}}
 {{- $s := $v.storage -}}
-{{- $spread := or (gt (add (int $v.backend.replicas) (int $v.worker.replicas)) 1) $v.backend.autoscaling.enabled $v.worker.autoscaling.enabled -}}
-{{- if and (not $s.uri) (ne $v.global.environment "local") $spread (ne $s.accessMode "ReadWriteMany") -}}
-  {{- $problems = append $problems (printf "storage.accessMode must be ReadWriteMany when backend and worker run several pods outside local: their pods share the uploaded files on any node (--set storage.accessMode=ReadWriteMany), or use object storage (--set storage.uri=s3://<bucket>/rhesis)") -}}
+{{- $cloud := include "rhesis.cloudStorage" $ -}}
+{{- if and (regexMatch "^[a-z0-9+.-]+://" $s.uri) (not $cloud) -}}
+  {{- $problems = append $problems (printf "storage.uri=%s is refused: the Rhesis %s images hold no client for %s:// (s3fs is not installed; apps/backend/uv.lock has gcsfs only), so they would keep the files in each pod's /tmp/rhesis-files and lose them at the next restart (storage_service.py:144-152); keep them on the claim (--set storage.uri=\"\" with storage.accessMode=ReadWriteMany for several pods) or use Google Cloud Storage (--set storage.uri=gs://<bucket> with secrets.storageServiceAccountKey)" $s.uri $.Chart.AppVersion (regexFind "^[a-z0-9+.-]+" $s.uri)) -}}
+{{- end -}}
+{{- /* The claim's pods: the backend's (file imports) and, with files on the claim, the worker's. */ -}}
+{{- $claimPods := ternary 0 (int $v.worker.replicas) (eq $cloud "true") | add (int $v.backend.replicas) -}}
+{{- $scaled := or $v.backend.autoscaling.enabled (and (not $cloud) $v.worker.autoscaling.enabled) -}}
+{{- if and (ne $v.global.environment "local") (or (gt (int $claimPods) 1) $scaled) (ne $s.accessMode "ReadWriteMany") -}}
+  {{- $problems = append $problems (printf "storage.accessMode must be ReadWriteMany when %s run several pods outside local: they share the claim app-storage (%s) on any node (--set storage.accessMode=ReadWriteMany)" (ternary "backend pods" "backend and worker" (eq $cloud "true")) (ternary "file imports between their requests" "uploaded files and file imports" (eq $cloud "true"))) -}}
+{{- end -}}
+{{- $conn := dict }}{{ include "rhesis.dbConnections" (dict "root" $ "out" $conn) -}}
+{{- $sum := printf "%s + %s + 10 for jobs and tools" ($conn.backend | default "backend 0") ($conn.worker | default "worker 0") -}}
+{{- if $v.database.external.host -}}
+  {{- if gt (int $conn.total) (int $v.database.external.maxConnections) -}}
+    {{- $problems = append $problems (printf "database.external.maxConnections is %v, but backend and worker can open %d connections (%s; docs/operations.md): lower backend.autoscaling.maxReplicas, backend.workers or worker.autoscaling.maxReplicas, or give the server that many and say so (--set database.external.maxConnections=%d)" $v.database.external.maxConnections (int $conn.total) $sum (int $conn.total)) -}}
+  {{- end -}}
+{{- else if and $v.database.postgresql.maxConnections (lt (int $v.database.postgresql.maxConnections) (int $conn.total)) -}}
+  {{- $problems = append $problems (printf "database.postgresql.maxConnections is %v, but backend and worker can open %d connections (%s; docs/operations.md): leave it 0 to admit them (--set database.postgresql.maxConnections=0), or lower backend.autoscaling.maxReplicas, backend.workers or worker.autoscaling.maxReplicas" $v.database.postgresql.maxConnections (int $conn.total) $sum) -}}
+{{- end -}}
+{{- /* Secrets an option needs, in every environment (an existing Secret must hold them itself). */ -}}
+{{- if not $v.secrets.existingSecret -}}
+  {{- $needed := dict -}}
+  {{- if $cloud }}{{ $_ := set $needed "storageServiceAccountKey" (list "storage.uri=gs://..." "$(base64 -w0 key.json)") }}{{ end -}}
+  {{- if $v.sso.enabled }}{{ $_ := set $needed "ssoEncryptionKey" (list "sso.enabled" "$(openssl rand -base64 32 | tr '+/' '-_')") }}{{ end -}}
+  {{- if $v.smtp.host }}{{ $_ := set $needed "smtpPassword" (list "smtp.host" "<the relay's password>") }}{{ end -}}
+  {{- range $k := keys $needed | sortAlpha -}}
+    {{- if not (include "rhesis.secretGiven" (dict "root" $ "value" $k)) -}}
+      {{- $problems = append $problems (printf "secrets.%s is required with %s (or secrets.secretKeyRefs.%s naming a Secret and key): --set secrets.%s=\"%s\"" $k (index $needed $k 0) $k $k (index $needed $k 1)) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- if and $v.smtp.host (not $v.smtp.user) -}}
+  {{- $problems = append $problems "smtp.user is required with smtp.host: Rhesis sends no mail without host, user and password (notifications/email/smtp.py:32) (--set smtp.user=<the relay's user>)" -}}
 {{- end -}}
 {{- if ne $v.global.environment "local" -}}
   {{- /* The development-only values are public: values-local.yaml holds them. */ -}}
