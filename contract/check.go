@@ -56,6 +56,7 @@ func (c *Contract) Check(r Render) []Violation {
 	ck.exposure()
 	ck.database()
 	ck.ingress()
+	ck.apiPrefix()
 	ck.queueScaling()
 	ck.connections()
 	ck.shutdown()
@@ -664,6 +665,40 @@ func (ck *checker) ingress() {
 	}
 }
 
+// apiPrefix: a route to the backend under a path prefix strips it (an
+// HTTPRoute's URLRewrite, ingress-nginx's rewrite-target).
+func (ck *checker) apiPrefix() {
+	src := ck.c.Ingress.APIAtRoot.Source
+	for _, o := range ck.byKind["HTTPRoute"] {
+		for _, rule := range list(dig(o, "spec", "rules")) {
+			prefix := str(dig(first(dig(rule, "matches")), "path", "value"))
+			if prefix == "/" || str(dig(first(dig(rule, "backendRefs")), "name")) != "backend" {
+				continue
+			}
+			stripped := false
+			for _, f := range list(dig(rule, "filters")) {
+				stripped = stripped || str(dig(f, "urlRewrite", "path", "replacePrefixMatch")) == "/"
+			}
+			if !stripped {
+				ck.add("HTTPRoute/"+str(dig(o, "metadata", "name")), "", "the API at /", src,
+					fmt.Sprintf("requests under %s reach the backend with the prefix, which it serves no route under", prefix))
+			}
+		}
+	}
+	for _, o := range ck.byKind["Ingress"] {
+		rewrite := str(dig(o, "metadata", "annotations", "nginx.ingress.kubernetes.io/rewrite-target"))
+		for _, rule := range list(dig(o, "spec", "rules")) {
+			for _, p := range list(dig(rule, "http", "paths")) {
+				if path := str(dig(p, "path")); path != "/" && str(dig(p, "backend", "service", "name")) == "backend" &&
+					(str(dig(o, "spec", "ingressClassName")) != "nginx" || rewrite == "") {
+					ck.add("Ingress/"+str(dig(o, "metadata", "name")), "", "the API at /", src,
+						fmt.Sprintf("requests under %s reach the backend with the prefix, which it serves no route under", path))
+				}
+			}
+		}
+	}
+}
+
 // nginxSize is an nginx size ("10m", "1g", "512k", bytes; "0" is no limit,
 // -1 for none) in bytes; unset is ingress-nginx's default 1m.
 func nginxSize(v string) int64 {
@@ -867,4 +902,12 @@ func (ck *checker) shutdown() {
 		ck.add(obj, "worker", fmt.Sprintf("tasks of up to %d s", l.Value), l.Source,
 			fmt.Sprintf("terminationGracePeriodSeconds %d kills running tasks at every rollout and scale-down", grace))
 	}
+}
+
+// first is a list's first element, or nil.
+func first(v any) any {
+	if l := list(v); len(l) > 0 {
+		return l[0]
+	}
+	return nil
 }

@@ -45,6 +45,9 @@ type Processes struct {
 
 // Ingress is what a proxy in front of the applications must let through.
 type Ingress struct {
+	// APIAtRoot: the API serves its routes at /, so a route to it under a
+	// prefix must strip the prefix.
+	APIAtRoot          Limit `json:"apiAtRoot"`
 	BodyBytes          Limit `json:"bodyBytes"`
 	ReadTimeoutSeconds Limit `json:"readTimeoutSeconds"`
 }

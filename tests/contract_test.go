@@ -289,6 +289,12 @@ func TestContractFindsTheDefects(t *testing.T) {
 		{"the worker's default grace period", func(r contract.Render) {
 			delete(dig(find(r, "Deployment/worker"), "spec", "template", "spec").(map[string]any), "terminationGracePeriodSeconds")
 		}, []string{"Deployment/worker container worker: tasks of up to 3900 s: terminationGracePeriodSeconds 30 kills running tasks at every rollout and scale-down (contract: apps/backend/src/rhesis/backend/celery/config.py:55,73-76)"}},
+		{"the API under a path, prefix kept", func(r contract.Render) {
+			ing := find(r, "Ingress/rhesis")
+			paths := dig(ing, "spec", "rules", 0, "http", "paths").([]any)
+			dig(ing, "spec", "rules", 0, "http").(map[string]any)["paths"] = append([]any{map[string]any{
+				"path": "/backend", "pathType": "Prefix", "backend": map[string]any{"service": map[string]any{"name": "backend"}}}}, paths...)
+		}, []string{"Ingress/rhesis: the API at /: requests under /backend reach the backend with the prefix, which it serves no route under (contract: apps/backend/src/rhesis/backend/app/main.py:579-584)"}},
 	}
 	require.Empty(t, c.Check(base()), "the unbroken render must pass")
 	for _, tc := range cases {

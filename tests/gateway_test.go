@@ -67,6 +67,7 @@ func TestGatewayAPIPath(t *testing.T) {
 	require.Len(t, rules, 2)
 	assert.Equal(t, "/backend", dig(rules[0], "matches", 0, "path", "value"))
 	assert.Equal(t, "backend", dig(rules[0], "backendRefs", 0, "name"))
+	assert.Equal(t, "/", dig(rules[0], "filters", 0, "urlRewrite", "path", "replacePrefixMatch"), "the API serves its routes at /")
 	assert.Equal(t, "https://rhesis.example.com/backend", dig(objects["ConfigMap/rhesis-config"], "data", "API_BASE_URL"))
 	// The gateway's pods' own namespace, when it differs from the Gateway's.
 	from := dig(objects["NetworkPolicy/frontend"], "spec", "ingress", 0, "from", 0, "namespaceSelector", "matchLabels")

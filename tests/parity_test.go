@@ -314,7 +314,6 @@ func TestParityCoversOverrides(t *testing.T) {
 	h := stackSettings(t, "staging")
 	h.unset("ingress.tlsSecret")
 	h.set("ingress.clusterIssuer", "letsencrypt")
-	h.set("ingress.apiPath", "/backend")
 	h.set("ingress.className", "traefik")
 	h.set("ingress.annotations", `{"traefik.ingress.kubernetes.io/router.middlewares":"rhesis-strip@kubernetescrd"}`)
 	h.set("networkPolicies.internetEgress", "false")

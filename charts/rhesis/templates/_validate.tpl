@@ -65,6 +65,9 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- if and (eq $v.storage.accessMode "ReadWriteMany") (not $v.storage.storageClass) -}}
   {{- $problems = append $problems "storage.storageClass is required with storage.accessMode=ReadWriteMany: the default classes of GKE, EKS and AKS cannot provision it and backend and worker would stay Pending; name a class that can (--set storage.storageClass=<Filestore, EFS, Azure Files, CephFS or NFS class>)" -}}
 {{- end -}}
+{{- if and $v.ingress.enabled $v.ingress.apiPath (ne $v.ingress.className "nginx") -}}
+  {{- $problems = append $problems (printf "ingress.apiPath needs ingress.className=nginx: the API serves every route at / (no root path, main.py:579), so the prefix must go before the backend, which the chart can ask of ingress-nginx only (and of the Gateway API, gateway.apiPath); with %s, put the API on its own host (--set ingress.apiHost=api.<host> and ingress.apiPath=\"\")" ($v.ingress.className | default "no class")) -}}
+{{- end -}}
 {{- if and $v.ingress.apiHost $v.ingress.apiPath -}}
   {{- $problems = append $problems "ingress.apiHost and ingress.apiPath exclude each other" -}}
 {{- end -}}
