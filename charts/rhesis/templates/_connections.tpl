@@ -8,8 +8,8 @@ The most database connections backend and worker can hold at once, set into
   (start.sh:112,133-144), one uvicorn process elsewhere; a worker pod runs two
   Celery processes, main and architect (worker/start.sh:243-244);
 - pods: the autoscaler's maximum (else replicas) and the one a rollout adds
-  (maxSurge 1); for the backend one more still stopping (its minReadySeconds,
-  at least its grace period, keeps that to one); for the worker every old pod,
+  (maxSurge 1); for the backend one more still stopping (with several pods its
+  minReadySeconds, at least its grace period, keeps that to one); for the worker every old pod,
   which may still finish its tasks while its replacement runs (2 x pods + 1);
 - 10 more: the migration Job, the init containers, the backup, the
   exporter, an operator's psql.
