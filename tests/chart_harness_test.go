@@ -27,10 +27,13 @@ func loadChart(t *testing.T) *chart.Chart {
 }
 
 // valuesFile reads charts/rhesis/<name>.
-func valuesFile(t *testing.T, name string) map[string]any {
-	t.Helper()
-	v, err := chartutil.ReadValuesFile(filepath.Join(chartDir(t), name))
-	require.NoError(t, err)
+func valuesFile(t *testing.T, name string) map[string]any { return valuesFileAt(t, name) }
+
+// valuesFileAt is valuesFile for a test or a benchmark.
+func valuesFileAt(tb testing.TB, name string) map[string]any {
+	tb.Helper()
+	v, err := chartutil.ReadValuesFile(filepath.Join(repoRoot(tb), "charts", "rhesis", name))
+	require.NoError(tb, err)
 	return v.AsMap()
 }
 

@@ -10,7 +10,7 @@ import (
 
 // RepoRoot is the folder holding go.mod (and Pulumi.yaml), found upwards
 // from the test's working directory.
-func RepoRoot(t *testing.T) string {
+func RepoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	require.NoError(t, err)
