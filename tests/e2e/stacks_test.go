@@ -304,7 +304,8 @@ func TestMonitoringAndExternalStores(t *testing.T) {
 
 	ns = "e2e-external"
 	e = newStack(t, "e2e-external", map[string]string{"environment": "local", "deploy.namespace": ns,
-		"database.external.host": "db.example.com", "redis.external.host": "cache.example.com"}, nil)
+		"database.external.host": "db.example.com", "redis.external.host": "cache.example.com",
+		"database.external.maxConnections": "280"}, nil)
 	e.up()
 	assertConverged(t, ns, map[string]float64{"frontend": 1, "backend": 1, "worker": 1})
 	for _, pvc := range items(kubectl(t, "get", "pvc", "-n", ns)) {
