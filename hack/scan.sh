@@ -31,7 +31,7 @@ declare -A variants=(
 	[local]="-f charts/rhesis/values-local.yaml"
 	[staging]="-f charts/rhesis/values-staging.yaml --set ingress.host=staging.rhesis.test ${required[*]}"
 	[prod]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]}"
-	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false --set database.external.maxConnections=2230"
+	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false --set database.external.maxConnections=2830"
 	[local-monitoring]="-f charts/rhesis/values-local.yaml --set monitoring.enabled=true"
 	[prod-prefixed]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set namePrefix=team-b-"
 )

@@ -239,7 +239,7 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	// Keys read only while a feature is on: external stores, monitoring.
 	bases["external"] = layer(bases["prod"], map[string]any{
 		"backup":   map[string]any{"enabled": false},
-		"database": map[string]any{"external": map[string]any{"host": "db.example.com", "maxConnections": 2230}},
+		"database": map[string]any{"external": map[string]any{"host": "db.example.com", "maxConnections": 2830}},
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})
 	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})

@@ -368,8 +368,8 @@ func TestExternalStores(t *testing.T) {
 	s.set("backup.enabled", "false") // the provider backs a managed database up
 	// PostgreSQL's default 100 is far below what prod's maxima can open.
 	_, err := run(t, "prod", s)
-	require.ErrorContains(t, err, "database.external.maxConnections: is 100, but backend and worker can open 2230 connections")
-	s.set("database.external.maxConnections", "2230")
+	require.ErrorContains(t, err, "database.external.maxConnections: is 100, but backend and worker can open 2830 connections")
+	s.set("database.external.maxConnections", "2830")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
 	for _, store := range []string{"postgres", "redis"} {

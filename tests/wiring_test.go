@@ -246,7 +246,7 @@ func TestDatabaseRoles(t *testing.T) {
 	ext := stackSettings(t, "prod")
 	ext.set("database.external.host", "db.example.com")
 	ext.set("database.external.user", "app")
-	ext.set("database.external.maxConnections", "2230")
+	ext.set("database.external.maxConnections", "2830")
 	ext.set("backup.enabled", "false")
 	ext.unset("secrets.dbAppPassword")
 	r, err = run(t, "prod", ext)
@@ -267,23 +267,23 @@ func TestDatabaseRoles(t *testing.T) {
 func TestDatabaseAdmitsEveryConnection(t *testing.T) {
 	t.Parallel()
 	args := func(r *result) []any { return dig(container(r.object(t, "Deployment", "postgres")), "args").([]any) }
-	// prod: backend (6 + 2) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=2230"}, args(mustRun(t, "prod")))
-	// local: backend (1 + 2) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
+	// prod: backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=2830"}, args(mustRun(t, "prod")))
+	// local: backend (2 x 1 + 1) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
 	assert.Equal(t, []any{"postgres", "-c", "max_connections=280"}, args(mustRun(t, "local")))
 
 	s := stackSettings(t, "prod")
 	s.set("database.postgresql.maxConnections", "500")
 	_, err := run(t, "prod", s)
-	require.ErrorContains(t, err, "database.postgresql.maxConnections: is 500, but backend and worker can open 2230 connections (backend (6 + 2) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools")
+	require.ErrorContains(t, err, "database.postgresql.maxConnections: is 500, but backend and worker can open 2830 connections (backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools")
 	s.set("backend.workers", "1")
 	s.set("worker.autoscaling.maxReplicas", "6")
 	_, err = run(t, "prod", s)
-	require.ErrorContains(t, err, "can open 1030 connections", "(6 + 2) x 1 x 30 + 13 x 60 + 10 is still above 500")
-	s.set("database.postgresql.maxConnections", "1030")
+	require.ErrorContains(t, err, "can open 1180 connections", "13 x 1 x 30 + 13 x 2 x 30 + 10 is still above 500")
+	s.set("database.postgresql.maxConnections", "1180")
 	r, err := run(t, "prod", s)
 	require.NoError(t, err)
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=1030"}, args(r))
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=1180"}, args(r))
 
 	w := stackSettings(t, "local")
 	w.set("worker.concurrency", "31")

@@ -7,10 +7,9 @@ The most database connections backend and worker can hold at once, set into
 - a backend pod runs backend.workers gunicorn processes in production
   (start.sh:112,133-144), one uvicorn process elsewhere; a worker pod runs two
   Celery processes, main and architect (worker/start.sh:243-244);
-- pods: the autoscaler's maximum (else replicas) and the one a rollout adds
-  (maxSurge 1); for the backend one more still stopping (with several pods its
-  minReadySeconds, at least its grace period, keeps that to one); for the worker every old pod,
-  which may still finish its tasks while its replacement runs (2 x pods + 1);
+- pods: the autoscaler's maximum (else replicas), the one a rollout adds
+  (maxSurge 1), and every old pod, which may still finish its requests or
+  tasks (its grace period) while its replacement runs: 2 x pods + 1;
 - 10 more: the migration Job, the init containers, the backup, the
   exporter, an operator's psql.
 Call with (dict "root" $ "out" <an empty dict>).
@@ -22,8 +21,8 @@ Call with (dict "root" $ "out" <an empty dict>).
 {{- with $v.backend }}{{ if .enabled -}}
   {{- $pods := ternary .autoscaling.maxReplicas .replicas .autoscaling.enabled | int -}}
   {{- $procs := ternary (int .workers) 1 (eq (include "rhesis.appEnv" $.root) "production") -}}
-  {{- $backend = mul (add $pods 2) $procs $perProcess -}}
-  {{- $_ := set $.out "backend" (printf "backend (%d + 2) pods x %d processes x %d" $pods $procs $perProcess) -}}
+  {{- $backend = mul (add (mul 2 $pods) 1) $procs $perProcess -}}
+  {{- $_ := set $.out "backend" (printf "backend (2 x %d + 1) pods x %d processes x %d" $pods $procs $perProcess) -}}
 {{- end }}{{ end -}}
 {{- with $v.worker }}{{ if .enabled -}}
   {{- $pods := ternary .autoscaling.maxReplicas .replicas .autoscaling.enabled | int -}}
