@@ -267,14 +267,20 @@ func TestDatabaseRoles(t *testing.T) {
 func TestDatabaseAdmitsEveryConnection(t *testing.T) {
 	t.Parallel()
 	args := func(r *result) []any { return dig(container(r.object(t, "Deployment", "postgres")), "args").([]any) }
-	// prod: backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=2830"}, args(mustRun(t, "prod")))
+	// The sum up to a multiple of 500; prod: backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=3000"}, args(mustRun(t, "prod")))
 	// local: backend (2 x 1 + 1) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=280"}, args(mustRun(t, "local")))
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=500"}, args(mustRun(t, "local")))
+	// A second worker (400) stays within the step: the database is not restarted.
+	two := stackSettings(t, "local")
+	two.set("worker.replicas", "2")
+	r2, err := run(t, "local", two)
+	require.NoError(t, err)
+	assert.Equal(t, []any{"postgres", "-c", "max_connections=500"}, args(r2))
 
 	s := stackSettings(t, "prod")
 	s.set("database.postgresql.maxConnections", "500")
-	_, err := run(t, "prod", s)
+	_, err = run(t, "prod", s)
 	require.ErrorContains(t, err, "database.postgresql.maxConnections: is 500, but backend and worker can open 2830 connections (backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools")
 	s.set("backend.workers", "1")
 	s.set("worker.autoscaling.maxReplicas", "6")

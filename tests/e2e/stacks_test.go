@@ -87,7 +87,7 @@ func TestLocalHelm(t *testing.T) {
 	tpl := filepath.Join(e.dir, "charts", "rhesis", "templates", "worker.yaml")
 	raw, err := os.ReadFile(tpl)
 	require.NoError(t, err)
-	liveness := "livenessProbe:\n      httpGet: {path: /health/basic, port: health}\n      periodSeconds: "
+	liveness := "livenessProbe:\n            httpGet: {path: /health/basic, port: health}\n            periodSeconds: "
 	changed := strings.Replace(string(raw), liveness+"20", liveness+"25", 1)
 	require.NotEqual(t, string(raw), changed, "the worker's liveness probe is no longer written this way in worker.yaml")
 	require.NoError(t, os.WriteFile(tpl, []byte(changed), 0o644))

@@ -12,6 +12,7 @@ The most database connections backend and worker can hold at once, set into
   tasks (its grace period) while its replacement runs: 2 x pods + 1;
 - 10 more: the migration Job, the init containers, the backup, the
   exporter, an operator's psql.
+Also sets .out.server, the in-cluster server's default max_connections.
 Call with (dict "root" $ "out" <an empty dict>).
 */}}
 {{- define "rhesis.dbConnections" -}}
@@ -30,4 +31,6 @@ Call with (dict "root" $ "out" <an empty dict>).
   {{- $_ := set $.out "worker" (printf "worker (2 x %d + 1) pods x 2 processes x %d" $pods $perProcess) -}}
 {{- end }}{{ end -}}
 {{- $_ := set .out "total" (add $backend $worker 10) -}}
+{{- /* The in-cluster server's max_connections: the sum up to a multiple of 500, so that scaling within a step does not restart the database (max_connections needs a restart). */ -}}
+{{- $_ := set .out "server" (mul (div (add .out.total 499) 500) 500) -}}
 {{- end }}
