@@ -266,33 +266,46 @@ func TestDatabaseRoles(t *testing.T) {
 // its process's pool.
 func TestDatabaseAdmitsEveryConnection(t *testing.T) {
 	t.Parallel()
-	args := func(r *result) []any { return dig(container(r.object(t, "Deployment", "postgres")), "args").([]any) }
-	// The sum up to a multiple of 500; prod: backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=3000"}, args(mustRun(t, "prod")))
-	// local: backend (2 x 1 + 1) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=500"}, args(mustRun(t, "local")))
-	// A second worker (400) stays within the step: the database is not restarted.
-	two := stackSettings(t, "local")
-	two.set("worker.replicas", "2")
-	r2, err := run(t, "local", two)
-	require.NoError(t, err)
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=500"}, args(r2))
-
-	s := stackSettings(t, "prod")
-	s.set("database.postgresql.maxConnections", "500")
-	_, err = run(t, "prod", s)
-	require.ErrorContains(t, err, "database.postgresql.maxConnections: is 500, but backend and worker can open 2830 connections (backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools")
-	s.set("backend.workers", "1")
-	s.set("worker.autoscaling.maxReplicas", "6")
-	_, err = run(t, "prod", s)
-	require.ErrorContains(t, err, "can open 1180 connections", "13 x 1 x 30 + 13 x 2 x 30 + 10 is still above 500")
-	s.set("database.postgresql.maxConnections", "1180")
-	r, err := run(t, "prod", s)
-	require.NoError(t, err)
-	assert.Equal(t, []any{"postgres", "-c", "max_connections=1180"}, args(r))
-
-	w := stackSettings(t, "local")
-	w.set("worker.concurrency", "31")
-	_, err = run(t, "local", w)
-	require.ErrorContains(t, err, "worker.concurrency")
+	// serverArgs runs env with the settings (key, value, ...) and returns the server's args.
+	serverArgs := func(env string, set ...string) ([]any, error) {
+		s := stackSettings(t, env)
+		for i := 0; i+1 < len(set); i += 2 {
+			s.set(set[i], set[i+1])
+		}
+		r, err := run(t, env, s)
+		if err != nil {
+			return nil, err
+		}
+		return dig(container(r.object(t, "Deployment", "postgres")), "args").([]any), nil
+	}
+	want := func(n string) []any { return []any{"postgres", "-c", "max_connections=" + n} }
+	for _, tc := range []struct {
+		env  string
+		set  []string
+		want []any
+	}{
+		// The sum up to a multiple of 500; prod: backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 x 30 + 10.
+		{"prod", nil, want("3000")},
+		// local: backend (2 x 1 + 1) x 1 uvicorn process x 30 + worker (2 x 1 + 1) x 2 x 30 + 10.
+		{"local", nil, want("500")},
+		// A second worker (400) stays within the step: the database is not restarted.
+		{"local", []string{"worker.replicas", "2"}, want("500")},
+		// Lower maxima: 13 x 1 x 30 + 13 x 2 x 30 + 10, admitted as set.
+		{"prod", []string{"backend.workers", "1", "worker.autoscaling.maxReplicas", "6", "database.postgresql.maxConnections", "1180"}, want("1180")},
+	} {
+		got, err := serverArgs(tc.env, tc.set...)
+		require.NoError(t, err, "%s %v", tc.env, tc.set)
+		assert.Equal(t, tc.want, got, "%s %v", tc.env, tc.set)
+	}
+	for _, tc := range []struct {
+		set  []string
+		want string
+	}{
+		{[]string{"database.postgresql.maxConnections", "500"}, "database.postgresql.maxConnections: is 500, but backend and worker can open 2830 connections (backend (2 x 6 + 1) pods x 4 processes x 30 + worker (2 x 10 + 1) pods x 2 processes x 30 + 10 for jobs and tools"},
+		{[]string{"database.postgresql.maxConnections", "500", "backend.workers", "1", "worker.autoscaling.maxReplicas", "6"}, "can open 1180 connections"},
+		{[]string{"worker.concurrency", "31"}, "worker.concurrency"},
+	} {
+		_, err := serverArgs("prod", tc.set...)
+		require.ErrorContains(t, err, tc.want, "%v", tc.set)
+	}
 }
