@@ -451,6 +451,15 @@ func TestDataSafety(t *testing.T) {
 	assert.True(t, r.hasObject("PersistentVolumeClaim", "app-storage"))
 	assert.Contains(t, jsonOf(t, container(r.object(t, "Deployment", "backend"))["volumeMounts"]), `"/app/storage"`)
 	assert.NotContains(t, jsonOf(t, container(r.object(t, "Deployment", "worker"))["volumeMounts"]), `"/app/storage"`)
+	// The bucket is reached on 443 of public addresses: one rule, the internet ports', private ranges excepted.
+	var to443 []any
+	for _, rule := range dig(r.object(t, "NetworkPolicy", "backend").Plain(), "spec", "egress").([]any) {
+		if strings.Contains(jsonOf(t, dig(rule, "ports")), `"port":443`) {
+			to443 = append(to443, rule)
+		}
+	}
+	require.Len(t, to443, 1)
+	assert.NotNil(t, dig(to443[0], "to", 0, "ipBlock", "except"))
 }
 
 // TestMonitoring: exporters next to postgres and redis, ServiceMonitors for
