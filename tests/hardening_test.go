@@ -506,6 +506,18 @@ func TestBadHardeningConfigCreatesNothing(t *testing.T) {
 			"ingress.host", "is required in staging while the ingress is on"},
 		{"prod ingress without TLS", "prod", func(s settings) { s.unset("ingress.tlsSecret") },
 			"ingress.tlsSecret", "ingress.tlsSecret or ingress.clusterIssuer is required in prod"},
+		{"a bucket without its key", "local", func(s settings) { s.set("storage.uri", "gs://rhesis-files") },
+			"secrets.storageServiceAccountKey", "is required with storage.uri=gs://... (or secrets.secretKeyRefs.storageServiceAccountKey naming a Secret and key)"},
+		{"SSO without its key", "local", func(s settings) { s.set("sso.enabled", "true") },
+			"secrets.ssoEncryptionKey", "is required with sso.enabled"},
+		{"a relay without its password", "local", func(s settings) { s.set("smtp.host", "smtp.example.com"); s.set("smtp.user", "rhesis") },
+			"secrets.smtpPassword", "is required with smtp.host"},
+		{"a relay without its user", "local", func(s settings) {
+			s.set("smtp.host", "smtp.example.com")
+			s.setSecret("secrets.smtpPassword", "relay")
+		}, "smtp.user", "is required with smtp.host"},
+		{"an API path behind another ingress class", "staging", func(s settings) { s.set("ingress.apiPath", "/backend"); s.set("ingress.className", "traefik") },
+			"ingress.apiPath", "needs ingress.className=nginx"},
 		{"API path that belongs to the frontend", "staging", func(s settings) { s.set("ingress.apiPath", "/api") },
 			"ingress.apiPath", "belong to the frontend"},
 		{"host that is no host", "staging", func(s settings) { s.set("ingress.host", "Rhesis_Test") },
