@@ -25,21 +25,26 @@ ADMIN_DB_PASS: dbPassword
 {{- end }}
 REDIS_PASSWORD: redisPassword
 AUDIT_HASH_KEY: auditHashKey
-{{- /* The optional ones, when their setting is on or their value given. */}}
-{{- if include "rhesis.cloudStorage" . }}
-STORAGE_SERVICE_ACCOUNT_KEY: storageServiceAccountKey
-{{- end }}
-{{- if .Values.sso.enabled }}
-SSO_ENCRYPTION_KEY: ssoEncryptionKey
-{{- end }}
-{{- if .Values.smtp.host }}
-SMTP_PASSWORD: smtpPassword
-{{- end }}
-{{- range $key, $value := dict "RHESIS_LICENSE" "license" "RHESIS_API_KEY" "rhesisApiKey" }}
-{{- if include "rhesis.secretGiven" (dict "root" $ "value" $value) }}
-{{ $key }}: {{ $value }}
+{{- $optional := dict }}{{ include "rhesis.optionalSecrets" (dict "root" . "out" $optional) }}
+{{- range $key, $s := $optional }}
+{{ $key }}: {{ $s.value }}
 {{- end }}
 {{- end }}
+
+{{/*
+The optional secrets that apply, set into .out as VAR: (dict "value" <the
+name under secrets.*> "with" <the setting that requires it> "hint" <how to
+make one>): an option's secret while the option is on, the others ("with"
+empty) when given. Call with (dict "root" $ "out" <an empty dict>).
+*/}}
+{{- define "rhesis.optionalSecrets" -}}
+{{- $v := .root.Values -}}
+{{- if include "rhesis.cloudStorage" .root }}{{ $_ := set .out "STORAGE_SERVICE_ACCOUNT_KEY" (dict "value" "storageServiceAccountKey" "with" "storage.uri=gs://..." "hint" "$(base64 -w0 key.json)") }}{{ end -}}
+{{- if $v.sso.enabled }}{{ $_ := set .out "SSO_ENCRYPTION_KEY" (dict "value" "ssoEncryptionKey" "with" "sso.enabled" "hint" "$(openssl rand -base64 32 | tr '+/' '-_')") }}{{ end -}}
+{{- if $v.smtp.host }}{{ $_ := set .out "SMTP_PASSWORD" (dict "value" "smtpPassword" "with" "smtp.host" "hint" "<the relay's password>") }}{{ end -}}
+{{- range $key, $value := dict "RHESIS_LICENSE" "license" "RHESIS_API_KEY" "rhesisApiKey" -}}
+{{- if include "rhesis.secretGiven" (dict "root" $.root "value" $value) }}{{ $_ := set $.out $key (dict "value" $value "with" "") }}{{ end -}}
+{{- end -}}
 {{- end }}
 
 {{/* "true" when secrets.<.value> is given: its value, a secretKeyRefs entry or an ExternalSecret entry. */}}

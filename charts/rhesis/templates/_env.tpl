@@ -13,10 +13,8 @@ variables users add: one place for how a variable is written.
 
 {{/* The secret variables of backend, worker and migrations: the required ones, the optional ones given, then secrets.extra sorted. */}}
 {{- define "rhesis.pythonSecretEnv" -}}
-{{- $given := include "rhesis.secretValues" . | fromYaml }}
-{{- $optional := list }}
-{{- range $k := list "STORAGE_SERVICE_ACCOUNT_KEY" "SSO_ENCRYPTION_KEY" "RHESIS_LICENSE" "SMTP_PASSWORD" "RHESIS_API_KEY" }}{{ if hasKey $given $k }}{{ $optional = append $optional $k }}{{ end }}{{ end }}
-{{- range $k := concat (list "SESSION_SECRET_KEY" "JWT_SECRET_KEY" "DB_ENCRYPTION_KEY" "APP_DB_PASS" "REDIS_PASSWORD" "BROKER_URL" "CELERY_RESULT_BACKEND" "AUDIT_HASH_KEY") $optional (keys $.Values.secrets.extra | sortAlpha) }}
+{{- $optional := dict }}{{ include "rhesis.optionalSecrets" (dict "root" . "out" $optional) }}
+{{- range $k := concat (list "SESSION_SECRET_KEY" "JWT_SECRET_KEY" "DB_ENCRYPTION_KEY" "APP_DB_PASS" "REDIS_PASSWORD" "BROKER_URL" "CELERY_RESULT_BACKEND" "AUDIT_HASH_KEY") (keys $optional | sortAlpha) (keys $.Values.secrets.extra | sortAlpha) }}
 {{- if and (has $k (list "BROKER_URL" "CELERY_RESULT_BACKEND")) (include "rhesis.redisPasswordOutside" $) }}
 {{- /* After REDIS_PASSWORD, which Kubernetes expands into it. */}}
 - name: {{ $k }}

@@ -206,13 +206,10 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- end -}}
 {{- /* Secrets an option needs, in every environment (an existing Secret must hold them itself). */ -}}
 {{- if not $v.secrets.existingSecret -}}
-  {{- $needed := dict -}}
-  {{- if $cloud }}{{ $_ := set $needed "storageServiceAccountKey" (list "storage.uri=gs://..." "$(base64 -w0 key.json)") }}{{ end -}}
-  {{- if $v.sso.enabled }}{{ $_ := set $needed "ssoEncryptionKey" (list "sso.enabled" "$(openssl rand -base64 32 | tr '+/' '-_')") }}{{ end -}}
-  {{- if $v.smtp.host }}{{ $_ := set $needed "smtpPassword" (list "smtp.host" "<the relay's password>") }}{{ end -}}
-  {{- range $k := keys $needed | sortAlpha -}}
-    {{- if not (include "rhesis.secretGiven" (dict "root" $ "value" $k)) -}}
-      {{- $problems = append $problems (printf "secrets.%s is required with %s (or secrets.secretKeyRefs.%s naming a Secret and key): --set secrets.%s=\"%s\"" $k (index $needed $k 0) $k $k (index $needed $k 1)) -}}
+  {{- $optional := dict }}{{ include "rhesis.optionalSecrets" (dict "root" $ "out" $optional) -}}
+  {{- range $key := keys $optional | sortAlpha }}{{ $s := index $optional $key -}}
+    {{- if and $s.with (not (include "rhesis.secretGiven" (dict "root" $ "value" $s.value))) -}}
+      {{- $problems = append $problems (printf "secrets.%s is required with %s (or secrets.secretKeyRefs.%s naming a Secret and key): --set secrets.%s=\"%s\"" $s.value $s.with $s.value $s.value $s.hint) -}}
     {{- end -}}
   {{- end -}}
 {{- end -}}
