@@ -393,13 +393,12 @@ func (w Writable) applies(env map[string]envValue) bool {
 }
 
 func mounted(cm map[string]any, path string) bool {
-	for _, m := range list(cm["volumeMounts"]) {
-		mp := str(dig(m, "mountPath"))
-		if path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/") {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(list(cm["volumeMounts"]), func(m any) bool { return covers(str(dig(m, "mountPath")), path) })
+}
+
+// covers reports whether a mount at mountPath holds path.
+func covers(mountPath, path string) bool {
+	return path == mountPath || strings.HasPrefix(path, strings.TrimSuffix(mountPath, "/")+"/")
 }
 
 // startOrder: a backend that skips migrations needs a migration Job that is
@@ -489,17 +488,7 @@ func (ck *checker) sharedStorage() {
 		if uri := ck.envOf(main)["STORAGE_SERVICE_URI"].value; uri != "" && !strings.HasPrefix(uri, "file://") {
 			continue
 		}
-		claim := ""
-		for _, m := range list(main["volumeMounts"]) {
-			if str(dig(m, "mountPath")) != shared.Path {
-				continue
-			}
-			for _, v := range list(pod["volumes"]) {
-				if str(dig(v, "name")) == str(dig(m, "name")) {
-					claim = str(dig(v, "persistentVolumeClaim", "claimName"))
-				}
-			}
-		}
+		claim := claimAt(pod, main, shared.Path)
 		if claim == "" {
 			ck.add(obj, name, "shared storage "+shared.Path, shared.Source, "no claim is mounted there, so backend and worker would not see each other's files")
 		}
@@ -564,8 +553,7 @@ func has(env map[string]envValue, name string) bool { _, ok := env[name]; return
 // claimAt is the claim mounted at path or above it in container c of pod, or "".
 func claimAt(pod, c map[string]any, path string) string {
 	for _, m := range list(c["volumeMounts"]) {
-		mp := str(dig(m, "mountPath"))
-		if path != mp && !strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/") {
+		if !covers(str(dig(m, "mountPath")), path) {
 			continue
 		}
 		for _, v := range list(pod["volumes"]) {
@@ -829,12 +817,8 @@ func (ck *checker) connections() {
 		}
 		pods := ck.maxPods(name, o)
 		surge := toInt(dig(o, "spec", "strategy", "rollingUpdate", "maxSurge"))
-		grace := 30
-		if g, ok := pod["terminationGracePeriodSeconds"]; ok {
-			grace = toInt(g)
-		}
 		stopping := pods
-		if toInt(dig(o, "spec", "minReadySeconds")) >= grace {
+		if toInt(dig(o, "spec", "minReadySeconds")) >= grace(pod) {
 			stopping = 1
 		}
 		n := (pods + surge + stopping) * int(procs) * int(load.PoolPerProcess.Value)
@@ -894,14 +878,18 @@ func (ck *checker) shutdown() {
 		return
 	}
 	pod, obj := podOf(o)
-	grace := 30
-	if g, ok := pod["terminationGracePeriodSeconds"]; ok {
-		grace = toInt(g)
-	}
-	if l := ck.c.Load.LongestTaskSeconds; int64(grace) < l.Value {
+	if l, g := ck.c.Load.LongestTaskSeconds, grace(pod); int64(g) < l.Value {
 		ck.add(obj, "worker", fmt.Sprintf("tasks of up to %d s", l.Value), l.Source,
-			fmt.Sprintf("terminationGracePeriodSeconds %d kills running tasks at every rollout and scale-down", grace))
+			fmt.Sprintf("terminationGracePeriodSeconds %d kills running tasks at every rollout and scale-down", g))
 	}
+}
+
+// grace is a pod's terminationGracePeriodSeconds, Kubernetes' 30 unless set.
+func grace(pod map[string]any) int {
+	if g, ok := pod["terminationGracePeriodSeconds"]; ok {
+		return toInt(g)
+	}
+	return 30
 }
 
 // first is a list's first element, or nil.
