@@ -6,8 +6,7 @@ package components
 import (
 	"fmt"
 
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -27,18 +26,20 @@ const PodSecurityLevel = "restricted"
 // under the other, and it must enforce restricted as a created one does.
 func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, create, keep bool) (pulumi.StringOutput, error) {
 	if !create {
-		ns, err := corev1.GetNamespace(ctx, name, pulumi.ID(name), nil, pulumi.Parent(parent))
+		ns := &namespace{}
+		err := ctx.ReadResource(namespaceType, name, pulumi.ID(name), nil, ns,
+			utilities.PkgResourceDefaultOpts([]pulumi.ResourceOption{pulumi.Parent(parent)})...)
 		if err != nil {
 			return pulumi.StringOutput{}, err
 		}
-		return pulumi.All(ns.Metadata.Name().Elem(), ns.Metadata.Labels()).ApplyT(func(v []any) (string, error) {
-			labels, _ := v[1].(map[string]string)
-			if got := labels[enforceLabel]; got != PodSecurityLevel {
+		return ns.Metadata.ApplyT(func(meta map[string]any) (string, error) {
+			labels, _ := meta["labels"].(map[string]any)
+			if got, _ := labels[enforceLabel].(string); got != PodSecurityLevel {
 				return "", fmt.Errorf("namespace %s enforces Pod Security %q, not %q: label it with "+
 					"`kubectl label namespace %s %s=%s`, or let the stack create its own (rhesis:createNamespace true)",
 					name, got, PodSecurityLevel, name, enforceLabel, PodSecurityLevel)
 			}
-			return v[0].(string), nil
+			return name, nil
 		}).(pulumi.StringOutput), nil
 	}
 	labels := pulumi.StringMap{
@@ -49,15 +50,32 @@ func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, crea
 	for _, mode := range []string{"enforce", "audit", "warn"} {
 		labels["pod-security.kubernetes.io/"+mode] = pulumi.String(PodSecurityLevel)
 	}
-	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels,
-			Annotations: pulumi.StringMap{PatchForce: pulumi.String("true")}},
-	}, pulumi.Parent(parent), pulumi.Protect(keep))
+	ns := &namespace{}
+	err := ctx.RegisterResource(namespaceType, name, pulumi.Map{
+		"apiVersion": pulumi.String("v1"), "kind": pulumi.String("Namespace"),
+		"metadata": pulumi.Map{"name": pulumi.String(name), "labels": labels,
+			"annotations": pulumi.StringMap{PatchForce: pulumi.String("true")}},
+	}, ns, utilities.PkgResourceDefaultOpts([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Protect(keep)})...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	return ns.Metadata.Name().Elem(), nil
+	return ns.Metadata.ApplyT(func(meta map[string]any) string {
+		name, _ := meta["name"].(string)
+		return name
+	}).(pulumi.StringOutput), nil
 }
+
+// namespace is the provider's kubernetes:core/v1:Namespace, registered by its
+// type token: the SDK's core/v1 package costs each binary 25 MB and 6 s of
+// linking, for one object.
+type namespace struct {
+	pulumi.CustomResourceState
+
+	Metadata pulumi.MapOutput `pulumi:"metadata"`
+}
+
+// namespaceType is the provider's type token of a Namespace.
+const namespaceType = "kubernetes:core/v1:Namespace"
 
 // enforceLabel is the label Pod Security admission enforces a namespace's level by.
 const enforceLabel = "pod-security.kubernetes.io/enforce"

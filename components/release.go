@@ -1,7 +1,7 @@
 package components
 
 import (
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -27,8 +27,23 @@ type ChartRelease struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput
-	Release   *helmv3.Release
+	Release   *HelmRelease
 }
+
+// HelmRelease is the provider's kubernetes:helm.sh/v3:Release, registered by
+// its type token rather than through the SDK's helm/v3 package: that package
+// imports every API group's types (about 120 MB and 10 s of linking in each
+// binary and test binary), for the two outputs read here.
+type HelmRelease struct {
+	pulumi.CustomResourceState
+
+	Name pulumi.StringPtrOutput `pulumi:"name"`
+	// Status holds the release's status and revision.
+	Status pulumi.MapOutput `pulumi:"status"`
+}
+
+// helmReleaseType is the provider's type token of a Helm release.
+const helmReleaseType = "kubernetes:helm.sh/v3:Release"
 
 // NewChartRelease creates the namespace (the chart does not create one, so
 // the standalone `helm install --create-namespace` works) and the release.
@@ -43,26 +58,32 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	}
 	c.Namespace = ns
 
-	c.Release, err = helmv3.NewRelease(ctx, args.Release, &helmv3.ReleaseArgs{
-		Name:      pulumi.String(args.Release),
-		Chart:     pulumi.String(args.Chart),
-		Version:   OptionalString(args.Version),
-		Namespace: c.Namespace,
-		Values:    args.Values,
+	props := pulumi.Map{
+		"name":      pulumi.String(args.Release),
+		"chart":     pulumi.String(args.Chart),
+		"namespace": c.Namespace,
+		"values":    args.Values,
+		// The provider's Release, not its old client-side chart resource.
+		"compat": pulumi.String("true"),
 		// A failed install or upgrade is rolled back: the stack is never left
 		// half-applied.
-		Atomic:        pulumi.Bool(true),
-		CleanupOnFail: pulumi.Bool(true),
-		Timeout:       pulumi.Int(900),
-		MaxHistory:    pulumi.Int(10),
+		"atomic":        pulumi.Bool(true),
+		"cleanupOnFail": pulumi.Bool(true),
+		"timeout":       pulumi.Int(900),
+		"maxHistory":    pulumi.Int(10),
 		// The provider fetches the cluster's OpenAPI anew for each install and
 		// upgrade to check the manifest client-side (0.6 s of a 3 s install
 		// on the sandbox). values.schema.json already holds every fragment a
 		// user adds to the Kubernetes types, the chart's own objects are
 		// tested against the API server, and the API server validates each
 		// object as Helm creates it.
-		DisableOpenapiValidation: pulumi.Bool(true),
-	}, pulumi.Parent(c))
+		"disableOpenapiValidation": pulumi.Bool(true),
+	}
+	if args.Version != "" {
+		props["version"] = pulumi.String(args.Version)
+	}
+	c.Release = &HelmRelease{}
+	err = ctx.RegisterResource(helmReleaseType, args.Release, props, c.Release, utilities.PkgResourceDefaultOpts([]pulumi.ResourceOption{pulumi.Parent(c)})...)
 	if err != nil {
 		return nil, err
 	}

@@ -102,8 +102,8 @@ func deployHelm(ctx *pulumi.Context, r *Resolved, digests imageDigests, opts ...
 	out.release = pulumi.Map{
 		"name":      rel.Release.Name.Elem(),
 		"namespace": rel.Namespace,
-		"status":    rel.Release.Status.Status(),
-		"revision":  rel.Release.Status.Revision().Elem(),
+		"status":    rel.Release.Status.MapIndex(pulumi.String("status")),
+		"revision":  rel.Release.Status.MapIndex(pulumi.String("revision")),
 		"chart":     pulumi.String(chart),
 		"digest":    pulumi.String(digest),
 	}
