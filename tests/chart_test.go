@@ -242,7 +242,8 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		"database": map[string]any{"external": map[string]any{"host": "db.example.com", "maxConnections": 2830}},
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})
-	bases["monitoring"] = layer(bases["local"], map[string]any{"monitoring": map[string]any{"enabled": true}})
+	bases["monitoring"] = layer(bases["prod"], map[string]any{"monitoring": map[string]any{"enabled": true},
+		"backup": map[string]any{"enabled": true}, "ingress": map[string]any{"clusterIssuer": "letsencrypt"}})
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	bases["gateway"] = layer(bases["prod"], gatewayValues())
 	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})

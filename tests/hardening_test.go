@@ -490,7 +490,12 @@ func TestMonitoring(t *testing.T) {
 		alerts = append(alerts, dig(a, "alert").(string))
 		assert.Contains(t, dig(a, "expr"), `namespace="rhesis"`)
 	}
-	assert.Equal(t, []string{"RhesisComponentDown", "RhesisPodRestarting", "RhesisPostgresConnectionsHigh", "RhesisRedisMemoryHigh"}, alerts)
+	assert.Equal(t, []string{"RhesisComponentDown", "RhesisPodRestarting", "RhesisPostgresDown", "RhesisPostgresConnectionsHigh",
+		"RhesisRedisDown", "RhesisRedisMemoryHigh", "RhesisQueueBacklog", "RhesisQueueStuck", "RhesisVolumeFilling", "RhesisVolumeFilling",
+		"RhesisBackupFailed", "RhesisBackupTooOld", "RhesisMigrationFailed"}, alerts)
+	exporter := dig(r.object(t, "Deployment", "redis").Plain(), "spec", "template", "spec", "containers", 1).(map[string]any)
+	assert.Contains(t, dig(exporter, "env"), map[string]any{"name": "REDIS_EXPORTER_CHECK_SINGLE_KEYS",
+		"value": "db0=celery,db0=execution,db0=telemetry,db0=architect"}, "the queue lengths the alerts read")
 	assert.Equal(t, []string{"ingress ns=ingress-nginx 3000/TCP", "egress app=backend 8080/TCP"}, policyRules(objectsOf(r, "NetworkPolicy")["frontend"]))
 	assert.Contains(t, policyRules(objectsOf(r, "NetworkPolicy")["postgres"]), "ingress ns=monitoring 9187/TCP")
 	assertModesAgree(t, r, "prod with monitoring")

@@ -207,6 +207,11 @@ DEFAULT_{{ upper $k }}_MODEL: {{ . | quote }}
 {{- end }}
 {{- end }}
 
+{{/* The Celery queues as redis_exporter's single keys: lists in the broker's database (0, BROKER_URL's). */}}
+{{- define "rhesis.celeryQueueKeys" -}}
+{{- $keys := list }}{{ range .Values.worker.keda.queues }}{{ $keys = append $keys (printf "db0=%s" .) }}{{ end }}{{ join "," $keys }}
+{{- end }}
+
 {{/* Broker URL for Redis database .db: the chart's password query-escaped (%20 for spaces), or $(REDIS_PASSWORD) for Kubernetes to expand in the pod; rediss:// to an external Redis over TLS. */}}
 {{- define "rhesis.redisURL" -}}
 {{- $e := .root.Values.redis.external -}}
