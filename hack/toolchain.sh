@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy)
+#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score|monitoring]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy; monitoring: promtool and the exporters)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #   hack/toolchain.sh dir helm                         print one tool's folder
 #
@@ -29,6 +29,13 @@ KWOK_VERSION=0.7.0
 KUBE_SCORE_VERSION=1.20.0
 TRIVY_VERSION=0.74.0
 HELM_DOCS_VERSION=1.14.2
+PROMETHEUS_VERSION=0.316.0 # promtool of Prometheus 3.16.0
+KUBE_STATE_METRICS_VERSION=2.18.0
+CERT_MANAGER_VERSION=1.19.2
+# The exporters are built at the tags of the images the chart runs.
+image_tag() { sed -n "s#^ *image: .*/$1:v\(.*\)\$#\1#p" "$ROOT/charts/rhesis/values.yaml" | head -1; }
+REDIS_EXPORTER_VERSION=$(image_tag redis_exporter)
+POSTGRES_EXPORTER_VERSION=$(image_tag postgres-exporter)
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
@@ -40,6 +47,9 @@ KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 KUBE_SCORE_DIR=$CACHE/kube-score-$KUBE_SCORE_VERSION
 TRIVY_DIR=$CACHE/trivy-$TRIVY_VERSION
 HELM_DOCS_DIR=$CACHE/helm-docs-$HELM_DOCS_VERSION
+PROMTOOL_DIR=$CACHE/promtool-$PROMETHEUS_VERSION
+REDIS_EXPORTER_DIR=$CACHE/redis_exporter-$REDIS_EXPORTER_VERSION
+POSTGRES_EXPORTER_DIR=$CACHE/postgres_exporter-$POSTGRES_EXPORTER_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -141,6 +151,39 @@ build_trivy() {
 	rmdir "$TRIVY_DIR.tmp"
 }
 
+build_promtool() {
+	[ -x "$PROMTOOL_DIR/promtool" ] && return
+	log "building promtool v$PROMETHEUS_VERSION (about 8 CPU-minutes cold)"
+	mkdir -p "$PROMTOOL_DIR.tmp"
+	GOBIN="$PROMTOOL_DIR.tmp" go install "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
+	mkdir -p "$PROMTOOL_DIR"
+	mv "$PROMTOOL_DIR.tmp/promtool" "$PROMTOOL_DIR/promtool"
+	rmdir "$PROMTOOL_DIR.tmp"
+}
+
+# build_exporter NAME MODULE PKG VERSION DIR: an exporter from its wrapper
+# module in tools/NAME, which must pin the version the chart's image carries.
+build_exporter() {
+	local name=$1 module=$2 pkg=$3 version=$4 out=$5 pinned
+	[ -x "$out/$name" ] && return
+	pinned=$(cd "$ROOT/tools/$name" && go list -m -f '{{.Version}}' "$module")
+	if [ "$pinned" != "v$version" ]; then
+		echo "tools/$name/go.mod pins $module $pinned, but the chart runs v$version: cd tools/$name && go get $module@v$version && go mod tidy" >&2
+		exit 1
+	fi
+	log "building $name v$version"
+	local dir
+	dir=$(stage "$name")
+	gobuild "$dir" "$out/$name" "$pkg"
+}
+
+build_exporters() {
+	build_exporter redis-exporter github.com/oliver006/redis_exporter github.com/oliver006/redis_exporter \
+		"$REDIS_EXPORTER_VERSION" "$REDIS_EXPORTER_DIR"
+	build_exporter postgres-exporter github.com/prometheus-community/postgres_exporter \
+		github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "$POSTGRES_EXPORTER_VERSION" "$POSTGRES_EXPORTER_DIR"
+}
+
 # The sandbox cluster: kube-apiserver, kube-controller-manager,
 # kube-scheduler and etcd from one module graph, kwok from its own.
 build_kube() {
@@ -173,7 +216,7 @@ build_kwok() {
 main() {
 	case "${1:-all}" in
 	bin)
-		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR"
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR" "$PROMTOOL_DIR" "$REDIS_EXPORTER_DIR" "$POSTGRES_EXPORTER_DIR"
 		exit 0
 		;;
 	dir)
@@ -189,13 +232,22 @@ main() {
 		helm-docs) echo "$HELM_DOCS_DIR" ;;
 		kube-apiserver | etcd) echo "$KUBE_DIR" ;;
 		kwok) echo "$KWOK_DIR" ;;
+		promtool) echo "$PROMTOOL_DIR" ;;
+		redis-exporter) echo "$REDIS_EXPORTER_DIR" ;;
+		postgres-exporter) echo "$POSTGRES_EXPORTER_DIR" ;;
+		# kube-state-metrics' published metric tables, at the version the rules are checked against.
+		kube-state-metrics-docs) echo "$(go mod download -json "k8s.io/kube-state-metrics/v2@v$KUBE_STATE_METRICS_VERSION" | jq -r .Dir)/docs/metrics" ;;
+		# The kubelet's volume statistics, in the source of the Kubernetes release the sandbox runs.
+		kubelet-volume-stats) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/pkg/kubelet/metrics" ;;
+		# cert-manager's certificate metrics.
+		cert-manager-metrics) echo "$(go mod download -json "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" | jq -r .Dir)/pkg/metrics" ;;
 		# The OpenAPI documents of the Kubernetes release the sandbox runs (from the Go module proxy).
 		kubernetes-openapi) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/api/openapi-spec/v3" ;;
 		# The Gateway API's standard CRDs (HTTPRoute), the release the chart's routes are checked against.
 		gateway-api-crds) echo "$(go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | jq -r .Dir)/config/crd/standard" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|kubernetes-openapi|gateway-api-crds|keda-crds" >&2; exit 2 ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|kube-state-metrics-docs|kubelet-volume-stats|cert-manager-metrics" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;
@@ -203,14 +255,15 @@ main() {
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs ;;
+		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs; build_promtool; build_exporters ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
 		lint) build_lint; build_actionlint; build_helm_docs ;;
 		sandbox) build_kube; build_kwok ;;
 		score) build_helm; build_kube_score; build_trivy; build_helm_docs ;;
-		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score]... | bin" >&2; exit 2 ;;
+		monitoring) build_helm; build_promtool; build_exporters ;;
+		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score|monitoring]... | bin" >&2; exit 2 ;;
 		esac
 	done
 	log "ready: ${*:-all}"
