@@ -6,7 +6,7 @@ TOOLCHAIN := hack/toolchain.sh
 LINT = $(shell $(TOOLCHAIN) dir golangci-lint)/golangci-lint
 ACTIONLINT = $(shell $(TOOLCHAIN) dir actionlint)/actionlint
 
-.PHONY: up preview destroy drift unlock test unit score dbtest e2e drills lint fmt-check tools sandbox-start sandbox-stop
+.PHONY: up preview destroy drift unlock test unit score dbtest monitoring e2e drills lint fmt-check tools sandbox-start sandbox-stop
 
 ## up: deploy the local stack (STACK=... for another); starts the sandbox cluster when no cluster is reachable
 up:
@@ -26,8 +26,8 @@ drift:
 unlock:
 	hack/up.sh cancel
 
-## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score and Trivy, the tests on a real PostgreSQL, then the end-to-end tests
-test: fmt-check lint unit score dbtest e2e
+## test: everything CI runs: formatting, vet, lint, unit, mock, chart and parity tests, kube-score and Trivy, the tests on a real PostgreSQL, the monitoring proof, then the end-to-end tests
+test: fmt-check lint unit score dbtest monitoring e2e
 
 ## unit: go test of the main module (mocks, no cluster, seconds)
 unit:
@@ -40,6 +40,7 @@ fmt-check:
 lint:
 	$(TOOLCHAIN) lint
 	$(LINT) run ./...
+	cd monitoring && $(LINT) run ./...
 	$(ACTIONLINT)
 	hack/chart-readme.sh --check
 	hack/chart-schema.sh --check
@@ -51,6 +52,10 @@ score:
 ## dbtest: the chart's database scripts against a real PostgreSQL (installed with apt when missing)
 dbtest:
 	hack/postgres-tests.sh
+
+## monitoring: promtool checks and tests the rendered alert rules; each metric they use is found in a real scrape of the pinned exporters (PostgreSQL and Redis from apt) or in the platform's published metrics
+monitoring:
+	hack/monitoring-tests.sh
 
 ## e2e: real Pulumi engine and provider against the sandbox cluster (started and stopped here)
 e2e:

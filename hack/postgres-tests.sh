@@ -7,21 +7,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-packages=(postgresql-15 python3-alembic python3-sqlalchemy python3-psycopg2)
-# Installed means "install ok installed": a removed package keeps its config
-# files and still answers dpkg -s.
-installed() {
-	local p
-	for p in "$@"; do
-		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || return 1
-	done
-}
-if ! installed "${packages[@]}"; then
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	echo "[postgres-tests] installing ${packages[*]}" >&2
-	"${sudo[@]}" apt-get update -qq
-	# The package's own cluster is not needed: the tests run their own servers.
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
-fi
+# shellcheck source=hack/apt.sh
+. hack/apt.sh
+apt_ensure postgresql-15 python3-alembic python3-sqlalchemy python3-psycopg2
 go test -tags postgres -count=1 -run 'OnPostgres' ./tests/ "$@"

@@ -1,0 +1,179 @@
+package monitoring
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// platform is the inventory of everything the rules may read: the exporters'
+// real scrape and the platform's published metrics.
+func platform(t *testing.T) inventory {
+	t.Helper()
+	inv := inventory{}
+	kubeStateMetrics(t, inv)
+	kubeletVolumeStats(t, inv)
+	certManager(t, inv)
+	exporters(t, inv)
+	return inv
+}
+
+// promql is Prometheus's parser with its default options, as promtool's.
+var promql = parser.NewParser(parser.Options{})
+
+// unknownMetrics parses a PromQL expression with Prometheus's parser and
+// lists each selector's metric or label that the inventory lacks.
+func unknownMetrics(inv inventory, expr string) ([]string, error) {
+	parsed, err := promql.ParseExpr(expr)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		m, known := inv[vs.Name]
+		if !known {
+			problems = append(problems, fmt.Sprintf("metric %s is in no scrape or metric list", vs.Name))
+			return nil
+		}
+		for _, matcher := range vs.LabelMatchers {
+			if matcher.Name != model.MetricNameLabel && !m.labels[matcher.Name] {
+				problems = append(problems, fmt.Sprintf("%s has no label %s (%s)", vs.Name, matcher.Name, m.source))
+			}
+		}
+		return nil
+	})
+	return problems, nil
+}
+
+// TestRulesUseRealMetrics: every metric and label each rule of every variant
+// selects exists in a real scrape of the exporters the chart pins, or in the
+// published metrics of kube-state-metrics, the kubelet and cert-manager.
+func TestRulesUseRealMetrics(t *testing.T) {
+	inv := platform(t)
+	used := map[string]string{}
+	for _, v := range variants() {
+		_, rules := ruleFile(t, render(t, v), t.TempDir())
+		for _, r := range rules {
+			expr := r["expr"].(string)
+			problems, err := unknownMetrics(inv, expr)
+			require.NoError(t, err, "%s %s", v.name, r["alert"])
+			assert.Empty(t, problems, "%s: %s: %s", v.name, r["alert"], expr)
+			for _, name := range selectedMetrics(t, expr) {
+				used[name] = inv[name].source
+			}
+		}
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.Logf("%s: %s", n, used[n])
+	}
+	// The queue lengths exist only because the rendered exporter reads them.
+	assert.True(t, inv["redis_key_size"].labels["key"], "redis_key_size{key} from REDIS_EXPORTER_CHECK_SINGLE_KEYS")
+}
+
+// TestUnknownMetricsAreFound: the check fails a wrong metric name or label.
+func TestUnknownMetricsAreFound(t *testing.T) {
+	inv := inventory{}
+	inv.add("pg_up", "a scrape", "job", "namespace")
+	for expr, want := range map[string]string{
+		`pg_upp{namespace="x"} == 0`:            "metric pg_upp is in no scrape or metric list",
+		`pg_up{namespace="x",datname="y"} == 0`: "pg_up has no label datname (a scrape)",
+	} {
+		problems, err := unknownMetrics(inv, expr)
+		require.NoError(t, err)
+		assert.Equal(t, []string{want}, problems, expr)
+	}
+	problems, err := unknownMetrics(inv, `max(pg_up{job="postgres"}) by (job) == 0`)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+	_, err = unknownMetrics(inv, `pg_up{`)
+	assert.Error(t, err, "a rule that does not parse")
+}
+
+// selectedMetrics are the metric names an expression selects.
+func selectedMetrics(t *testing.T, expr string) []string {
+	t.Helper()
+	parsed, err := promql.ParseExpr(expr)
+	require.NoError(t, err)
+	var names []string
+	parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names
+}
+
+// TestRulesSeeOnlyTheirRelease: with a name prefix, no selector matches the
+// objects of a release without one in the same namespace, and each matches
+// its own.
+func TestRulesSeeOnlyTheirRelease(t *testing.T) {
+	others := map[string][]string{
+		"deployment":            {"backend", "worker", "frontend", "postgres", "redis"},
+		"pod":                   {"backend-7d9f8c6b5-x2x4z", "worker-7d9f8c6b5-x2x4z", "redis-6c8f9d7b4-abcde"},
+		"job":                   {"postgres", "redis"},
+		"job_name":              {"postgres-backup-29400000", "migrate-1a2b3c4d5e"},
+		"cronjob":               {"postgres-backup"},
+		"persistentvolumeclaim": {"postgres-pvc", "redis-pvc", "app-storage", "postgres-backup"},
+	}
+	var prefixed variant
+	for _, v := range variants() {
+		if v.name == "prod-prefix" {
+			prefixed = v
+		}
+	}
+	_, rules := ruleFile(t, render(t, prefixed), t.TempDir())
+	require.NotEmpty(t, rules)
+	for _, r := range rules {
+		parsed, err := promql.ParseExpr(r["expr"].(string))
+		require.NoError(t, err)
+		parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
+			vs, ok := node.(*parser.VectorSelector)
+			if !ok {
+				return nil
+			}
+			named := false
+			for _, m := range vs.LabelMatchers {
+				if m.Name == "namespace" {
+					assert.Equal(t, namespace, m.Value, "%s: %s", r["alert"], vs)
+				}
+				samples, isName := others[m.Name]
+				if !isName {
+					continue
+				}
+				named = true
+				matchesOwn := false
+				for _, s := range samples {
+					assert.False(t, m.Matches(s), "%s: %s matches %q of another release", r["alert"], vs, s)
+					matchesOwn = matchesOwn || m.Matches("team-a-"+s)
+				}
+				assert.True(t, matchesOwn, "%s: %s matches none of its own release's objects", r["alert"], vs)
+			}
+			assert.True(t, named || hasLabel(vs, "namespace"), "%s: %s selects by neither name nor namespace", r["alert"], vs)
+			return nil
+		})
+	}
+}
+
+func hasLabel(vs *parser.VectorSelector, name string) bool {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
