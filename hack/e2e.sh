@@ -18,8 +18,10 @@ export KUBECONFIG
 # helm for the tests' `helm status`; the driver finds pulumi and the provider itself.
 PATH="$(hack/toolchain.sh dir helm):$PATH"
 export PATH
-# The Gateway API and KEDA CRDs the platform test applies.
+# The Gateway API and KEDA CRDs the platform test applies, and the Grafana
+# Operator's the monitoring test applies.
 GATEWAY_API_CRDS=$(hack/toolchain.sh dir gateway-api-crds)
 KEDA_CRDS=$(hack/toolchain.sh dir keda-crds)
-export GATEWAY_API_CRDS KEDA_CRDS
+GRAFANA_OPERATOR_CRDS=$(hack/toolchain.sh dir grafana-operator-crds)
+export GATEWAY_API_CRDS KEDA_CRDS GRAFANA_OPERATOR_CRDS
 go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/ "$@"

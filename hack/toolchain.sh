@@ -32,6 +32,7 @@ HELM_DOCS_VERSION=1.14.2
 PROMETHEUS_VERSION=0.316.0 # promtool of Prometheus 3.16.0
 KUBE_STATE_METRICS_VERSION=2.18.0
 CERT_MANAGER_VERSION=1.19.2
+GRAFANA_OPERATOR_VERSION=5.19.4
 # The exporters are built at the tags of the images the chart runs.
 image_tag() { sed -n "s#^ *image: .*/$1:v\(.*\)\$#\1#p" "$ROOT/charts/rhesis/values.yaml" | head -1; }
 REDIS_EXPORTER_VERSION=$(image_tag redis_exporter)
@@ -237,17 +238,26 @@ main() {
 		postgres-exporter) echo "$POSTGRES_EXPORTER_DIR" ;;
 		# kube-state-metrics' published metric tables, at the version the rules are checked against.
 		kube-state-metrics-docs) echo "$(go mod download -json "k8s.io/kube-state-metrics/v2@v$KUBE_STATE_METRICS_VERSION" | jq -r .Dir)/docs/metrics" ;;
-		# The kubelet's volume statistics, in the source of the Kubernetes release the sandbox runs.
-		kubelet-volume-stats) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/pkg/kubelet/metrics" ;;
+		# The kubelet's source, of the Kubernetes release the sandbox runs: its volume statistics and the labels of its cAdvisor series.
+		kubelet-source) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/pkg/kubelet" ;;
+		# cAdvisor's container metrics, at the version that Kubernetes release builds the kubelet with.
+		cadvisor-metrics)
+			local kube cadvisor
+			kube=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)
+			cadvisor=$(awk '$1 == "github.com/google/cadvisor" {print $2}' "$kube/go.mod")
+			echo "$(go mod download -json "github.com/google/cadvisor@$cadvisor" | jq -r .Dir)/metrics"
+			;;
 		# cert-manager's certificate metrics.
 		cert-manager-metrics) echo "$(go mod download -json "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" | jq -r .Dir)/pkg/metrics" ;;
 		# The OpenAPI documents of the Kubernetes release the sandbox runs (from the Go module proxy).
 		kubernetes-openapi) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/api/openapi-spec/v3" ;;
 		# The Gateway API's standard CRDs (HTTPRoute), the release the chart's routes are checked against.
 		gateway-api-crds) echo "$(go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | jq -r .Dir)/config/crd/standard" ;;
+		# The Grafana Operator's CRDs (GrafanaDashboard), for the e2e apply.
+		grafana-operator-crds) echo "$(go mod download -json "github.com/grafana/grafana-operator/v5@v$GRAFANA_OPERATOR_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|kube-state-metrics-docs|kubelet-volume-stats|cert-manager-metrics" >&2; exit 2 ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;

@@ -76,7 +76,7 @@ func kubeStateMetrics(t *testing.T, inv inventory) {
 // kubelet_<key>, with the labels the collector gives them.
 func kubeletVolumeStats(t *testing.T, inv inventory) {
 	t.Helper()
-	dir := toolDir(t, "kubelet-volume-stats")
+	dir := filepath.Join(toolDir(t, "kubelet-source"), "metrics")
 	metrics, err := os.ReadFile(filepath.Join(dir, "metrics.go"))
 	require.NoError(t, err)
 	collector, err := os.ReadFile(filepath.Join(dir, "collectors", "volume_stats.go"))
@@ -91,6 +91,29 @@ func kubeletVolumeStats(t *testing.T, inv inventory) {
 			inv.add("kubelet_"+k[2], "kubelet pkg/kubelet/metrics/collectors/volume_stats.go",
 				append([]string{"namespace", "persistentvolumeclaim"}, scrapeLabels...)...)
 		}
+	}
+}
+
+// cAdvisor reads the container metrics the kubelet serves from cAdvisor, at
+// the version the pinned Kubernetes release builds it with: their names in
+// cAdvisor's metrics/prometheus.go, and the labels the kubelet gives every
+// container series (pkg/kubelet/server/server.go: id, name and image are
+// cAdvisor's own label names).
+func cAdvisor(t *testing.T, inv inventory) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(toolDir(t, "cadvisor-metrics"), "prometheus.go"))
+	require.NoError(t, err)
+	server, err := os.ReadFile(filepath.Join(toolDir(t, "kubelet-source"), "server", "server.go"))
+	require.NoError(t, err)
+	labels := []string{"id", "name", "image"}
+	for _, l := range []string{"pod", "namespace", "container"} {
+		require.True(t, regexp.MustCompile(`"`+l+`":\s+[a-zA-Z]+,`).Match(server), "the kubelet labels container series with %s", l)
+		labels = append(labels, l)
+	}
+	names := regexp.MustCompile(`name:\s*"(container_[a-z_]+)"`).FindAllSubmatch(raw, -1)
+	require.NotEmpty(t, names, "cAdvisor's container metrics")
+	for _, n := range names {
+		inv.add(string(n[1]), "cAdvisor metrics/prometheus.go", append(labels, scrapeLabels...)...)
 	}
 }
 

@@ -3,6 +3,7 @@ package monitoring
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -18,6 +19,7 @@ func platform(t *testing.T) inventory {
 	inv := inventory{}
 	kubeStateMetrics(t, inv)
 	kubeletVolumeStats(t, inv)
+	cAdvisor(t, inv)
 	certManager(t, inv)
 	exporters(t, inv)
 	return inv
@@ -35,6 +37,17 @@ func unknownMetrics(inv inventory, expr string) ([]string, error) {
 	}
 	var problems []string
 	parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
+		switch n := node.(type) {
+		case *parser.AggregateExpr:
+			if !n.Without {
+				problems = append(problems, missingLabels(inv, n.Grouping, n.Expr, "by")...)
+			}
+		case *parser.BinaryExpr:
+			if n.VectorMatching != nil && n.VectorMatching.On {
+				problems = append(problems, missingLabels(inv, n.VectorMatching.MatchingLabels, n.LHS, "on")...)
+				problems = append(problems, missingLabels(inv, n.VectorMatching.MatchingLabels, n.RHS, "on")...)
+			}
+		}
 		vs, ok := node.(*parser.VectorSelector)
 		if !ok {
 			return nil
@@ -54,24 +67,63 @@ func unknownMetrics(inv inventory, expr string) ([]string, error) {
 	return problems, nil
 }
 
-// TestRulesUseRealMetrics: every metric and label each rule of every variant
-// selects exists in a real scrape of the exporters the chart pins, or in the
-// published metrics of kube-state-metrics, the kubelet and cert-manager.
-func TestRulesUseRealMetrics(t *testing.T) {
-	inv := platform(t)
-	used := map[string]string{}
-	for _, v := range variants() {
-		_, rules := ruleFile(t, render(t, v), t.TempDir())
-		for _, r := range rules {
-			expr := r["expr"].(string)
-			problems, err := unknownMetrics(inv, expr)
-			require.NoError(t, err, "%s %s", v.name, r["alert"])
-			assert.Empty(t, problems, "%s: %s: %s", v.name, r["alert"], expr)
-			for _, name := range selectedMetrics(t, expr) {
-				used[name] = inv[name].source
+// missingLabels lists the labels of a by or on clause that a metric selected
+// beneath it lacks.
+func missingLabels(inv inventory, names []string, expr parser.Expr, clause string) []string {
+	var problems []string
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		if m, known := inv[vs.Name]; known {
+			for _, l := range names {
+				if !m.labels[l] {
+					problems = append(problems, fmt.Sprintf("%s(%s): %s has no label %s (%s)", clause, l, vs.Name, l, m.source))
+				}
 			}
 		}
+		return nil
+	})
+	return problems
+}
+
+// TestQueriesUseRealMetrics: every metric and label that each rule of every
+// variant and each dashboard panel selects exists in a real scrape of the
+// exporters the chart pins, or in the published metrics of
+// kube-state-metrics, the kubelet, cAdvisor and cert-manager.
+func TestQueriesUseRealMetrics(t *testing.T) {
+	inv := platform(t)
+	used := map[string]string{}
+	check := func(t *testing.T, what, expr string) {
+		t.Helper()
+		problems, err := unknownMetrics(inv, expr)
+		require.NoError(t, err, "%s: %s", what, expr)
+		assert.Empty(t, problems, "%s: %s", what, expr)
+		for _, name := range selectedMetrics(t, expr) {
+			used[name] = inv[name].source
+		}
 	}
+	t.Run("rules", func(t *testing.T) {
+		for _, v := range variants() {
+			_, rules := ruleFile(t, render(t, v), t.TempDir())
+			for _, r := range rules {
+				check(t, fmt.Sprintf("%s: %s", v.name, r["alert"]), r["expr"].(string))
+			}
+		}
+	})
+	t.Run("dashboards", func(t *testing.T) {
+		queries := 0
+		for file, panels := range dashboardQueries(t) {
+			for title, exprs := range panels {
+				for _, expr := range exprs {
+					check(t, file+": "+title, grafanaVariables.Replace(expr))
+					queries++
+				}
+			}
+		}
+		t.Logf("%d dashboard queries", queries)
+	})
 	names := make([]string, 0, len(used))
 	for n := range used {
 		names = append(names, n)
@@ -84,6 +136,11 @@ func TestRulesUseRealMetrics(t *testing.T) {
 	assert.True(t, inv["redis_key_size"].labels["key"], "redis_key_size{key} from REDIS_EXPORTER_CHECK_SINGLE_KEYS")
 }
 
+// grafanaVariables are Grafana's own variables outside a label value, which
+// Grafana replaces before Prometheus parses a query; the dashboards' own
+// ($namespace, ${prefix}) stand inside label values, which parse as they are.
+var grafanaVariables = strings.NewReplacer("$__rate_interval", "5m")
+
 // TestUnknownMetricsAreFound: the check fails a wrong metric name or label.
 func TestUnknownMetricsAreFound(t *testing.T) {
 	inv := inventory{}
@@ -95,6 +152,14 @@ func TestUnknownMetricsAreFound(t *testing.T) {
 		problems, err := unknownMetrics(inv, expr)
 		require.NoError(t, err)
 		assert.Equal(t, []string{want}, problems, expr)
+	}
+	for expr, want := range map[string]string{
+		`sum by (state) (pg_up{job="postgres"})`:                    "by(state): pg_up has no label state (a scrape)",
+		`pg_up{job="postgres"} and on(state) pg_up{job="postgres"}`: "on(state): pg_up has no label state (a scrape)",
+	} {
+		problems, err := unknownMetrics(inv, expr)
+		require.NoError(t, err)
+		assert.Contains(t, problems, want, expr)
 	}
 	problems, err := unknownMetrics(inv, `max(pg_up{job="postgres"}) by (job) == 0`)
 	require.NoError(t, err)

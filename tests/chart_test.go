@@ -242,7 +242,8 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		"database": map[string]any{"external": map[string]any{"host": "db.example.com", "maxConnections": 2830}},
 		"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com"}},
 	})
-	bases["monitoring"] = layer(bases["prod"], map[string]any{"monitoring": map[string]any{"enabled": true},
+	bases["monitoring"] = layer(bases["prod"], map[string]any{"monitoring": map[string]any{"enabled": true,
+		"dashboards": map[string]any{"annotations": map[string]any{"grafana_folder": "Rhesis"}, "grafanaOperator": map[string]any{"enabled": true}}},
 		"backup": map[string]any{"enabled": true}, "ingress": map[string]any{"clusterIssuer": "letsencrypt"}})
 	bases["externalSecret"] = layer(bases["prod"], externalSecretValues())
 	bases["gateway"] = layer(bases["prod"], gatewayValues())

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -496,6 +497,16 @@ func TestMonitoring(t *testing.T) {
 	exporter := dig(r.object(t, "Deployment", "redis").Plain(), "spec", "template", "spec", "containers", 1).(map[string]any)
 	assert.Contains(t, dig(exporter, "env"), map[string]any{"name": "REDIS_EXPORTER_CHECK_SINGLE_KEYS",
 		"value": "db0=celery,db0=execution,db0=telemetry,db0=architect"}, "the queue lengths the alerts read")
+	configMaps := objectsOf(r, "ConfigMap")
+	for _, d := range []string{"overview", "postgresql", "queues", "backups"} {
+		cm := configMaps["dashboard-"+d]
+		require.NotNil(t, cm, "the %s dashboard", d)
+		assert.Equal(t, "1", dig(cm, "metadata", "labels", "grafana_dashboard"), "the Grafana sidecar's label")
+		var dashboard map[string]any
+		require.NoError(t, json.Unmarshal([]byte(dig(cm, "data", "rhesis-"+d+".json").(string)), &dashboard))
+		assert.Equal(t, "rhesis-"+d, dashboard["uid"])
+	}
+	assert.Empty(t, objectsOf(r, "GrafanaDashboard"), "the Grafana Operator's objects only when asked")
 	assert.Equal(t, []string{"ingress ns=ingress-nginx 3000/TCP", "egress app=backend 8080/TCP"}, policyRules(objectsOf(r, "NetworkPolicy")["frontend"]))
 	assert.Contains(t, policyRules(objectsOf(r, "NetworkPolicy")["postgres"]), "ingress ns=monitoring 9187/TCP")
 	assertModesAgree(t, r, "prod with monitoring")

@@ -285,9 +285,14 @@ func TestMonitoringAndExternalStores(t *testing.T) {
 	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
 	require.NoError(t, err, string(out))
 
+	grafanaCRDs := os.Getenv("GRAFANA_OPERATOR_CRDS")
+	require.NotEmpty(t, grafanaCRDs, "GRAFANA_OPERATOR_CRDS is unset: run through hack/e2e.sh")
+	applyCRDs(t, filepath.Join(grafanaCRDs, "grafana.integreatly.org_grafanadashboards.yaml"))
+
 	ns := "e2e-monitoring"
 	e := newStack(t, "e2e-monitoring", map[string]string{"environment": "local", "deploy.namespace": ns,
-		"monitoring.enabled": "true", "monitoring.labels": `{"release":"prometheus"}`}, nil)
+		"monitoring.enabled": "true", "monitoring.labels": `{"release":"prometheus"}`,
+		"monitoring.dashboards.grafanaOperator.enabled": "true"}, nil)
 	e.up()
 	assertConverged(t, ns, localReplicas)
 	for _, store := range []string{"postgres", "redis"} {
@@ -296,8 +301,20 @@ func TestMonitoringAndExternalStores(t *testing.T) {
 		containers := dig(kubectl(t, "get", "deployment", store, "-n", ns), "spec", "template", "spec", "containers").([]any)
 		assert.Len(t, containers, 2, "%s has its exporter", store)
 	}
-	rules := dig(kubectl(t, "get", "prometheusrule", "rhesis", "-n", ns), "spec", "groups", 0, "rules").([]any)
-	assert.Len(t, rules, 4)
+	var alerts []string
+	for _, r := range dig(kubectl(t, "get", "prometheusrule", "rhesis", "-n", ns), "spec", "groups", 0, "rules").([]any) {
+		alerts = append(alerts, dig(r, "alert").(string))
+	}
+	assert.Equal(t, []string{"RhesisComponentDown", "RhesisPodRestarting", "RhesisPostgresDown", "RhesisPostgresConnectionsHigh",
+		"RhesisRedisDown", "RhesisRedisMemoryHigh", "RhesisQueueBacklog", "RhesisQueueStuck", "RhesisVolumeFilling",
+		"RhesisVolumeFilling", "RhesisMigrationFailed"}, alerts, "local has no backup")
+	// The API server takes each GrafanaDashboard under the operator's own CRD, and the ConfigMap it reads.
+	for _, d := range []string{"overview", "postgresql", "queues", "backups"} {
+		gd := kubectl(t, "get", "grafanadashboard", "dashboard-"+d, "-n", ns)
+		assert.Equal(t, "dashboard-"+d, dig(gd, "spec", "configMapRef", "name"))
+		cm := kubectl(t, "get", "configmap", "dashboard-"+d, "-n", ns)
+		assert.NotEmpty(t, dig(cm, "data", "rhesis-"+d+".json"))
+	}
 	assertRestricted(t, ns, 5+1)
 	e.destroy()
 	assertGone(t, ns)
