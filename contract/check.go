@@ -338,7 +338,15 @@ func (ck *checker) user(obj string, pod, cm map[string]any, name string, want Co
 	if uid == nil {
 		uid = dig(pod, "securityContext", "runAsUser")
 	}
-	if uid == nil || toInt(uid) != want.User.UID {
+	if uid == nil {
+		// The platform assigns the user (OpenShift): the image must run as any.
+		if want.User.AnyUser == nil {
+			ck.add(obj, name, fmt.Sprintf("user %d (%s)", want.User.UID, want.User.Name), want.User.Source,
+				"runs as a user the platform assigns, which the image is not known to support")
+		}
+		return
+	}
+	if toInt(uid) != want.User.UID {
 		ck.add(obj, name, fmt.Sprintf("user %d (%s)", want.User.UID, want.User.Name), want.User.Source, fmt.Sprintf("runs as %v", uid))
 	}
 }

@@ -118,6 +118,15 @@ type User struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`
 	Note   string `json:"note"`
+	// AnyUser, when the image also runs as a user the platform assigns
+	// (OpenShift's restricted-v2): why, and where the source shows it.
+	AnyUser *Reason `json:"anyUser"`
+}
+
+// Reason is a fact that is a judgement: what shows it, and why it holds.
+type Reason struct {
+	Source string `json:"source"`
+	Why    string `json:"why"`
 }
 
 // Port is the port a container listens on, and the variable that sets it.

@@ -5,7 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-hack/toolchain.sh pulumi provider helm sandbox
+hack/toolchain.sh pulumi provider helm helm4 sandbox
 
 was_running=0
 hack/sandbox.sh status >/dev/null 2>&1 && was_running=1
@@ -24,4 +24,7 @@ GATEWAY_API_CRDS=$(hack/toolchain.sh dir gateway-api-crds)
 KEDA_CRDS=$(hack/toolchain.sh dir keda-crds)
 GRAFANA_OPERATOR_CRDS=$(hack/toolchain.sh dir grafana-operator-crds)
 export GATEWAY_API_CRDS KEDA_CRDS GRAFANA_OPERATOR_CRDS
+# Helm 4, for the tests that run the chart with it (helm on PATH stays Helm 3).
+HELM4="$(hack/toolchain.sh dir helm4)/helm"
+export HELM4
 go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/ "$@"

@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|lint|sandbox|score|monitoring]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy; monitoring: promtool and the exporters)
+#   hack/toolchain.sh [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy; monitoring: promtool and the exporters)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #   hack/toolchain.sh dir helm                         print one tool's folder
 #
@@ -19,6 +19,8 @@ PROVIDER_VERSION=$(sdk_version github.com/pulumi/pulumi-kubernetes/sdk/v4)
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199 # the v4.25.0 release commit
 HELM_VERSION=3.19.5
+# Helm 4, which the e2e tests install, upgrade and uninstall the chart with too.
+HELM4_VERSION=4.3.2
 LINT_VERSION=2.15.0
 ACTIONLINT_VERSION=1.7.12
 KUBE_VERSION=1.34.4
@@ -41,6 +43,7 @@ POSTGRES_EXPORTER_VERSION=$(image_tag postgres-exporter)
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
 HELM_DIR=$CACHE/helm-$HELM_VERSION
+HELM4_DIR=$CACHE/helm-$HELM4_VERSION
 LINT_DIR=$CACHE/golangci-lint-$LINT_VERSION
 ACTIONLINT_DIR=$CACHE/actionlint-$ACTIONLINT_VERSION
 KUBE_DIR=$CACHE/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION
@@ -108,6 +111,18 @@ build_helm() {
 	GOBIN="$HELM_DIR" go install \
 		-ldflags "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
 		"helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+}
+
+build_helm4() {
+	[ -x "$HELM4_DIR/helm" ] && return
+	log "building helm v$HELM4_VERSION"
+	mkdir -p "$HELM4_DIR.tmp"
+	GOBIN="$HELM4_DIR.tmp" go install \
+		-ldflags "-X helm.sh/helm/v4/internal/version.version=v$HELM4_VERSION" \
+		"helm.sh/helm/v4/cmd/helm@v$HELM4_VERSION"
+	mkdir -p "$HELM4_DIR"
+	mv "$HELM4_DIR.tmp/helm" "$HELM4_DIR/helm"
+	rmdir "$HELM4_DIR.tmp"
 }
 
 build_lint() {
@@ -226,6 +241,7 @@ main() {
 		pulumi) echo "$PULUMI_DIR/bin" ;;
 		pulumi-resource-kubernetes) echo "$PROVIDER_DIR" ;;
 		helm) echo "$HELM_DIR" ;;
+		helm4) echo "$HELM4_DIR" ;;
 		golangci-lint) echo "$LINT_DIR" ;;
 		actionlint) echo "$ACTIONLINT_DIR" ;;
 		kube-score) echo "$KUBE_SCORE_DIR" ;;
@@ -257,7 +273,7 @@ main() {
 		grafana-operator-crds) echo "$(go mod download -json "github.com/grafana/grafana-operator/v5@v$GRAFANA_OPERATOR_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics" >&2; exit 2 ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;
@@ -265,15 +281,16 @@ main() {
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs; build_promtool; build_exporters ;;
+		all) build_pulumi; build_provider; build_helm; build_helm4; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs; build_promtool; build_exporters ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
+		helm4) build_helm4 ;;
 		lint) build_lint; build_actionlint; build_helm_docs ;;
 		sandbox) build_kube; build_kwok ;;
 		score) build_helm; build_kube_score; build_trivy; build_helm_docs ;;
 		monitoring) build_helm; build_promtool; build_exporters ;;
-		*) echo "usage: $0 [all|pulumi|provider|helm|lint|sandbox|score|monitoring]... | bin" >&2; exit 2 ;;
+		*) echo "usage: $0 [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring]... | bin" >&2; exit 2 ;;
 		esac
 	done
 	log "ready: ${*:-all}"

@@ -72,9 +72,11 @@ serviceAccountName: {{ include "rhesis.name" (list .root .name) }}
 automountServiceAccountToken: false
 securityContext:
   runAsNonRoot: true
+  {{- if not .root.Values.global.openshift }}
   runAsUser: {{ .runAs.user }}
   runAsGroup: {{ .runAs.group }}
   fsGroup: {{ .runAs.fsGroup }}
+  {{- end }}
   seccompProfile:
     type: RuntimeDefault
 {{- $g := .root.Values.global }}
@@ -89,11 +91,13 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 
-{{/* The restricted container security context, on a read-only root (writable paths are volumes: rhesis.scratchPaths). Call with (dict "runAs" <runAs values>). */}}
+{{/* The restricted container security context, on a read-only root (writable paths are volumes: rhesis.scratchPaths); on OpenShift the platform assigns user and group. Call with (dict "root" $ "runAs" <runAs values>). */}}
 {{- define "rhesis.containerSecurity" -}}
 runAsNonRoot: true
+{{- if not .root.Values.global.openshift }}
 runAsUser: {{ .runAs.user }}
 runAsGroup: {{ .runAs.group }}
+{{- end }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities:
@@ -156,7 +160,7 @@ limits:
 
 {{/* kube-score checks a workload is exempt from, with the reason. Call with (dict "root" $ "image" <image values> "runAs" <runAs values>). */}}
 {{- define "rhesis.kubeScore" -}}
-{{- $ig := dict "container-security-context-user-group-id" (printf "runs as its image's own user %v:%v, which owns the image's files" .runAs.user .runAs.group) -}}
+{{- $ig := dict "container-security-context-user-group-id" (ternary "OpenShift assigns the user and group from the namespace's range (global.openshift)" (printf "runs as its image's own user %v:%v, which owns the image's files" .runAs.user .runAs.group) .root.Values.global.openshift) -}}
 {{- if ne (.image.pullPolicy | default .root.Values.global.imagePullPolicy) "Always" }}{{ $_ := set $ig "container-image-pull-policy" "tags name releases (latest is refused outside local) and a rebuilt image rolls the pods through its digest annotation" }}{{ end -}}
 {{- if eq (include "rhesis.imageTag" .) "latest" }}{{ $_ := set $ig "container-image-tag" "local development images are tagged latest; staging and prod refuse it" }}{{ end -}}
 {{- $why := list -}}
@@ -235,5 +239,5 @@ topologySpreadConstraints:
   resources:
     {{- include "rhesis.resources" .resources | nindent 4 }}
   securityContext:
-    {{- include "rhesis.containerSecurity" (dict "runAs" .runAs) | nindent 4 }}
+    {{- include "rhesis.containerSecurity" (dict "root" .root "runAs" .runAs) | nindent 4 }}
 {{- end }}
