@@ -125,7 +125,11 @@ func TestHelm4(t *testing.T) {
 		assert.Contains(t, status, "REVISION: 2")
 		assert.Contains(t, status, "STATUS: deployed")
 		assert.Equal(t, claims, claimUIDs(t, ns), "every claim survives the upgrade, by UID")
-		t.Logf("backend's field managers after the Helm 4 upgrade: %v", appliedBy(t, "deployment", "backend", ns))
+		managers := appliedBy(t, "deployment", "backend", ns)
+		t.Logf("backend's field managers after the Helm 4 upgrade: %v", managers)
+		// Helm 4's --server-side=auto keeps the apply method the release was installed with.
+		assert.Contains(t, managers, "helm/Update", "a Helm 3 release stays client-side")
+		assert.NotContains(t, managers, "helm/Apply", "a Helm 3 release stays client-side")
 
 		helmCLI(t, h4, "uninstall", "rhesis", "-n", ns, "--wait", "--timeout", "5m")
 		kubectlRun(t, "delete", "namespace", ns, "--wait=true", "--timeout=120s")
