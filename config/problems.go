@@ -59,6 +59,10 @@ func SetCommand(stack, key, value string, secret bool) string {
 	var b strings.Builder
 	b.WriteString("pulumi config set")
 	switch {
+	case value == "null":
+		// Helm's --set key=null deletes the key: so does config rm.
+		b.Reset()
+		b.WriteString("pulumi config rm")
 	case secret:
 		b.WriteString(" --secret")
 	case secretLookingKey.MatchString(key):
@@ -73,7 +77,10 @@ func SetCommand(stack, key, value string, secret bool) string {
 			key = "'" + key + "'"
 		}
 	}
-	b.WriteString(" " + key + " " + value)
+	b.WriteString(" " + key)
+	if value != "null" {
+		b.WriteString(" " + value)
+	}
 	return b.String()
 }
 

@@ -75,4 +75,5 @@ func TestSetCommandFlags(t *testing.T) {
 	assert.Equal(t, "pulumi config set -s prod environment prod", SetCommand("prod", "environment", "prod", false))
 	assert.Equal(t, "pulumi config set --plaintext -s prod --path ingress.tlsSecret tls", SetCommand("prod", "ingress.tlsSecret", "tls", false))
 	assert.Equal(t, "pulumi config set --secret --path secrets.dbPassword x", SetCommand("", "secrets.dbPassword", "x", true))
+	assert.Equal(t, "pulumi config rm -s prod --path worker.extraEnv.SSL_CERT_FILE", SetCommand("prod", "worker.extraEnv.SSL_CERT_FILE", "null", false), "Helm's =null deletes the key")
 }

@@ -49,6 +49,7 @@ func (c *Contract) Check(r Render) []Violation {
 		}
 	}
 	ck.startOrder()
+	ck.trust()
 	ck.sharedStorage()
 	ck.storageSchemes()
 	ck.importSessions()
@@ -69,6 +70,16 @@ type checker struct {
 	r      Render
 	byKind map[string][]map[string]any
 	out    []Violation
+	// seen are the app's containers in the render, for the checks across them.
+	seen []seenContainer
+}
+
+// seenContainer is one of the app's containers as rendered.
+type seenContainer struct {
+	obj, name string
+	cm        map[string]any
+	env       map[string]envValue
+	want      Container
 }
 
 func (ck *checker) add(obj, container, item, source, problem string) {
@@ -244,6 +255,42 @@ func (ck *checker) container(obj string, pod, cm map[string]any, name string, wa
 	ck.probes(obj, cm, name, want, env)
 	ck.user(obj, pod, cm, name, want)
 	ck.writable(obj, pod, cm, name, want, env)
+	ck.seen = append(ck.seen, seenContainer{obj: obj, name: name, cm: cm, env: env, want: want})
+}
+
+// trust: a CA bundle that one of the app's containers trusts, every one that
+// calls out over TLS trusts, through each variable its runtime and clients
+// read, each naming a file on a volume the container mounts.
+func (ck *checker) trust() {
+	bundle := ""
+	for _, c := range ck.seen {
+		if c.want.Trust == nil {
+			continue
+		}
+		for _, v := range c.want.Trust.Variables {
+			if got, ok := c.env[v]; ok && bundle == "" {
+				bundle = got.value
+			}
+		}
+	}
+	if bundle == "" {
+		return
+	}
+	for _, c := range ck.seen {
+		if c.want.Trust == nil {
+			continue
+		}
+		for _, v := range c.want.Trust.Variables {
+			item := fmt.Sprintf("trusts the CA bundle through %s (%s)", v, c.want.Trust.Runtime)
+			got, ok := c.env[v]
+			switch {
+			case !ok:
+				ck.add(c.obj, c.name, item, c.want.Trust.Source, "not set, while other containers trust "+bundle)
+			case !mounted(c.cm, got.value):
+				ck.add(c.obj, c.name, item, c.want.Trust.Source, got.value+" is on no volume of the container")
+			}
+		}
+	}
 }
 
 func (ck *checker) image(obj string, cm map[string]any, name string, want Container) {

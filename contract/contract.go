@@ -76,13 +76,15 @@ type Named struct {
 
 // Container is what one container of the release needs.
 type Container struct {
-	Image        string        `json:"image"`
-	Workdir      Path          `json:"workdir"`
-	Command      Fact          `json:"command"`
-	User         User          `json:"user"`
-	Port         Port          `json:"port"`
-	Health       []Path        `json:"health"`
-	Exposes      []Path        `json:"exposes"`
+	Image   string `json:"image"`
+	Workdir Path   `json:"workdir"`
+	Command Fact   `json:"command"`
+	User    User   `json:"user"`
+	Port    Port   `json:"port"`
+	Health  []Path `json:"health"`
+	Exposes []Path `json:"exposes"`
+	// Trust is how the app's runtime takes a CA bundle: the variables it reads.
+	Trust        *Trust        `json:"trust"`
 	Requires     []EnvVar      `json:"requires"`
 	RequiresWhen []Conditional `json:"requiresWhen"`
 	Together     []Together    `json:"together"`
@@ -121,6 +123,15 @@ type User struct {
 	// AnyUser, when the image also runs as a user the platform assigns
 	// (OpenShift's restricted-v2): why, and where the source shows it.
 	AnyUser *Reason `json:"anyUser"`
+}
+
+// Trust is the variables through which a container's runtime and its TLS
+// clients read a CA bundle.
+type Trust struct {
+	Runtime   string   `json:"runtime"`
+	Variables []string `json:"variables"`
+	Source    string   `json:"source"`
+	Why       string   `json:"why"`
 }
 
 // Reason is a fact that is a judgement: what shows it, and why it holds.

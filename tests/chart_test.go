@@ -305,6 +305,7 @@ func optionValues() map[string]any {
 		"sso":     map[string]any{"enabled": true},
 		"smtp":    map[string]any{"host": "smtp.example.com", "user": "rhesis", "from": "rhesis@example.com", "assetBaseUrl": "https://assets.example.com"},
 		"secrets": map[string]any{"storageServiceAccountKey": "e30=", "ssoEncryptionKey": "c3NvLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZyE=", "smtpPassword": "relay"},
+		"global":  map[string]any{"caBundle": map[string]any{"configMap": "corp-ca"}},
 	}
 }
 

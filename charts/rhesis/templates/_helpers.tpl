@@ -238,6 +238,10 @@ topologySpreadConstraints:
     {{- .prepareEnv | nindent 4 }}
   resources:
     {{- include "rhesis.resources" .resources | nindent 4 }}
+  {{- with include "rhesis.caBundle.mount" .root }}
+  volumeMounts:
+    {{- . | trim | nindent 4 }}
+  {{- end }}
   securityContext:
     {{- include "rhesis.containerSecurity" (dict "root" .root "runAs" .runAs) | nindent 4 }}
 {{- end }}

@@ -7,6 +7,18 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- $problems := list -}}
 {{- /* The chart's secret values, as secrets.secretKeyRefs and secrets.externalSecret.data name them. */ -}}
 {{- $secretNames := list "sessionSecretKey" "jwtSecretKey" "nextauthSecret" "dbEncryptionKey" "dbPassword" "dbAppPassword" "redisPassword" "auditHashKey" -}}
+{{- if and $v.global.caBundle.configMap $v.global.caBundle.secret -}}
+  {{- $problems = append $problems "global.caBundle names both a ConfigMap and a Secret: keep one (--set global.caBundle.secret=)" -}}
+{{- end -}}
+{{- if include "rhesis.caBundle.enabled" $ -}}
+  {{- range $c := list "backend" "worker" "frontend" -}}
+    {{- range $k := list "SSL_CERT_FILE" "REQUESTS_CA_BUNDLE" "NODE_EXTRA_CA_CERTS" "PGSSLROOTCERT" -}}
+      {{- if hasKey (index $v $c).extraEnv $k -}}
+        {{- $problems = append $problems (printf "%s.extraEnv.%s cannot go with global.caBundle, which sets it to the mounted bundle: drop it (--set %s.extraEnv.%s=null)" $c $k $c $k) -}}
+      {{- end -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
 {{- if ne $v.global.environment "local" -}}
   {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
     {{- $problems = append $problems (printf "ingress.host is required in %s while the ingress is on: the frontend's host (--set ingress.host=rhesis.example.com), from which the URLs follow" $v.global.environment) -}}
