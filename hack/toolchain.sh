@@ -75,6 +75,18 @@ gobuild() {
 	mv "$out.tmp" "$out"
 }
 
+# goinstall OUT PKG@VERSION [LDFLAGS]: go install a tool into the folder OUT
+# through a temporary one, so an interrupted build never leaves a binary that
+# looks complete.
+goinstall() {
+	local out=$1 pkg=$2 ldflags=${3:-}
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp" "$out"
+	GOBIN="$out.tmp" go install -ldflags "$ldflags" "$pkg"
+	mv "$out.tmp"/* "$out/"
+	rmdir "$out.tmp"
+}
+
 build_pulumi() {
 	[ -x "$PULUMI_DIR/bin/pulumi" ] && return
 	log "building pulumi v$PULUMI_VERSION (about 12 CPU-minutes cold)"
@@ -107,50 +119,37 @@ build_provider() {
 build_helm() {
 	[ -x "$HELM_DIR/helm" ] && return
 	log "building helm v$HELM_VERSION"
-	mkdir -p "$HELM_DIR"
-	GOBIN="$HELM_DIR" go install \
-		-ldflags "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
-		"helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+	goinstall "$HELM_DIR" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
 }
 
 build_helm4() {
 	[ -x "$HELM4_DIR/helm" ] && return
 	log "building helm v$HELM4_VERSION"
-	mkdir -p "$HELM4_DIR.tmp"
-	GOBIN="$HELM4_DIR.tmp" go install \
-		-ldflags "-X helm.sh/helm/v4/internal/version.version=v$HELM4_VERSION" \
-		"helm.sh/helm/v4/cmd/helm@v$HELM4_VERSION"
-	mkdir -p "$HELM4_DIR"
-	mv "$HELM4_DIR.tmp/helm" "$HELM4_DIR/helm"
-	rmdir "$HELM4_DIR.tmp"
+	goinstall "$HELM4_DIR" "helm.sh/helm/v4/cmd/helm@v$HELM4_VERSION" "-X helm.sh/helm/v4/internal/version.version=v$HELM4_VERSION"
 }
 
 build_lint() {
 	[ -x "$LINT_DIR/golangci-lint" ] && return
 	log "building golangci-lint v$LINT_VERSION"
-	mkdir -p "$LINT_DIR"
-	GOBIN="$LINT_DIR" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$LINT_VERSION"
+	goinstall "$LINT_DIR" "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$LINT_VERSION"
 }
 
 build_actionlint() {
 	[ -x "$ACTIONLINT_DIR/actionlint" ] && return
 	log "building actionlint v$ACTIONLINT_VERSION"
-	mkdir -p "$ACTIONLINT_DIR"
-	GOBIN="$ACTIONLINT_DIR" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+	goinstall "$ACTIONLINT_DIR" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
 build_helm_docs() {
 	[ -x "$HELM_DOCS_DIR/helm-docs" ] && return
 	log "building helm-docs v$HELM_DOCS_VERSION"
-	mkdir -p "$HELM_DOCS_DIR"
-	GOBIN="$HELM_DOCS_DIR" go install "github.com/norwoodj/helm-docs/cmd/helm-docs@v$HELM_DOCS_VERSION"
+	goinstall "$HELM_DOCS_DIR" "github.com/norwoodj/helm-docs/cmd/helm-docs@v$HELM_DOCS_VERSION"
 }
 
 build_kube_score() {
 	[ -x "$KUBE_SCORE_DIR/kube-score" ] && return
 	log "building kube-score v$KUBE_SCORE_VERSION"
-	mkdir -p "$KUBE_SCORE_DIR"
-	GOBIN="$KUBE_SCORE_DIR" go install "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
+	goinstall "$KUBE_SCORE_DIR" "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
 }
 
 # Trivy needs encoding/json/v2 from the toolchain; its checks are embedded in
@@ -158,23 +157,15 @@ build_kube_score() {
 build_trivy() {
 	[ -x "$TRIVY_DIR/trivy" ] && return
 	log "building trivy v$TRIVY_VERSION (about 25 CPU-minutes cold)"
-	mkdir -p "$TRIVY_DIR.tmp"
-	GOEXPERIMENT=jsonv2 GOBIN="$TRIVY_DIR.tmp" go install \
-		-ldflags "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
-		"github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION"
-	mkdir -p "$TRIVY_DIR"
-	mv "$TRIVY_DIR.tmp/trivy" "$TRIVY_DIR/trivy"
-	rmdir "$TRIVY_DIR.tmp"
+	GOEXPERIMENT=jsonv2 goinstall "$TRIVY_DIR" "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" \
+		"-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION"
 }
+
 
 build_promtool() {
 	[ -x "$PROMTOOL_DIR/promtool" ] && return
 	log "building promtool v$PROMETHEUS_VERSION (about 8 CPU-minutes cold)"
-	mkdir -p "$PROMTOOL_DIR.tmp"
-	GOBIN="$PROMTOOL_DIR.tmp" go install "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
-	mkdir -p "$PROMTOOL_DIR"
-	mv "$PROMTOOL_DIR.tmp/promtool" "$PROMTOOL_DIR/promtool"
-	rmdir "$PROMTOOL_DIR.tmp"
+	goinstall "$PROMTOOL_DIR" "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
 }
 
 # build_exporter NAME MODULE PKG VERSION DIR: an exporter from its wrapper

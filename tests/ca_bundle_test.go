@@ -92,21 +92,9 @@ func TestCABundle(t *testing.T) {
 	// The contract finds a container left out of the trust, and a bundle on no volume.
 	broken := chartRender(t, withBundle("local", map[string]any{}), nil)
 	frontend := containerNamed(t, broken, "Deployment", "frontend", "frontend")
-	var env []any
-	for _, e := range asList(frontend["env"]) {
-		if dig(e, "name") != "NODE_EXTRA_CA_CERTS" {
-			env = append(env, e)
-		}
-	}
-	frontend["env"] = env
+	frontend["env"] = withoutNamed(frontend["env"], "NODE_EXTRA_CA_CERTS")
 	worker := containerNamed(t, broken, "Deployment", "worker", "worker")
-	var mounts []any
-	for _, m := range asList(worker["volumeMounts"]) {
-		if dig(m, "name") != "ca-bundle" {
-			mounts = append(mounts, m)
-		}
-	}
-	worker["volumeMounts"] = mounts
+	worker["volumeMounts"] = withoutNamed(worker["volumeMounts"], "ca-bundle")
 	got := violations(c.Check(broken))
 	assert.Contains(t, got, "Deployment/frontend container frontend: trusts the CA bundle through NODE_EXTRA_CA_CERTS (node): not set, while other containers trust "+caFile)
 	assert.Contains(t, got, "Deployment/worker container worker: trusts the CA bundle through SSL_CERT_FILE (python): "+caFile+" is on no volume of the container")
@@ -141,4 +129,15 @@ func hasEnv(ctr map[string]any, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// withoutNamed is a list of named entries (variables, mounts) less one.
+func withoutNamed(entries any, name string) []any {
+	var out []any
+	for _, e := range asList(entries) {
+		if dig(e, "name") != name {
+			out = append(out, e)
+		}
+	}
+	return out
 }
