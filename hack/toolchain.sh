@@ -57,6 +57,40 @@ POSTGRES_EXPORTER_DIR=$CACHE/postgres_exporter-$POSTGRES_EXPORTER_VERSION
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
+# at_least HAVE WANT: version HAVE is WANT or newer.
+at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+
+# A tool already installed (the official binaries, a setup action, a package
+# manager) is used where it is when its version fits the pin, instead of
+# being built; the cache is the fallback.
+# The Pulumi CLI: the pinned version or newer, as the driver accepts it; its
+# root is the folder above its bin/.
+installed_pulumi() {
+	local bin have
+	bin=$(command -v pulumi) || return 1
+	have=$("$bin" version 2>/dev/null | sed 's/^v//') || return 1
+	[ "${have%%.*}" = "${PULUMI_VERSION%%.*}" ] && at_least "$have" "$PULUMI_VERSION" || return 1
+	dirname "$(dirname "$(readlink -f "$bin")")"
+}
+# helm: exactly the pinned version, since lint, render and scan results follow it.
+installed_helm() {
+	local bin
+	bin=$(command -v helm) || return 1
+	[ "$("$bin" version --template '{{.Version}}' 2>/dev/null)" = "v$HELM_VERSION" ] || return 1
+	dirname "$(readlink -f "$bin")"
+}
+# The Kubernetes provider as the CLI installs plugins.
+PLUGIN_DIR=${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$PROVIDER_VERSION
+if [ ! -x "$PULUMI_DIR/bin/pulumi" ] && root=$(installed_pulumi); then
+	PULUMI_DIR=$root
+fi
+if [ ! -x "$HELM_DIR/helm" ] && dir=$(installed_helm); then
+	HELM_DIR=$dir
+fi
+if [ ! -x "$PROVIDER_DIR/pulumi-resource-kubernetes" ] && [ -x "$PLUGIN_DIR/pulumi-resource-kubernetes" ]; then
+	PROVIDER_DIR=$PLUGIN_DIR
+fi
+
 # stage copies a checked-in wrapper module to a fixed build folder, so the Go
 # build cache hits whichever clone runs the build.
 stage() {
@@ -100,6 +134,14 @@ build_pulumi() {
 
 build_provider() {
 	[ -x "$PROVIDER_DIR/pulumi-resource-kubernetes" ] && return
+	# The CLI downloads the released plugin where it can reach get.pulumi.com.
+	if [ -x "$PULUMI_DIR/bin/pulumi" ] &&
+		timeout 120 "$PULUMI_DIR/bin/pulumi" plugin install resource kubernetes "v$PROVIDER_VERSION" >/dev/null 2>&1 &&
+		[ -x "$PLUGIN_DIR/pulumi-resource-kubernetes" ]; then
+		PROVIDER_DIR=$PLUGIN_DIR
+		log "installed pulumi-resource-kubernetes v$PROVIDER_VERSION with pulumi plugin install"
+		return
+	fi
 	log "building pulumi-resource-kubernetes v$PROVIDER_VERSION (about 21 CPU-minutes cold)"
 	local dir src
 	dir=$(stage k8s-provider)
@@ -256,6 +298,8 @@ main() {
 			;;
 		# cert-manager's certificate metrics.
 		cert-manager-metrics) echo "$(go mod download -json "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" | jq -r .Dir)/pkg/metrics" ;;
+		# cert-manager's CRDs (ClusterIssuer), for the preflight e2e.
+		cert-manager-crds) echo "$(go mod download -json "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" | jq -r .Dir)/deploy/crds" ;;
 		# The OpenAPI documents of the Kubernetes release the sandbox runs (from the Go module proxy).
 		kubernetes-openapi) echo "$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | jq -r .Dir)/api/openapi-spec/v3" ;;
 		# The Gateway API's standard CRDs (HTTPRoute), the release the chart's routes are checked against.
@@ -264,7 +308,7 @@ main() {
 		grafana-operator-crds) echo "$(go mod download -json "github.com/grafana/grafana-operator/v5@v$GRAFANA_OPERATOR_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics" >&2; exit 2 ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;
