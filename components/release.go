@@ -15,6 +15,9 @@ type ChartReleaseArgs struct {
 	// Chart is the chart's folder, or a published chart's OCI reference at Version.
 	Chart   string
 	Version string
+	// Keyring, when set, has the provider verify the published chart it
+	// installs against these public keys, as `helm install --verify` does.
+	Keyring string
 	// Values are the chart values, values.secrets a Pulumi secret.
 	Values pulumi.Map
 	// Keep protects the namespace, where `helm uninstall` leaves the kept claims.
@@ -81,6 +84,10 @@ func NewChartRelease(ctx *pulumi.Context, name string, args ChartReleaseArgs, op
 	}
 	if args.Version != "" {
 		props["version"] = pulumi.String(args.Version)
+	}
+	if args.Keyring != "" {
+		props["verify"] = pulumi.Bool(true)
+		props["keyring"] = pulumi.String(args.Keyring)
 	}
 	c.Release = &HelmRelease{}
 	err = ctx.RegisterResource(helmReleaseType, args.Release, props, c.Release, utilities.PkgResourceDefaultOpts([]pulumi.ResourceOption{pulumi.Parent(c)})...)

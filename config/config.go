@@ -80,11 +80,21 @@ type Stack struct {
 	// ChartDir is the chart deployed (the repository's, or the published
 	// one pulled), Schema its values.schema.json.
 	ChartDir string
-	Schema   *Schema
+	// ChartSignedBy names the key that signed the published chart, when
+	// deploy.chartKeyring had it verified.
+	ChartSignedBy string
+	Schema        *Schema
 }
 
-// ChartResolver is the folder of the chart a stack deploys.
-type ChartResolver func(Deploy) (string, error)
+// Chart is the chart a stack deploys: its folder, and who signed it when
+// it was verified.
+type Chart struct {
+	Dir      string
+	SignedBy string
+}
+
+// ChartResolver finds the chart a stack deploys.
+type ChartResolver func(Deploy) (Chart, error)
 
 // Load reads the configuration of stack stackName and finds its chart.
 // Chart values are checked later, against the chart and merged with its
@@ -100,15 +110,15 @@ func Load(src Source, stackName string, chart ChartResolver) (*Stack, error) {
 	if len(dps) > 0 {
 		deploy = Deploy{} // the repository's chart, to check the rest against
 	}
-	dir, err := chart(deploy)
+	found, err := chart(deploy)
 	if err != nil {
 		return nil, append(ps, Problem{Key: Namespace + ":" + DeployKey + ".chart", Value: deploy.Chart, Reason: err.Error()})
 	}
-	schema, err := LoadSchema(dir)
+	schema, err := LoadSchema(found.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading the chart %s: %w", dir, err)
+		return nil, fmt.Errorf("reading the chart %s: %w", found.Dir, err)
 	}
-	s.ChartDir, s.Schema = dir, schema
+	s.ChartDir, s.ChartSignedBy, s.Schema = found.Dir, found.SignedBy, schema
 	for _, full := range src.Keys() {
 		top, ok := strings.CutPrefix(full, Namespace+":")
 		if !ok || top == EnvironmentKey || top == DeployKey {

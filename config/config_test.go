@@ -9,7 +9,7 @@ import (
 )
 
 // repoChart resolves every stack to the repository's chart.
-func repoChart(Deploy) (string, error) { return "../charts/rhesis", nil }
+func repoChart(Deploy) (Chart, error) { return Chart{Dir: "../charts/rhesis"}, nil }
 
 // TestEnvironmentFromStackName: the stack name picks the environment unless
 // rhesis:environment says otherwise; the Pulumi-only table's defaults apply.

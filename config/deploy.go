@@ -55,6 +55,7 @@ var PulumiOnly = []Setting{
 	{"kubeContext", KindString, "", "kubeconfig context to deploy to. Empty means the current context."},
 	{"chart", KindString, "", "The chart both modes deploy: empty means charts/rhesis of this repository; an OCI reference (oci://ghcr.io/rhesis-ai/charts/rhesis) means that published chart at deploy.chartVersion, pulled with Helm's registry login."},
 	{"chartVersion", KindString, "", "The exact version (SemVer) of the published chart deploy.chart names; required with it, refused without it."},
+	{"chartKeyring", KindString, "", "Public keys (a binary OpenPGP keyring, as `gpg --export` writes and `helm --keyring` reads; absolute or relative to the project folder) the published chart must be signed with: the program verifies the chart it pulls before rendering it, and helm mode has the provider verify what it installs. An unsigned or tampered chart is refused. Empty deploys the chart unverified."},
 	{"images.build", KindBoolean, false, "Build the frontend, backend, worker and migrate images from deploy.images.context with Docker; false deploys the images the chart names."},
 	{"images.context", KindString, "", "Path of a Rhesis checkout (absolute or relative to the project folder): the build context of every image. Required with deploy.images.build."},
 	{"images.registry", KindString, "", "Registry and namespace built images are named under and pushed to (ghcr.io/acme: ghcr.io/acme/backend); empty names them rhesis-<image>, kept where they are built. Pushes log in with global.imageCredentials.username and secrets.registryPassword."},
@@ -74,7 +75,11 @@ type Deploy struct {
 	// ChartVersion; empty means the repository's own chart.
 	Chart        string
 	ChartVersion string
-	Images       Builds
+	// ChartKeyring is the keyring as configured; ChartKeyringPath is it
+	// made absolute.
+	ChartKeyring     string
+	ChartKeyringPath string
+	Images           Builds
 }
 
 // Builds say whether and how the application images are built.
@@ -171,8 +176,10 @@ func loadDeploy(src Source, stack string) (Deploy, Problems) {
 		KubeContext:     r.str("kubeContext"),
 		Chart:           r.str("chart"),
 		ChartVersion:    r.str("chartVersion"),
+		ChartKeyring:    r.str("chartKeyring"),
 	}
 	d.Images = r.builds(src.ProjectDir())
+	d.ChartKeyringPath = r.keyring(src.ProjectDir(), d)
 	if d.Mode != ModeRaw && d.Mode != ModeHelm {
 		r.add("mode", d.Mode, "must be raw (the chart's objects registered by the program) or helm (the chart as a Helm release)")
 	}
@@ -243,6 +250,30 @@ func (s *Stack) CheckBuilds(builds []ImageBuild) Problems {
 		}
 	}
 	return ps
+}
+
+// keyring resolves and reads deploy.chartKeyring, which only a published
+// chart can be verified with.
+func (r *deployReader) keyring(projectDir string, d Deploy) string {
+	if d.ChartKeyring == "" {
+		return ""
+	}
+	if d.Chart == "" {
+		r.add("chartKeyring", d.ChartKeyring, "is set without deploy.chart: the repository's own chart is not pulled, so there is no signature to verify; "+
+			"set deploy.chart and deploy.chartVersion to the published chart, or unset deploy.chartKeyring")
+		return ""
+	}
+	path := d.ChartKeyring
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(projectDir, path)
+	}
+	path = filepath.Clean(path)
+	if _, err := charts.LoadKeyring(path); err != nil {
+		r.add("chartKeyring", d.ChartKeyring, "is not a keyring of public keys that Helm reads ("+err.Error()+"); "+
+			"export the publisher's key in binary form, `gpg --export <key id> > keyring.gpg`, and point deploy.chartKeyring at that file")
+		return ""
+	}
+	return path
 }
 
 // checkChart checks the published chart's reference and version.

@@ -44,19 +44,19 @@ func LocalChartDir(ctx *pulumi.Context) (string, error) {
 // ChartResolver finds the chart a stack deploys: local, the repository's
 // chart, or the published chart deploy.chart names, pulled into the cache.
 func ChartResolver(local string) config.ChartResolver {
-	return func(d config.Deploy) (string, error) {
+	return func(d config.Deploy) (config.Chart, error) {
 		if d.Chart == "" {
-			return local, nil
+			return config.Chart{Dir: local}, nil
 		}
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			return "", fmt.Errorf("no cache folder to pull the chart %s into: %w", d.Chart, err)
+			return config.Chart{}, fmt.Errorf("no cache folder to pull the chart %s into: %w", d.Chart, err)
 		}
-		dir, err := charts.Pull(d.Chart, d.ChartVersion, filepath.Join(cache, "rhesis-deploy", "charts"))
+		pulled, err := charts.Pull(d.Chart, d.ChartVersion, filepath.Join(cache, "rhesis-deploy", "charts"), d.ChartKeyringPath)
 		if err != nil {
-			return "", fmt.Errorf("%w (log in with `helm registry login`, or unset deploy.chart to deploy charts/rhesis)", err)
+			return config.Chart{}, err
 		}
-		return dir, nil
+		return config.Chart{Dir: pulled.Dir, SignedBy: pulled.SignedBy}, nil
 	}
 }
 
@@ -93,7 +93,7 @@ func deployHelm(ctx *pulumi.Context, r *Resolved, digests imageDigests, opts ...
 	}
 	rel, err := components.NewChartRelease(ctx, "chart", components.ChartReleaseArgs{
 		Namespace: cfg.Deploy.Namespace, CreateNamespace: cfg.Deploy.CreateNamespace, Release: r.ReleaseName(),
-		Chart: chart, Version: cfg.Deploy.ChartVersion, Values: inputs, Keep: r.Keep(),
+		Chart: chart, Version: cfg.Deploy.ChartVersion, Keyring: cfg.Deploy.ChartKeyringPath, Values: inputs, Keep: r.Keep(),
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,10 @@ func (o outputs) values() pulumi.Map {
 	if o.release != nil {
 		m["release"] = o.release
 	}
+	if cfg.ChartSignedBy != "" {
+		// Who published the chart this stack runs, as deploy.chartKeyring verified it.
+		m["chartSignedBy"] = pulumi.String(cfg.ChartSignedBy)
+	}
 
 	t := Totals(o.r.Merged)
 	replicas := pulumi.IntMap{}

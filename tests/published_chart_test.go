@@ -108,3 +108,79 @@ func TestPublishedChartIsChecked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "holds the chart rhesis-fork 1.0.0, not rhesis 1.0.0")
 }
+
+// TestPublishedChartIsVerified: with deploy.chartKeyring, the chart pulled
+// must carry a provenance signed by a key of that keyring and match it;
+// raw mode renders it and names the signer, helm mode has the provider
+// verify it too. An unsigned chart, one signed by another key, and one
+// changed after signing are refused before anything is created, as is a
+// keyring without a published chart or a file that holds no keys.
+func TestPublishedChartIsVerified(t *testing.T) {
+	dir := t.TempDir()
+	publisher, keyring, err := testutil.NewSigningKey(dir, "publisher")
+	require.NoError(t, err)
+	stranger, _, err := testutil.NewSigningKey(dir, "stranger")
+	require.NoError(t, err)
+	push := func(name, version string, signing testutil.Signing) string {
+		ref, err := testutil.PushSigned(ociRegistry, chartDir(t), name, version, signing)
+		require.NoError(t, err)
+		return ref
+	}
+	verified := func(mode, ref, version string) settings {
+		s := publishedStack(t, mode, ref, version)
+		s.set("deploy.chartKeyring", keyring)
+		return s
+	}
+
+	ref := push("rhesis", "9.8.0", testutil.Signing{Key: publisher})
+	r, err := run(t, "prod", verified("raw", ref, "9.8.0"))
+	require.NoError(t, err)
+	assert.Contains(t, r.Outputs["chartSignedBy"], "publisher <publisher@example.com> key ")
+	cm := dig(r.object(t, "ConfigMap", "rhesis-config").Plain(), "data").(map[string]any)
+	assert.Equal(t, "9.8.0", cm[testutil.PublishedMark], "raw mode renders the verified chart")
+
+	r, err = run(t, "prod", verified("helm", ref, "9.8.0"))
+	require.NoError(t, err)
+	var release map[string]any
+	for _, res := range r.Resources {
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			release = res.Plain()
+		}
+	}
+	require.NotNil(t, release)
+	assert.Equal(t, true, release["verify"], "the provider verifies what it installs")
+	assert.Equal(t, keyring, release["keyring"])
+
+	// Unverified stacks stay as they were: no signer, no verification asked.
+	r, err = run(t, "prod", publishedStack(t, "helm", ref, "9.8.0"))
+	require.NoError(t, err)
+	assert.NotContains(t, r.Outputs, "chartSignedBy")
+	for _, res := range r.Resources {
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			assert.NotContains(t, res.Plain(), "verify")
+		}
+	}
+
+	for _, c := range []struct {
+		version string
+		signing testutil.Signing
+		reason  string
+	}{
+		{"9.8.1", testutil.Signing{}, "is not signed (the registry holds no provenance beside it)"},
+		{"9.8.2", testutil.Signing{Key: stranger}, "failed verification against the keyring " + keyring},
+		{"9.8.3", testutil.Signing{Key: publisher, Tamper: true}, "failed verification against the keyring " + keyring},
+	} {
+		ref := push("rhesis", c.version, c.signing)
+		assertRefused(t, "prod", verified("raw", ref, c.version), "deploy.chart", c.reason)
+	}
+
+	s := stackSettings(t, "local")
+	s.set("deploy.chartKeyring", keyring)
+	assertRefused(t, "local", s, "deploy.chartKeyring", "is set without deploy.chart")
+
+	garbage := filepath.Join(dir, "armored.asc")
+	require.NoError(t, os.WriteFile(garbage, []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n"), 0o600))
+	s = verified("raw", ref, "9.8.0")
+	s.set("deploy.chartKeyring", garbage)
+	assertRefused(t, "prod", s, "deploy.chartKeyring", "is not a keyring of public keys that Helm reads")
+}

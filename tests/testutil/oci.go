@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"encoding/pem"
 	"io"
 	"log"
@@ -10,8 +11,13 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	// The OpenPGP library Helm 3 signs and verifies charts with.
+	"golang.org/x/crypto/openpgp"       //nolint:staticcheck
+	"golang.org/x/crypto/openpgp/armor" //nolint:staticcheck
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/provenance"
 	helmregistry "helm.sh/helm/v3/pkg/registry"
 )
 
@@ -48,16 +54,26 @@ const PublishedMark = "PUBLISHED_CHART"
 // PublishedMark, and pushes it to host/charts/<name> with Helm's registry
 // client, as `helm push` does. It returns the chart's OCI reference.
 func PushChart(host, dir, name, version string) (string, error) {
+	return PushSigned(host, dir, name, version, Signing{})
+}
+
+// Signing says how PushSigned signs the chart it pushes.
+type Signing struct {
+	// Key signs the chart as `helm package --sign` does, its provenance
+	// pushed beside it; nil pushes it unsigned.
+	Key *openpgp.Entity
+	// Tamper changes the chart after it was signed, keeping the signature.
+	Tamper bool
+}
+
+// PushSigned is PushChart, signed as signing says.
+func PushSigned(host, dir, name, version string, signing Signing) (string, error) {
 	c, err := loader.Load(dir)
 	if err != nil {
 		return "", err
 	}
 	c.Metadata.Name, c.Metadata.Version = name, version
-	for _, f := range c.Templates {
-		if f.Name == "templates/platform.yaml" {
-			f.Data = []byte(strings.Replace(string(f.Data), "\ndata:\n", "\ndata:\n  "+PublishedMark+": "+version+"\n", 1))
-		}
-	}
+	mark(c, PublishedMark+": "+version)
 	out, err := os.MkdirTemp("", "chart-")
 	if err != nil {
 		return "", err
@@ -67,6 +83,20 @@ func PushChart(host, dir, name, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var opts []helmregistry.PushOption
+	if signing.Key != nil {
+		prov, err := (&provenance.Signatory{Entity: signing.Key}).ClearSign(archive)
+		if err != nil {
+			return "", err
+		}
+		opts = append(opts, helmregistry.PushOptProvData([]byte(prov)))
+	}
+	if signing.Tamper {
+		mark(c, "TAMPERED: \"true\"")
+		if archive, err = chartutil.Save(c, out); err != nil {
+			return "", err
+		}
+	}
 	data, err := os.ReadFile(archive)
 	if err != nil {
 		return "", err
@@ -75,10 +105,52 @@ func PushChart(host, dir, name, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := client.Push(data, host+"/charts/"+name+":"+version); err != nil {
+	if _, err := client.Push(data, host+"/charts/"+name+":"+version, opts...); err != nil {
 		return "", err
 	}
 	return "oci://" + host + "/charts/" + name, nil
+}
+
+// mark adds entry to the data of the chart's platform ConfigMap.
+func mark(c *chart.Chart, entry string) {
+	for _, f := range c.Templates {
+		if f.Name == "templates/platform.yaml" {
+			f.Data = []byte(strings.Replace(string(f.Data), "\ndata:\n", "\ndata:\n  "+entry+"\n", 1))
+		}
+	}
+}
+
+// NewSigningKey makes an OpenPGP key pair named name (RSA, which Helm's
+// OpenPGP library reads) and writes its public half to dir/<name>.gpg as
+// `gpg --export` does. It returns the key and the keyring's path.
+func NewSigningKey(dir, name string) (*openpgp.Entity, string, error) {
+	key, err := openpgp.NewEntity(name, "", name+"@example.com", nil)
+	if err != nil {
+		return nil, "", err
+	}
+	var ring bytes.Buffer
+	if err := key.Serialize(&ring); err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, name+".gpg")
+	return key, path, os.WriteFile(path, ring.Bytes(), 0o600)
+}
+
+// ArmoredSecretKey is key's secret half as `gpg --export-secret-keys
+// --armor` writes it.
+func ArmoredSecretKey(key *openpgp.Entity) (string, error) {
+	var out bytes.Buffer
+	w, err := armor.Encode(&out, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := key.SerializePrivate(w, nil); err != nil {
+		return "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	return out.String(), nil
 }
 
 // RunWithRegistry runs a test binary's tests with StartRegistry's registry,
