@@ -34,10 +34,10 @@ func NewNamespace(ctx *pulumi.Context, parent pulumi.Resource, name string, crea
 		}
 		return ns.Metadata.ApplyT(func(meta map[string]any) (string, error) {
 			labels, _ := meta["labels"].(map[string]any)
-			if got, _ := labels[enforceLabel].(string); got != PodSecurityLevel {
+			if got, _ := labels[EnforceLabel].(string); got != PodSecurityLevel {
 				return "", fmt.Errorf("namespace %s enforces Pod Security %q, not %q: label it with "+
 					"`kubectl label namespace %s %s=%s`, or let the stack create its own (rhesis:createNamespace true)",
-					name, got, PodSecurityLevel, name, enforceLabel, PodSecurityLevel)
+					name, got, PodSecurityLevel, name, EnforceLabel, PodSecurityLevel)
 			}
 			return name, nil
 		}).(pulumi.StringOutput), nil
@@ -77,8 +77,8 @@ type namespace struct {
 // namespaceType is the provider's type token of a Namespace.
 const namespaceType = "kubernetes:core/v1:Namespace"
 
-// enforceLabel is the label Pod Security admission enforces a namespace's level by.
-const enforceLabel = "pod-security.kubernetes.io/enforce"
+// EnforceLabel is the label Pod Security admission enforces a namespace's level by.
+const EnforceLabel = "pod-security.kubernetes.io/enforce"
 
 // PatchForce makes the provider's server-side apply take back the fields
 // the program sets from another field manager that changed them by hand

@@ -24,6 +24,7 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/driver"
+	"github.com/rhesis-ai/rhesis-deploy/preflight"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
@@ -46,6 +47,15 @@ Commands:
   preview   show what up would change (--diff for property-level detail,
             --summary FILE for a Markdown summary), with the same data-loss
             check
+  doctor    check the live cluster for what the stack needs and the chart
+            does not make, before anything is created: the APIs of every
+            object it renders, the namespace and its Pod Security level, the
+            StorageClasses of its claims (ReadWriteMany where it asks for
+            it), the IngressClass or the Gateway and whether it admits the
+            routes, cert-manager issuers, the Secrets and ConfigMaps its pods
+            refer to, quotas and limit ranges against its requests; each
+            finding with its fix; exits 1 on a blocker (up and preview run
+            it first and stop on a blocker, unless --skip-preflight)
   drift     list what differs between the state and the live cluster;
             exits 3 when something does (changes nothing)
   cancel    after a run was killed: clear the stack's lock once its process
@@ -69,7 +79,7 @@ Flags:
 // exitDrift is drift's exit code when the cluster differs from the state.
 const exitDrift = 3
 
-var commands = []string{"up", "preview", "drift", "cancel", "destroy", "outputs", "images", "migrate-config"}
+var commands = []string{"up", "preview", "doctor", "drift", "cancel", "destroy", "outputs", "images", "migrate-config"}
 
 func main() { os.Exit(run()) }
 
@@ -85,6 +95,8 @@ type cli struct {
 	allowLoss bool
 	noRefresh bool
 	force     bool
+	// skipPreflight: up and preview do not run doctor's checks first.
+	skipPreflight bool
 }
 
 func run() int {
@@ -99,6 +111,7 @@ func run() int {
 	fs.StringVar(&c.events, "events", "", "preview: write the engine's events as JSON lines to this file")
 	fs.BoolVar(&c.allowLoss, "allow-data-loss", false, "up, preview: let a stack that keeps its data replace or delete data-bearing resources")
 	fs.BoolVar(&c.noRefresh, "skip-refresh", false, "up, preview: do not refresh the state from the cluster first")
+	fs.BoolVar(&c.skipPreflight, "skip-preflight", false, "up, preview: do not check the cluster for what the stack needs first (see doctor)")
 	fs.BoolVar(&c.force, "force", false, "cancel: clear a lock even when its process cannot be seen to be gone")
 	fs.Usage = func() {
 		fmt.Fprint(os.Stderr, usage)
@@ -168,6 +181,14 @@ func (c *cli) exec() int {
 		fmt.Print(imagePlan(cfg))
 	case "up", "preview":
 		return c.deploy()
+	case "doctor":
+		cfg, err := driver.LoadConfig(c.ctx, s, dir)
+		if err != nil {
+			return fail(err)
+		}
+		if blocked := c.preflight(cfg, os.Stdout, true); blocked {
+			return 1
+		}
 	case "drift":
 		drifted, err := driver.Drift(c.ctx, s, io.Discard)
 		if err != nil {
@@ -214,6 +235,10 @@ func (c *cli) deploy() int {
 	if err != nil {
 		return fail(err)
 	}
+	if !c.skipPreflight && c.preflight(cfg, os.Stderr, false) {
+		fmt.Fprintf(os.Stderr, "rhesis: nothing was changed; fix the blockers above (`rhesis --stack %s doctor` lists every check), or pass --skip-preflight\n", s.Name())
+		return 1
+	}
 	if err := driver.EnsureImageBuilder(c.ctx, s, cfg); err != nil {
 		return fail(err)
 	}
@@ -249,6 +274,28 @@ func (c *cli) deploy() int {
 		return c.failRun(previewErr)
 	}
 	return 0
+}
+
+// preflight runs doctor's checks against the stack's cluster and writes
+// them (all, or only the problems) to w. It tells whether a blocker was
+// found; a cluster it cannot ask is a blocker too.
+func (c *cli) preflight(r *stack.Resolved, w io.Writer, all bool) bool {
+	cluster, err := preflight.Connect(r.Config.Deploy.KubeContext)
+	if err == nil {
+		var found []preflight.Finding
+		if found, err = preflight.Run(c.ctx, cluster, preflight.PlanOf(r)); err == nil {
+			if !all {
+				found = slices.DeleteFunc(found, func(f preflight.Finding) bool { return f.Severity == preflight.OK })
+				if len(found) == 0 {
+					return false
+				}
+			}
+			preflight.Print(w, found)
+			return len(preflight.Blockers(found)) > 0
+		}
+	}
+	_, _ = fmt.Fprintf(w, "rhesis: checking the cluster: %v\n", err)
+	return true
 }
 
 // failRun reports a failed engine run. The engine has streamed its
