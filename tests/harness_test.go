@@ -199,6 +199,18 @@ func (r *result) object(t *testing.T, kind, name string) registered {
 	return registered{}
 }
 
+// release returns the Helm Release of a helm-mode run.
+func (r *result) release(t *testing.T) registered {
+	t.Helper()
+	for _, res := range r.Resources {
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			return res
+		}
+	}
+	require.FailNow(t, "no Helm Release registered")
+	return registered{}
+}
+
 // hasObject tells whether an object of kind and name was registered.
 func (r *result) hasObject(kind, name string) bool {
 	for _, res := range r.kubernetes() {

@@ -295,12 +295,7 @@ func TestNamePrefixAddresses(t *testing.T) {
 	s.set("deploy.mode", "helm")
 	r, err = run(t, "prod", s)
 	require.NoError(t, err)
-	var release registered
-	for _, res := range r.Resources {
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
-			release = res
-		}
-	}
+	release := r.release(t)
 	assert.Equal(t, "a-rhesis", release.Name)
 	assert.Equal(t, "a-rhesis", dig(release.Plain(), "name"))
 	assert.Equal(t, "a-", dig(release.Plain(), "values", "namePrefix"))

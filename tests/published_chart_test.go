@@ -50,13 +50,7 @@ func TestPublishedChartIsDeployed(t *testing.T) {
 
 	r, err = run(t, "prod", publishedStack(t, "helm", ref, "9.9.9"))
 	require.NoError(t, err)
-	var release map[string]any
-	for _, res := range r.Resources {
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
-			release = res.Plain()
-		}
-	}
-	require.NotNil(t, release)
+	release := r.release(t).Plain()
 	assert.Equal(t, ref, release["chart"], "helm mode installs from the registry")
 	assert.Equal(t, "9.9.9", release["version"])
 	assert.NotEmpty(t, dig(release, "values", "global", "chartDigest"))
@@ -64,12 +58,8 @@ func TestPublishedChartIsDeployed(t *testing.T) {
 	// The repository's own chart is a folder, with no version.
 	r, err = run(t, "prod", func() settings { s := stackSettings(t, "prod"); s.set("deploy.mode", "helm"); return s }())
 	require.NoError(t, err)
-	for _, res := range r.Resources {
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
-			assert.Equal(t, filepath.Join(repoRoot(t), "charts", "rhesis"), res.Plain()["chart"])
-			assert.Nil(t, res.Plain()["version"])
-		}
-	}
+	assert.Equal(t, filepath.Join(repoRoot(t), "charts", "rhesis"), r.release(t).Plain()["chart"])
+	assert.Nil(t, r.release(t).Plain()["version"])
 }
 
 // TestPublishedChartIsChecked: a reference or version that cannot name one
@@ -141,13 +131,7 @@ func TestPublishedChartIsVerified(t *testing.T) {
 
 	r, err = run(t, "prod", verified("helm", ref, "9.8.0"))
 	require.NoError(t, err)
-	var release map[string]any
-	for _, res := range r.Resources {
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
-			release = res.Plain()
-		}
-	}
-	require.NotNil(t, release)
+	release := r.release(t).Plain()
 	assert.Equal(t, true, release["verify"], "the provider verifies what it installs")
 	assert.Equal(t, keyring, release["keyring"])
 
@@ -155,11 +139,7 @@ func TestPublishedChartIsVerified(t *testing.T) {
 	r, err = run(t, "prod", publishedStack(t, "helm", ref, "9.8.0"))
 	require.NoError(t, err)
 	assert.NotContains(t, r.Outputs, "chartSignedBy")
-	for _, res := range r.Resources {
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
-			assert.NotContains(t, res.Plain(), "verify")
-		}
-	}
+	assert.NotContains(t, r.release(t).Plain(), "verify")
 
 	for _, c := range []struct {
 		version string
