@@ -139,7 +139,7 @@ func TestDoctor(t *testing.T) {
 	assertFinding(t, found, "claim app-storage", preflight.OK, "standard")
 	e.set("storage.accessMode", "ReadWriteMany")
 	e.set("storage.storageClass", "e2e-disk")
-	assertFinding(t, e.doctor(), "claim app-storage", preflight.Blocker, "needs ReadWriteMany", "storageClass value of storage")
+	assertFinding(t, e.doctor(), "claim app-storage", preflight.Blocker, "needs ReadWriteMany", "storageClass value of app-storage")
 	e.set("storage.storageClass", "e2e-shared")
 	assertFinding(t, e.doctor(), "claim app-storage", preflight.OK, "ReadWriteMany on StorageClass e2e-shared")
 
