@@ -212,6 +212,12 @@ func TestDoctor(t *testing.T) {
 	assertFinding(t, e.doctor(), "LimitRange e2e-doctor", preflight.Blocker, "allows at most memory 32Mi per Container")
 	kubectlRun(t, "delete", "limitrange", "e2e-doctor", "-n", ns)
 
+	// The claims back on the class the sandbox provisions (e2e-disk and
+	// e2e-shared have no provisioner here, so their claims would stay Pending).
+	e.set("database.postgresql.persistence.storageClass", "standard")
+	e.set("storage.storageClass", "standard")
+	e.set("storage.accessMode", "ReadWriteOnce")
+
 	// Nothing left in the way: doctor passes, and up deploys.
 	found = e.doctor()
 	assert.Empty(t, preflight.Blockers(found))
