@@ -80,17 +80,20 @@ func kubectlApply(t *testing.T, manifest string) {
 // before anything is created, and up goes on once none is left.
 func TestDoctor(t *testing.T) {
 	const ns, secret = "e2e-doctor", "e2e-doctor-secrets"
-	cleanup := func() {
+	// cleanup removes what the test makes; before it starts, it waits until
+	// a namespace an earlier run left is gone, since the first check is that
+	// the namespace does not exist.
+	cleanup := func(wait bool) {
 		for _, args := range [][]string{
 			{"namespace", ns, "gateway-system"},
 			{"storageclass", "e2e-disk", "e2e-shared"},
 			{"ingressclass", "e2e-nginx"},
 		} {
-			_ = exec.Command("kubectl", append([]string{"delete", "--ignore-not-found", "--wait=false"}, args...)...).Run()
+			_ = exec.Command("kubectl", append([]string{"delete", "--ignore-not-found", fmt.Sprintf("--wait=%t", wait), "--timeout=2m"}, args...)...).Run()
 		}
 	}
-	cleanup()
-	t.Cleanup(cleanup)
+	cleanup(true)
+	t.Cleanup(func() { cleanup(false) })
 	e := newStack(t, "e2e-doctor", map[string]string{
 		"environment": "local", "deploy.namespace": ns, "deploy.createNamespace": "false",
 		"secrets.existingSecret":                       secret,
