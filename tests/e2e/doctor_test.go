@@ -88,6 +88,7 @@ func TestDoctor(t *testing.T) {
 			{"namespace", ns, "gateway-system"},
 			{"storageclass", "e2e-disk", "e2e-shared"},
 			{"ingressclass", "e2e-nginx"},
+			{"clusterissuer", "e2e-issuer"},
 		} {
 			_ = exec.Command("kubectl", append([]string{"delete", "--ignore-not-found", fmt.Sprintf("--wait=%t", wait), "--timeout=2m"}, args...)...).Run()
 		}
@@ -234,6 +235,9 @@ func TestDoctor(t *testing.T) {
 	assertReferencesResolve(t, ns)
 	e.destroy()
 }
+
+// sandboxProvisioner is the provisioner of the sandbox's StorageClass standard.
+const sandboxProvisioner = "rhesis.dev/sandbox-hostpath"
 
 func storageClass(name, provisioner string) string {
 	return fmt.Sprintf("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: %s}\nprovisioner: %s\n", name, provisioner)

@@ -323,6 +323,9 @@ func helmStatus(t *testing.T, ns string) string {
 func (e *e2eStack) assertGatedUp(claim, want string) {
 	e.t.Helper()
 	uid := dig(kubectl(e.t, "get", "pvc", claim, "-n", e.ns), "metadata", "uid")
+	// The class exists, so the preflight lets the run through and the
+	// data-loss gate is what refuses it.
+	kubectlApply(e.t, storageClass("fast-ssd", sandboxProvisioner))
 	e.set("database.postgresql.persistence.storageClass", "fast-ssd")
 	code, out := e.cli("up")
 	assert.Equal(e.t, 1, code, out)
