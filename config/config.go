@@ -143,6 +143,7 @@ func Load(src Source, stackName string, chart ChartResolver) (*Stack, error) {
 		}
 	}
 	ps = append(ps, s.plainSecrets(src, schema)...)
+	ps = append(ps, s.restoreRequested()...)
 	if len(ps) > 0 {
 		return nil, ps
 	}
@@ -258,4 +259,18 @@ func leafPaths(m map[string]any, prefix string) []string {
 		out = append(out, p)
 	}
 	return out
+}
+
+// restoreRequested refuses backup.restore.object in a stack: it renders the
+// restore Job, which is run on its own (docs/backups.md), never kept in a
+// stack where every up would replace the database again.
+func (s *Stack) restoreRequested() Problems {
+	backup, _ := s.Overlay["backup"].(map[string]any)
+	restore, _ := backup["restore"].(map[string]any)
+	object, _ := restore["object"].(string)
+	if object == "" {
+		return nil
+	}
+	return Problems{{Key: Namespace + ":backup.restore.object", Value: object,
+		Reason: "is only for a restore run on its own (docs/backups.md): kept in the stack, every up would restore the database again; remove it (pulumi config rm --path backup.restore.object)"}}
 }

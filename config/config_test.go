@@ -55,3 +55,18 @@ func TestPulumiOnlyProblemsAtOnce(t *testing.T) {
 	assert.ElementsMatch(t, []string{"rhesis:deploy.mode", "rhesis:deploy.namespace", "rhesis:deploy.chartVersion",
 		"rhesis:bakend", "rhesis:secrets.dbPassword"}, ps.Keys())
 }
+
+// TestRestoreIsNotAStackSetting: backup.restore.object renders the restore
+// Job, which a stack must not keep (every up would restore again).
+func TestRestoreIsNotAStackSetting(t *testing.T) {
+	_, err := Load(MapSource{Values: map[string]string{
+		"rhesis:backup": `{"enabled": true, "restore": {"object": "latest"}}`,
+	}}, "prod", repoChart)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `rhesis:backup.restore.object = "latest": is only for a restore run on its own`)
+	assert.Contains(t, err.Error(), "pulumi config rm --path backup.restore.object")
+
+	s, err := Load(MapSource{Values: map[string]string{"rhesis:backup": `{"enabled": true, "restore": {"object": ""}}`}}, "prod", repoChart)
+	require.NoError(t, err)
+	assert.Equal(t, true, s.Overlay["backup"].(map[string]any)["enabled"])
+}

@@ -3,7 +3,7 @@
 # outside the checkout so every clone (and CI) reuses them. A tool already
 # cached is never rebuilt.
 #
-#   hack/toolchain.sh [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy; monitoring: promtool and the exporters)
+#   hack/toolchain.sh [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring|backup]...   build what is missing (lint: golangci-lint, actionlint, helm-docs; score: kube-score, trivy; monitoring: promtool and the exporters; backup: rclone and SeaweedFS)
 #   hack/toolchain.sh bin                              print the folders to put on PATH
 #   hack/toolchain.sh dir helm                         print one tool's folder
 #
@@ -39,6 +39,11 @@ GRAFANA_OPERATOR_VERSION=5.19.4
 image_tag() { sed -n "s#^ *image: .*/$1:v\(.*\)\$#\1#p" "$ROOT/charts/rhesis/values.yaml" | head -1; }
 REDIS_EXPORTER_VERSION=$(image_tag redis_exporter)
 POSTGRES_EXPORTER_VERSION=$(image_tag postgres-exporter)
+# The backup's upload runs rclone's image; the drills run the same release.
+RCLONE_VERSION=$(sed -n 's#^ *image: rclone/rclone:\(.*\)$#\1#p' "$ROOT/charts/rhesis/values.yaml" | head -1)
+# SeaweedFS, the S3-compatible server of the backup drills (the proxy serves
+# it only at pseudo-versions).
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 
 PULUMI_DIR=$CACHE/pulumi-$PULUMI_VERSION
 PROVIDER_DIR=$CACHE/pulumi-resource-kubernetes-$PROVIDER_VERSION
@@ -54,6 +59,8 @@ HELM_DOCS_DIR=$CACHE/helm-docs-$HELM_DOCS_VERSION
 PROMTOOL_DIR=$CACHE/promtool-$PROMETHEUS_VERSION
 REDIS_EXPORTER_DIR=$CACHE/redis_exporter-$REDIS_EXPORTER_VERSION
 POSTGRES_EXPORTER_DIR=$CACHE/postgres_exporter-$POSTGRES_EXPORTER_VERSION
+RCLONE_DIR=$CACHE/rclone-$RCLONE_VERSION
+SEAWEEDFS_DIR=$CACHE/seaweedfs-${SEAWEEDFS_VERSION##*-}
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -233,6 +240,28 @@ build_exporters() {
 		github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "$POSTGRES_EXPORTER_VERSION" "$POSTGRES_EXPORTER_DIR"
 }
 
+build_rclone() {
+	[ -x "$RCLONE_DIR/rclone" ] && return
+	log "building rclone v$RCLONE_VERSION (about 6 CPU-minutes cold)"
+	goinstall "$RCLONE_DIR" "github.com/rclone/rclone@v$RCLONE_VERSION" "-X github.com/rclone/rclone/fs.Version=v$RCLONE_VERSION"
+}
+
+# SeaweedFS's go.mod has replace directives, which go install refuses: it is
+# built as the main module, from its source in the module cache.
+build_seaweedfs() {
+	[ -x "$SEAWEEDFS_DIR/weed" ] && return
+	log "building SeaweedFS $SEAWEEDFS_VERSION (about 10 CPU-minutes cold)"
+	local src dir=$CACHE/build/seaweedfs
+	src=$(go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | jq -r .Dir)
+	if [ ! -f "$dir/.version" ] || [ "$(cat "$dir/.version")" != "$SEAWEEDFS_VERSION" ]; then
+		rm -rf "$dir"
+		cp -r "$src" "$dir"
+		chmod -R u+w "$dir"
+		echo "$SEAWEEDFS_VERSION" >"$dir/.version"
+	fi
+	gobuild "$dir" "$SEAWEEDFS_DIR/weed" ./weed
+}
+
 # The sandbox cluster: kube-apiserver, kube-controller-manager,
 # kube-scheduler and etcd from one module graph, kwok from its own.
 build_kube() {
@@ -265,7 +294,7 @@ build_kwok() {
 main() {
 	case "${1:-all}" in
 	bin)
-		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR" "$PROMTOOL_DIR" "$REDIS_EXPORTER_DIR" "$POSTGRES_EXPORTER_DIR"
+		printf '%s\n' "$PULUMI_DIR/bin" "$PROVIDER_DIR" "$HELM_DIR" "$LINT_DIR" "$KUBE_DIR" "$KWOK_DIR" "$ACTIONLINT_DIR" "$KUBE_SCORE_DIR" "$TRIVY_DIR" "$HELM_DOCS_DIR" "$PROMTOOL_DIR" "$REDIS_EXPORTER_DIR" "$POSTGRES_EXPORTER_DIR" "$RCLONE_DIR" "$SEAWEEDFS_DIR"
 		exit 0
 		;;
 	dir)
@@ -285,6 +314,8 @@ main() {
 		promtool) echo "$PROMTOOL_DIR" ;;
 		redis-exporter) echo "$REDIS_EXPORTER_DIR" ;;
 		postgres-exporter) echo "$POSTGRES_EXPORTER_DIR" ;;
+		rclone) echo "$RCLONE_DIR" ;;
+		weed) echo "$SEAWEEDFS_DIR" ;;
 		# kube-state-metrics' published metric tables, at the version the rules are checked against.
 		kube-state-metrics-docs) echo "$(go mod download -json "k8s.io/kube-state-metrics/v2@v$KUBE_STATE_METRICS_VERSION" | jq -r .Dir)/docs/metrics" ;;
 		# The kubelet's source, of the Kubernetes release the sandbox runs: its volume statistics and the labels of its cAdvisor series.
@@ -308,7 +339,7 @@ main() {
 		grafana-operator-crds) echo "$(go mod download -json "github.com/grafana/grafana-operator/v5@v$GRAFANA_OPERATOR_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds" >&2; exit 2 ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|rclone|weed|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;
@@ -316,7 +347,7 @@ main() {
 
 	for tool in "${@:-all}"; do
 		case $tool in
-		all) build_pulumi; build_provider; build_helm; build_helm4; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs; build_promtool; build_exporters ;;
+		all) build_pulumi; build_provider; build_helm; build_helm4; build_lint; build_actionlint; build_kube; build_kwok; build_kube_score; build_trivy; build_helm_docs; build_promtool; build_exporters; build_rclone; build_seaweedfs ;;
 		pulumi) build_pulumi ;;
 		provider) build_provider ;;
 		helm) build_helm ;;
@@ -325,7 +356,8 @@ main() {
 		sandbox) build_kube; build_kwok ;;
 		score) build_helm; build_kube_score; build_trivy; build_helm_docs ;;
 		monitoring) build_helm; build_promtool; build_exporters ;;
-		*) echo "usage: $0 [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring]... | bin" >&2; exit 2 ;;
+		backup) build_rclone; build_seaweedfs ;;
+		*) echo "usage: $0 [all|pulumi|provider|helm|helm4|lint|sandbox|score|monitoring|backup]... | bin" >&2; exit 2 ;;
 		esac
 	done
 	log "ready: ${*:-all}"

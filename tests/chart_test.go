@@ -249,8 +249,9 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	bases["gateway"] = layer(bases["prod"], gatewayValues())
 	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
 	bases["options"] = layer(bases["local"], optionValues())
+	bases["offsite"] = layer(bases["prod"], offsiteValues())
 	// The bases in a fixed order, the most common first: most keys show in local.
-	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda", "options"}
+	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda", "options", "offsite"}
 	require.Len(t, order, len(bases))
 	baselines := map[string]string{}
 	for name, base := range bases {
@@ -295,6 +296,16 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 		assert.True(t, read[i], "values key %s (in %s) is read by no template", path, files[path])
 	}
 	assert.Greater(t, len(checked), 60)
+}
+
+// offsiteValues turn on off-site backups and render the restore Job.
+func offsiteValues() map[string]any {
+	return map[string]any{"backup": map[string]any{
+		"remote": map[string]any{"url": "s3://rhesis-backups/prod", "endpoint": "https://s3.example.com", "region": "eu-central-1",
+			"credentialsSecret": "offsite-credentials"},
+		"encryption": map[string]any{"passphrase": map[string]any{"name": "rhesis-backup-key", "key": "passphrase"}},
+		"restore":    map[string]any{"object": "latest"},
+	}}
 }
 
 // optionValues turn on the options that read keys of their own: Google

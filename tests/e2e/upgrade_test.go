@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -150,6 +152,9 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			waitForReplicas(t, ns, replicas)
 			assertConverged(t, ns, replicas)
 			assertMigrated(t, ns)
+			upgradeLeavesTheStores(t, e, dir, ns, prod)
+			waitForReplicas(t, ns, replicas)
+			assertMigrated(t, ns)
 			if prod {
 				// Let the kept claims go, so destroy cleans up.
 				e.set("database.postgresql.persistence.keep", "false")
@@ -159,6 +164,53 @@ func TestUpgradeFromPreviousVersion(t *testing.T) {
 			assertGone(t, ns)
 		})
 	}
+}
+
+// upgradeLeavesTheStores upgrades the stack to a new chart version (helm
+// mode labels its objects with it), a new Rhesis release in prod, and a
+// setting only the apps read: the apps roll, while PostgreSQL and Redis
+// keep their pods (by UID) and never drop below one available replica.
+func upgradeLeavesTheStores(t *testing.T, e *e2eStack, dir, ns string, prod bool) {
+	t.Helper()
+	stores := []string{"postgres", "redis"}
+	before := podUIDs(t, ns, append([]string{"backend"}, stores...)...)
+	chartFile := filepath.Join(dir, "charts", "rhesis", "Chart.yaml")
+	chart, err := os.ReadFile(chartFile)
+	require.NoError(t, err)
+	bumped := regexp.MustCompile(`(?m)^version: .*$`).ReplaceAll(chart, []byte("version: 99.0.0"))
+	require.NotEqual(t, chart, bumped)
+	require.NoError(t, os.WriteFile(chartFile, bumped, 0o644))
+	e.set("models.generation", "openai/gpt-4o")
+	if prod {
+		e.set("global.imageTag", "0.13.1")
+	}
+	lowestAvailable := watchAvailable(t, ns)
+	changes := e.up().Changes
+	lowest := lowestAvailable()
+	after := podUIDs(t, ns, append([]string{"backend"}, stores...)...)
+	t.Logf("upgrade that leaves the stores: %v; lowest available: %v; pods before %v, after %v", changes, lowest, before, after)
+	for _, store := range stores {
+		require.NotEmpty(t, before[store])
+		assert.Equal(t, before[store], after[store], "%s's pods were replaced by an upgrade that does not change them", store)
+		assert.EqualValues(t, 1, lowest[store], "%s lost its available pod during the upgrade", store)
+	}
+	assert.NotEqual(t, before["backend"], after["backend"], "the backend rolls onto the new settings")
+	e.expectNoChanges()
+}
+
+// podUIDs maps each app label to the sorted UIDs of its running pods.
+func podUIDs(t *testing.T, ns string, apps ...string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, app := range apps {
+		for _, p := range items(kubectl(t, "get", "pods", "-n", ns, "-l", "app="+app)) {
+			if dig(p, "metadata", "deletionTimestamp") == nil {
+				out[app] = append(out[app], dig(p, "metadata", "uid").(string))
+			}
+		}
+		sort.Strings(out[app])
+	}
+	return out
 }
 
 // previousProdSettings is prodSettings in the previous version's keys.

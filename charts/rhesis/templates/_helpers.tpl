@@ -189,10 +189,29 @@ strategy:
   {{- end }}
 {{- end }}
 
-{{/* A pod template's metadata: labels, the checksums that roll the pods when the configuration changes, a built image's digest, and the pod settings' podLabels and podAnnotations. Call with (dict "root" $ "name" .. "role" .. "digest" .. "pod" <settings>). */}}
+{{/* A pod's labels: the component's, without helm.sh/chart, which changes with every chart version and would roll pods nothing else changed. Call like rhesis.labels. */}}
+{{- define "rhesis.podLabels" -}}
+{{- omit (include "rhesis.labels" . | fromYaml) "helm.sh/chart" | toYaml }}
+{{- end }}
+
+{{/* The entries of .from whose keys are in .keys, as YAML. */}}
+{{- define "rhesis.pickKeys" -}}
+{{- $out := dict }}
+{{- range $k := .keys | default list }}{{ if hasKey $.from $k }}{{ $_ := set $out $k (index $.from $k) }}{{ end }}{{ end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+A pod template's metadata: labels, the checksums that roll the pods when
+what they read changes, a built image's digest, and the pod settings'
+podLabels and podAnnotations. .reads, when given, names the keys the pod
+reads (dict "config" (list ..) "secret" (list ..)): the checksums then cover
+only those, so a store does not restart for a setting only the apps read.
+Call with (dict "root" $ "name" .. "role" .. "digest" .. "pod" <settings> "reads" ..).
+*/}}
 {{- define "rhesis.podMetadata" -}}
 labels:
-  {{- include "rhesis.labels" . | nindent 2 }}
+  {{- include "rhesis.podLabels" . | nindent 2 }}
   {{- with .pod.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -200,9 +219,15 @@ annotations:
   {{- with .pod.podAnnotations }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
-  checksum/config: {{ include "rhesis.checksum" (include "rhesis.configData" .root | fromYaml) }}
+  {{- $config := include "rhesis.configData" .root | fromYaml }}
+  {{- $secret := include "rhesis.secretData" .root | fromYaml }}
+  {{- with .reads }}
+  {{- $config = include "rhesis.pickKeys" (dict "from" $config "keys" .config) | fromYaml }}
+  {{- $secret = include "rhesis.pickKeys" (dict "from" $secret "keys" .secret) | fromYaml }}
+  {{- end }}
+  checksum/config: {{ include "rhesis.checksum" $config }}
   {{- if not (or .root.Values.secrets.existingSecret .root.Values.secrets.externalSecret.enabled) }}
-  checksum/secret: {{ include "rhesis.checksum" (include "rhesis.secretData" .root | fromYaml) }}
+  checksum/secret: {{ include "rhesis.checksum" $secret }}
   {{- end }}
   {{- with .digest }}
   rhesis.dev/image-digest: {{ . | quote }}

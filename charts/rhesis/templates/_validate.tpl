@@ -71,6 +71,16 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- if and (eq $v.global.environment "prod") $v.ingress.enabled (not $v.ingress.tlsSecret) (not $v.ingress.clusterIssuer) -}}
   {{- $problems = append $problems "ingress.tlsSecret or ingress.clusterIssuer is required in prod: browsers would send session cookies in clear" -}}
 {{- end -}}
+{{- $r := $v.backup.remote -}}
+{{- if and $v.backup.enabled $r.url (not $v.backup.encryption.passphrase.name) -}}
+  {{- $problems = append $problems "backup.encryption.passphrase.name is required with backup.remote.url: a Secret you hold whose key is the passphrase every off-site dump is encrypted with (kubectl create secret generic rhesis-backup-key --from-literal=passphrase=\"$(openssl rand -base64 32)\"; --set backup.encryption.passphrase.name=rhesis-backup-key), kept outside the cluster too" -}}
+{{- end -}}
+{{- if and $v.backup.enabled (not $v.backup.keepInCluster) (not $r.url) -}}
+  {{- $problems = append $problems "backup.keepInCluster=false needs backup.remote.url: otherwise no dump is kept anywhere (--set backup.remote.url=s3://<bucket>/<prefix>, or keep backup.keepInCluster=true)" -}}
+{{- end -}}
+{{- if and $r.url (or $r.endpoint $r.region) (not (hasPrefix "s3://" $r.url)) -}}
+  {{- $problems = append $problems (printf "backup.remote.endpoint and backup.remote.region are for S3 (s3://); %s is not: drop them (--set backup.remote.endpoint= --set backup.remote.region=)" $r.url) -}}
+{{- end -}}
 {{- if and $v.backup.enabled $v.database.external.host -}}
   {{- $problems = append $problems "backup.enabled backs up the in-cluster database; an external one is backed up by its provider: --set backup.enabled=false" -}}
 {{- end -}}

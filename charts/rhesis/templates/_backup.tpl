@@ -1,0 +1,85 @@
+{{/*
+The containers the backup and the restore share: one in the database's image
+(pg_dump, pg_restore, gpg) and one in rclone's (the object store). Call with
+(dict "root" $ "name" .. "script" "files/<script>.sh" "env" (list (dict "name" .. "value" ..)) "mounts" (list <volumeMount>)).
+*/}}
+{{- define "rhesis.backup.databaseContainer" -}}
+{{- $root := .root }}
+{{- $pg := $root.Values.database.postgresql }}
+{{- $config := include "rhesis.name" (list $root "rhesis-config") }}
+- name: {{ .name }}
+  {{- include "rhesis.containerImage" (dict "root" $root "image" $pg.image) | nindent 2 }}
+  command:
+    - sh
+    - -c
+    - {{ $root.Files.Get .script | quote }}
+  env:
+    - name: PGHOST
+      valueFrom: {configMapKeyRef: {name: {{ $config }}, key: DB_HOST}}
+    - name: PGPORT
+      valueFrom: {configMapKeyRef: {name: {{ $config }}, key: DB_PORT}}
+    - name: PGDATABASE
+      valueFrom: {configMapKeyRef: {name: {{ $config }}, key: DB_NAME}}
+    - name: PGUSER
+      value: {{ include "rhesis.dbOwner" $root }}
+    {{- include "rhesis.secretEnv" (dict "root" $root "name" "PGPASSWORD" "key" "ADMIN_DB_PASS") | nindent 4 }}
+    {{- with .env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  resources:
+    {{- include "rhesis.resources" $root.Values.backup.resources | nindent 4 }}
+  volumeMounts:
+    {{- with .mounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    - name: tmp
+      mountPath: /tmp
+  securityContext:
+    {{- include "rhesis.containerSecurity" (dict "root" $root "runAs" $pg.runAs) | nindent 4 }}
+{{- end }}
+
+{{- define "rhesis.backup.remoteContainer" -}}
+{{- $root := .root }}
+{{- $remote := $root.Values.backup.remote }}
+- name: {{ .name }}
+  image: {{ $remote.image }}
+  imagePullPolicy: IfNotPresent
+  command:
+    - sh
+    - -c
+    - {{ $root.Files.Get .script | quote }}
+  {{- with $remote.credentialsSecret }}
+  envFrom:
+    - secretRef:
+        name: {{ . }}
+  {{- end }}
+  env:
+    {{- include "rhesis.backupRemoteEnv" $root | nindent 4 }}
+    # rclone's cache and config folders, on the writable /tmp.
+    - name: HOME
+      value: /tmp
+    {{- with .env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  resources:
+    {{- include "rhesis.resources" $remote.resources | nindent 4 }}
+  volumeMounts:
+    {{- with .mounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    - name: tmp
+      mountPath: /tmp
+  securityContext:
+    {{- include "rhesis.containerSecurity" (dict "root" $root "runAs" $root.Values.database.postgresql.runAs) | nindent 4 }}
+{{- end }}
+
+{{/* The passphrase of the off-site copies: the Secret's key as a file, and where it is mounted. */}}
+{{- define "rhesis.backup.keyVolume" -}}
+- name: backup-key
+  secret:
+    secretName: {{ .Values.backup.encryption.passphrase.name }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.backup.encryption.passphrase.key }}
+        path: passphrase
+{{- end }}
