@@ -34,6 +34,8 @@ declare -A variants=(
 	[prod-monitoring-external]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set monitoring.enabled=true --set database.external.host=db.example.com --set redis.external.host=cache.example.com --set backup.enabled=false --set database.external.maxConnections=2830"
 	[local-monitoring]="-f charts/rhesis/values-local.yaml --set monitoring.enabled=true"
 	[prod-prefixed]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set namePrefix=team-b-"
+	# Off-site backups, and the restore Job rendered as docs/backups.md runs it.
+	[prod-offsite]="-f charts/rhesis/values-prod.yaml --set ingress.host=rhesis.test ${required[*]} --set backup.keepInCluster=false --set backup.remote.url=s3://rhesis-backups/prod --set backup.remote.credentialsSecret=rhesis-backup-s3 --set backup.encryption.passphrase.name=rhesis-backup-key --set backup.restore.object=latest"
 )
 # trivy MANIFEST IGNOREFILE: Trivy's findings in MANIFEST as JSON.
 trivy() {
@@ -44,7 +46,7 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 printf '%-26s %7s | %-19s | %-37s\n' "" "" "kube-score" "Trivy"
 printf '%-26s %7s | %8s %10s | %8s %8s %6s %12s\n' render objects CRITICAL WARNING HIGH+ MEDIUM LOW exempted
-for name in local staging prod prod-monitoring-external local-monitoring prod-prefixed; do
+for name in local staging prod prod-monitoring-external local-monitoring prod-prefixed prod-offsite; do
 	out=$work/$name.yaml
 	# shellcheck disable=SC2086 # the variant is a list of flags
 	"$HELM" template rhesis charts/rhesis -n rhesis ${variants[$name]} >"$out"
