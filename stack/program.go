@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
 	"github.com/rhesis-ai/rhesis-deploy/components"
@@ -314,4 +315,20 @@ func guardLiveChanges(ctx *pulumi.Context, r *Resolved) error {
 			"(volumes and their data are deleted), then `pulumi up -s %s`",
 			ctx.Stack(), previous, config.SetCommand(ctx.Stack(), "deploy.mode", previous, false), ctx.Stack(), ctx.Stack()),
 	}}
+}
+
+// RenderOne renders the stack's values with one more value set at path
+// (a restore's backup.restore.object), for an object run on its own.
+func (r *Resolved) RenderOne(path []string, v any) (*charts.Rendered, error) {
+	override := map[string]any{path[len(path)-1]: v}
+	for i := len(path) - 2; i >= 0; i-- {
+		override = map[string]any{path[i]: override}
+	}
+	// MergeTables fills override from the stack's values without writing into them.
+	values := chartutil.MergeTables(override, r.Values)
+	chart, err := charts.Load(r.Config.ChartDir)
+	if err != nil {
+		return nil, err
+	}
+	return charts.RenderChart(chart, values, charts.RenderOptions{Namespace: r.Config.Deploy.Namespace, Service: objectManager(r.Config)})
 }

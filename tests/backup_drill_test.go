@@ -113,7 +113,7 @@ func readmeRestoreFlags(t *testing.T) []string {
 	return flags
 }
 
-func restore(s *pgServer, owner, password, db, dump string, flags []string) (string, error) {
+func pgRestore(s *pgServer, owner, password, db, dump string, flags []string) (string, error) {
 	args := append(append([]string{}, flags...), "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "-U", owner, "-d", db, dump)
 	cmd := exec.Command("pg_restore", args...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
@@ -170,7 +170,7 @@ func TestBackupAndRestoreOnPostgres(t *testing.T) {
 	}
 
 	flags := readmeRestoreFlags(t)
-	out, err := restore(s, owner, password, "restored", dump, flags)
+	out, err := pgRestore(s, owner, password, "restored", dump, flags)
 	require.NoError(t, err, out)
 	restored, err := s.psql(owner, password, "restored", fingerprint)
 	require.NoError(t, err)
@@ -201,7 +201,7 @@ func TestBackupAndRestoreOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	truncated := filepath.Join(t.TempDir(), "truncated.dump")
 	require.NoError(t, os.WriteFile(truncated, raw[:len(raw)/2], 0o644))
-	out, err = restore(s, owner, password, "restored", truncated, flags)
+	out, err = pgRestore(s, owner, password, "restored", truncated, flags)
 	assert.Error(t, err, "a truncated dump must be refused: %s", out)
 	after, err := s.psql(owner, password, "restored", fingerprint)
 	require.NoError(t, err)

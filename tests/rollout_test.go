@@ -66,3 +66,36 @@ func TestUpgradeRollsOnlyWhatChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryMountedClaimIsRendered: each claim a pod of the render mounts is
+// in the render, with backups kept in the cluster, off-site, or both (a pod
+// that mounts a missing claim stays Pending).
+func TestEveryMountedClaimIsRendered(t *testing.T) {
+	t.Parallel()
+	for name, keep := range map[string]bool{"both": true, "off-site only": false} {
+		values := layer(envValues(t, "prod"), offsiteValues(), map[string]any{"backup": map[string]any{"keepInCluster": keep}})
+		objs := mustRender(t, values)
+		claims := map[string]bool{}
+		for _, o := range objs {
+			if o.Kind() == "PersistentVolumeClaim" {
+				claims[o.Name()] = true
+			}
+		}
+		mounted := 0
+		for _, o := range objs {
+			spec := podSpec(o.Object)
+			if spec == nil {
+				continue
+			}
+			vols, _ := spec["volumes"].([]any)
+			for _, v := range vols {
+				if claim, ok := dig(v, "persistentVolumeClaim", "claimName").(string); ok {
+					mounted++
+					assert.True(t, claims[claim], "%s: %s %s mounts the claim %s, which the render does not have", name, o.Kind(), o.Name(), claim)
+				}
+			}
+		}
+		assert.Equal(t, keep, claims["postgres-backup"], "%s: the claim postgres-backup", name)
+		assert.NotZero(t, mounted)
+	}
+}

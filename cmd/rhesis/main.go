@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -25,6 +26,7 @@ import (
 	"github.com/rhesis-ai/rhesis-deploy/config"
 	"github.com/rhesis-ai/rhesis-deploy/driver"
 	"github.com/rhesis-ai/rhesis-deploy/preflight"
+	"github.com/rhesis-ai/rhesis-deploy/restore"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 	"github.com/rhesis-ai/rhesis-deploy/summary"
 )
@@ -58,6 +60,12 @@ Commands:
             it first and stop on a blocker, unless --skip-preflight)
   drift     list what differs between the state and the live cluster;
             exits 3 when something does (changes nothing)
+  restore   replace the in-cluster database with an off-site copy
+            (--object latest, or a copy's name): backend and worker are
+            scaled to 0, the chart's restore Job checks the copy's checksum,
+            decrypts it and restores it in one transaction, the deployed
+            release's migrations run again, and the apps are scaled back; a
+            refused copy leaves the database as it was (docs/backups.md)
   cancel    after a run was killed: clear the stack's lock once its process
             is gone (--force when it ran on another host), the operations it
             left pending and, in helm mode, a release left pending
@@ -79,7 +87,7 @@ Flags:
 // exitDrift is drift's exit code when the cluster differs from the state.
 const exitDrift = 3
 
-var commands = []string{"up", "preview", "doctor", "drift", "cancel", "destroy", "outputs", "images", "migrate-config"}
+var commands = []string{"up", "preview", "doctor", "drift", "restore", "cancel", "destroy", "outputs", "images", "migrate-config"}
 
 func main() { os.Exit(run()) }
 
@@ -95,6 +103,7 @@ type cli struct {
 	allowLoss bool
 	noRefresh bool
 	force     bool
+	object    string
 	// skipPreflight: up and preview do not run doctor's checks first.
 	skipPreflight bool
 }
@@ -112,6 +121,7 @@ func run() int {
 	fs.BoolVar(&c.allowLoss, "allow-data-loss", false, "up, preview: let a stack that keeps its data replace or delete data-bearing resources")
 	fs.BoolVar(&c.noRefresh, "skip-refresh", false, "up, preview: do not refresh the state from the cluster first")
 	fs.BoolVar(&c.skipPreflight, "skip-preflight", false, "up, preview: do not check the cluster for what the stack needs first (see doctor)")
+	fs.StringVar(&c.object, "object", "latest", "restore: the off-site copy, latest or its name (rhesis-<time>.dump.gpg)")
 	fs.BoolVar(&c.force, "force", false, "cancel: clear a lock even when its process cannot be seen to be gone")
 	fs.Usage = func() {
 		fmt.Fprint(os.Stderr, usage)
@@ -189,6 +199,8 @@ func (c *cli) exec() int {
 		if blocked := c.preflight(cfg, os.Stdout, true); blocked {
 			return 1
 		}
+	case "restore":
+		return c.restore()
 	case "drift":
 		drifted, err := driver.Drift(c.ctx, s, io.Discard)
 		if err != nil {
@@ -273,6 +285,23 @@ func (c *cli) deploy() int {
 	if previewErr != nil {
 		return c.failRun(previewErr)
 	}
+	return 0
+}
+
+// restore replaces the stack's database with an off-site copy.
+func (c *cli) restore() int {
+	r, err := driver.LoadConfig(c.ctx, c.stack, c.opts.ProjectDir)
+	if err != nil {
+		return fail(err)
+	}
+	cluster, err := preflight.Connect(r.Config.Deploy.KubeContext)
+	if err != nil {
+		return fail(err)
+	}
+	if err := restore.Run(c.ctx, cluster.Kube, r, restore.Options{Object: c.object, Timeout: 2 * time.Hour, Log: os.Stdout}); err != nil {
+		return fail(err)
+	}
+	fmt.Printf("stack %s: restored %s; the apps run again\n", c.stack.Name(), c.object)
 	return 0
 }
 

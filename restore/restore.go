@@ -1,0 +1,269 @@
+// Package restore runs a restore of an off-site backup into a stack's
+// in-cluster database: the apps stopped, the chart's restore Job run, the
+// deployed release's migrations run again, the apps started as they were.
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/stack"
+)
+
+// objectPath is the value that renders the chart's restore Job.
+var objectPath = []string{"backup", "restore", "object"}
+
+// Options of one restore.
+type Options struct {
+	// Object is the off-site copy: "latest" or an object's name.
+	Object string
+	// Timeout bounds each Job (the restore, the migrations).
+	Timeout time.Duration
+	Log     io.Writer
+}
+
+// Job is the stack's restore Job for object, as the chart renders it with
+// the stack's values.
+func Job(r *stack.Resolved, object string) (*batchv1.Job, error) {
+	rendered, err := r.RenderOne(objectPath, object)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range rendered.Objects {
+		if o.Kind() == "Job" && o.Label("app.kubernetes.io/name") == "postgres-restore" {
+			return decodeJob(o)
+		}
+	}
+	return nil, errors.New("the stack renders no restore Job: a restore needs the in-cluster database with off-site copies " +
+		"(backup.enabled and backup.remote.url, with backup.encryption.passphrase; docs/backups.md)")
+}
+
+func decodeJob(o charts.Object) (*batchv1.Job, error) {
+	raw, err := json.Marshal(o.Object)
+	if err != nil {
+		return nil, err
+	}
+	job := &batchv1.Job{}
+	return job, json.Unmarshal(raw, job)
+}
+
+// Run restores the copy the Job names into the stack's database. The apps
+// are scaled to zero first and back to their replicas at the end, also when
+// the restore is refused (the database is then as it was).
+func Run(ctx context.Context, kube kubernetes.Interface, r *stack.Resolved, opts Options) (err error) {
+	job, err := Job(r, opts.Object)
+	if err != nil {
+		return err
+	}
+	ns := r.Config.Deploy.Namespace
+	apps := []string{r.NamePrefix() + "backend", r.NamePrefix() + "worker"}
+	replicas, err := stopApps(ctx, kube, ns, apps, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if startErr := startApps(ctx, kube, ns, replicas, opts); startErr != nil {
+			err = errors.Join(err, startErr)
+		}
+	}()
+	if err := runJob(ctx, kube, ns, job, opts); err != nil {
+		return fmt.Errorf("the restore of %s did not complete, and the database is as it was: %w", opts.Object, err)
+	}
+	return rerunMigrations(ctx, kube, ns, r.NamePrefix()+"migrate", opts)
+}
+
+// stopApps scales the apps to zero (an autoscaler leaves a Deployment at
+// zero alone) and waits for their pods to go; it returns their replicas.
+func stopApps(ctx context.Context, kube kubernetes.Interface, ns string, apps []string, opts Options) (map[string]int32, error) {
+	replicas := map[string]int32{}
+	for _, app := range apps {
+		scale, err := kube.AppsV1().Deployments(ns).GetScale(ctx, app, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return replicas, err
+		}
+		replicas[app] = scale.Spec.Replicas
+		scale.Spec.Replicas = 0
+		if _, err := kube.AppsV1().Deployments(ns).UpdateScale(ctx, app, scale, metav1.UpdateOptions{}); err != nil {
+			return replicas, fmt.Errorf("scaling %s to 0: %w", app, err)
+		}
+		_, _ = fmt.Fprintf(opts.Log, "restore: %s scaled from %d to 0\n", app, replicas[app])
+	}
+	return replicas, waitFor(ctx, opts.Timeout, "the apps' pods to stop", func() (bool, error) {
+		for app := range replicas {
+			pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+			if err != nil || len(pods.Items) > 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+func startApps(ctx context.Context, kube kubernetes.Interface, ns string, replicas map[string]int32, opts Options) error {
+	var errs []error
+	for app, n := range replicas {
+		scale, err := kube.AppsV1().Deployments(ns).GetScale(ctx, app, metav1.GetOptions{})
+		if err == nil {
+			scale.Spec.Replicas = n
+			_, err = kube.AppsV1().Deployments(ns).UpdateScale(ctx, app, scale, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("scaling %s back to %d (do it with kubectl scale): %w", app, n, err))
+			continue
+		}
+		_, _ = fmt.Fprintf(opts.Log, "restore: %s scaled back to %d\n", app, n)
+	}
+	return errors.Join(errs...)
+}
+
+// rerunMigrations runs the deployed release's migration Job again, as a
+// copy under a new name: the restored schema may be older than the release.
+func rerunMigrations(ctx context.Context, kube kubernetes.Interface, ns, app string, opts Options) error {
+	jobs, err := kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		return err
+	}
+	var deployed *batchv1.Job
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if deployed == nil || deployed.CreationTimestamp.Before(&j.CreationTimestamp) {
+			deployed = j
+		}
+	}
+	if deployed == nil {
+		_, _ = fmt.Fprintln(opts.Log, "restore: the stack has no migration Job to run again")
+		return nil
+	}
+	day := int32(86400)
+	again := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%.40s-after-restore-%d", deployed.Name, time.Now().Unix()), Namespace: ns,
+			Labels: withoutControllerLabels(deployed.Labels), Annotations: map[string]string{"rhesis.dev/after-restore": opts.Object}},
+		Spec: deployed.Spec,
+	}
+	// Not the stack's migration Job, which its own label finds; gone a day after it ends.
+	again.Labels["app"] = app + "-after-restore"
+	again.Spec.TTLSecondsAfterFinished = &day
+	// The controller's own labels and selector are set anew for the copy.
+	again.Spec.Selector = nil
+	again.Spec.ManualSelector = nil
+	again.Spec.Template.Labels = withoutControllerLabels(again.Spec.Template.Labels)
+	if err := runJob(ctx, kube, ns, again, opts); err != nil {
+		return fmt.Errorf("the database was restored, but the migrations of the deployed release failed (run `rhesis up`, or the Job again): %w", err)
+	}
+	return nil
+}
+
+func withoutControllerLabels(labels map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range labels {
+		if k == "controller-uid" || k == "job-name" || strings.HasPrefix(k, "batch.kubernetes.io/") {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// runJob creates the Job (replacing one of its name left by an earlier run),
+// waits for it to complete or fail, and writes its pods' logs.
+func runJob(ctx context.Context, kube kubernetes.Interface, ns string, job *batchv1.Job, opts Options) error {
+	jobs := kube.BatchV1().Jobs(ns)
+	background := metav1.DeletePropagationBackground
+	if err := jobs.Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &background}); err == nil {
+		if err := waitFor(ctx, opts.Timeout, "the earlier "+job.Name+" to go", func() (bool, error) {
+			_, err := jobs.Get(ctx, job.Name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		}); err != nil {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	job.ResourceVersion, job.UID = "", ""
+	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the Job %s: %w", job.Name, err)
+	}
+	_, _ = fmt.Fprintf(opts.Log, "restore: Job %s started\n", job.Name)
+	var failed string
+	err := waitFor(ctx, opts.Timeout, "the Job "+job.Name, func() (bool, error) {
+		got, err := jobs.Get(ctx, job.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Status != corev1.ConditionTrue {
+				continue
+			}
+			switch c.Type {
+			case batchv1.JobComplete:
+				return true, nil
+			case batchv1.JobFailed:
+				failed = c.Message
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	writeLogs(ctx, kube, ns, job.Name, opts.Log)
+	if err != nil {
+		return err
+	}
+	if failed != "" {
+		return fmt.Errorf("the Job %s failed (%s); its log is above", job.Name, failed)
+	}
+	_, _ = fmt.Fprintf(opts.Log, "restore: Job %s completed\n", job.Name)
+	return nil
+}
+
+// writeLogs writes the logs of the Job's pods, each container in order.
+func writeLogs(ctx context.Context, kube kubernetes.Interface, ns, job string, w io.Writer) {
+	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		for _, c := range append(p.Spec.InitContainers, p.Spec.Containers...) {
+			raw, err := kube.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
+			if err != nil || len(raw) == 0 {
+				continue
+			}
+			_, _ = fmt.Fprintf(w, "--- %s/%s\n%s", p.Name, c.Name, raw)
+		}
+	}
+}
+
+func waitFor(ctx context.Context, timeout time.Duration, what string, done func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := done()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up waiting for %s after %s", what, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
