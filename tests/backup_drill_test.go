@@ -16,18 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// backupJob is the backup CronJob's script and environment as the chart
-// renders them for prod, pointed at a test server and folder.
-type backupJob struct {
-	script string
-	env    map[string]string
-}
-
-func renderedBackupJob(t *testing.T, s *pgServer, dir string) backupJob {
+// renderedBackupJob is the backup CronJob's container as the chart renders
+// it for prod, pointed at a test server and folder.
+func renderedBackupJob(t *testing.T, s *pgServer, dir string) jobContainer {
 	t.Helper()
 	objects, _, err := render(t, envValues(t, "prod"))
 	require.NoError(t, err)
-	var job backupJob
+	var job jobContainer
 	for _, o := range objects {
 		if o.Kind() != "CronJob" || o.Name() != "postgres-backup" {
 			continue
@@ -39,26 +34,6 @@ func renderedBackupJob(t *testing.T, s *pgServer, dir string) backupJob {
 	require.NotEmpty(t, job.script, "no backup CronJob in the prod render")
 	job.env["PGHOST"], job.env["PGPORT"], job.env["BACKUP_DIR"] = "127.0.0.1", strconv.Itoa(s.port), dir
 	return job
-}
-
-// run runs the script as the Job's container would (sh -c), with a shell
-// prefix (a ulimit); it returns the exit code and the log.
-func (j backupJob) run(t *testing.T, prefix string, override map[string]string) (int, string) {
-	t.Helper()
-	cmd := exec.Command("sh", "-c", prefix+j.script)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	for k, v := range j.env {
-		if o, ok := override[k]; ok {
-			v = o
-		}
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), string(out)
-	}
-	require.NoError(t, err, string(out))
-	return 0, string(out)
 }
 
 func dumps(t *testing.T, dir string) []string {

@@ -111,11 +111,12 @@ type jobContainer struct {
 	env    map[string]string
 }
 
-// run runs the container's script (sh -c) with overrides; it returns the
-// exit code and the log.
-func (c jobContainer) run(t *testing.T, override map[string]string) (int, string) {
+// run runs the container's script as its container would (sh -c), after
+// a shell prefix (a ulimit) and with overrides; it returns the exit code and
+// the log.
+func (c jobContainer) run(t *testing.T, prefix string, override map[string]string) (int, string) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", c.script)
+	cmd := exec.Command("sh", "-c", prefix+c.script)
 	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "TMPDIR": t.TempDir()}
 	for k, v := range c.env {
 		env[k] = v
@@ -207,9 +208,9 @@ func (d offsiteDrill) backup(t *testing.T, upload map[string]string) (int, strin
 	t.Helper()
 	// A new second, so the dump is a new object.
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
-	code, log := d.dump.run(t, nil)
+	code, log := d.dump.run(t, "", nil)
 	require.Zero(t, code, log)
-	uploadCode, uploadLog := d.upload.run(t, upload)
+	uploadCode, uploadLog := d.upload.run(t, "", upload)
 	outbox := d.dump.env["BACKUP_OUTBOX"]
 	entries, err := os.ReadDir(outbox)
 	require.NoError(t, err)
@@ -230,11 +231,11 @@ func (d offsiteDrill) restoreFrom(t *testing.T, object string, restore map[strin
 			_ = os.Remove(filepath.Join(inbox, e.Name()))
 		}
 	}()
-	code, log := d.fetch.run(t, map[string]string{"RESTORE_OBJECT": object})
+	code, log := d.fetch.run(t, "", map[string]string{"RESTORE_OBJECT": object})
 	if code != 0 {
 		return code, log
 	}
-	code, restoreLog := d.restore.run(t, restore)
+	code, restoreLog := d.restore.run(t, "", restore)
 	return code, log + restoreLog
 }
 
@@ -383,7 +384,7 @@ func TestOffsiteBackupOnPostgres(t *testing.T) {
 		assert.NotZero(t, code)
 		assert.Contains(t, log, "restore refused: s3://rhesis-backups/prod/"+bare+" has no checksum beside it")
 		// latest passes over it, to the newest copy that has one.
-		code, log = drill.fetch.run(t, map[string]string{"RESTORE_OBJECT": "latest"})
+		code, log = drill.fetch.run(t, "", map[string]string{"RESTORE_OBJECT": "latest"})
 		require.Zero(t, code, log)
 		assert.Contains(t, log, "fetched s3://rhesis-backups/prod/"+latest)
 		entries, _ := os.ReadDir(drill.fetch.env["RESTORE_INBOX"])
