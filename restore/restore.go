@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
@@ -247,23 +248,15 @@ func writeLogs(ctx context.Context, kube kubernetes.Interface, ns, job string, w
 	}
 }
 
+// waitFor polls done every second until it is true, fails, or timeout
+// passes; a timeout says what was awaited.
 func waitFor(ctx context.Context, timeout time.Duration, what string, done func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := done()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gave up waiting for %s after %s", what, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(context.Context) (bool, error) { return done() })
+	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
+		return fmt.Errorf("gave up waiting for %s after %s", what, timeout)
 	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }

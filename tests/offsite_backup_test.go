@@ -5,6 +5,7 @@ package tests
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -117,13 +118,7 @@ type jobContainer struct {
 func (c jobContainer) run(t *testing.T, prefix string, override map[string]string) (int, string) {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", prefix+c.script)
-	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "TMPDIR": t.TempDir()}
-	for k, v := range c.env {
-		env[k] = v
-	}
-	for k, v := range override {
-		env[k] = v
-	}
+	env := withOverrides(map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "TMPDIR": t.TempDir()}, c.env, override)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -133,6 +128,15 @@ func (c jobContainer) run(t *testing.T, prefix string, override map[string]strin
 	}
 	require.NoError(t, err, string(out))
 	return 0, string(out)
+}
+
+// withOverrides is base with each later map's entries set over it, in order.
+func withOverrides(base map[string]string, overrides ...map[string]string) map[string]string {
+	out := maps.Clone(base)
+	for _, o := range overrides {
+		maps.Copy(out, o)
+	}
+	return out
 }
 
 // offsiteDrill is the rendered backup (dump and upload) and restore (fetch
@@ -239,18 +243,6 @@ func (d offsiteDrill) restoreFrom(t *testing.T, object string, restore map[strin
 	return code, log + restoreLog
 }
 
-// layer2 is b over a, for the variables of one run.
-func layer2(a, b map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
-}
-
 // TestOffsiteBackupOnPostgres: the rendered backup's own scripts dump a real
 // PostgreSQL, encrypt the dump and copy it to a real S3-compatible server
 // (SeaweedFS) with its checksum; the database is destroyed and the rendered
@@ -352,7 +344,7 @@ func TestOffsiteBackupOnPostgres(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := objects(t, endpoint)
-			code, log := drill.backup(t, layer2(quick, c.override))
+			code, log := drill.backup(t, withOverrides(quick, c.override))
 			t.Logf("%s:\n%s", c.name, log)
 			assert.NotZero(t, code)
 			assert.Contains(t, log, "backup upload failed: copying rhesis-")

@@ -83,3 +83,49 @@ The containers the backup and the restore share: one in the database's image
       - key: {{ .Values.backup.encryption.passphrase.key }}
         path: passphrase
 {{- end }}
+
+{{/*
+The upload's rclone remote "offsite", from backup.remote: its type from the
+URL's scheme, credentials from the environment (the credentials Secret's
+variables, or the cloud's workload identity), and BACKUP_REMOTE, the bucket
+and prefix on it. A missing bucket fails the upload instead of being created.
+*/}}
+{{- define "rhesis.backupRemoteEnv" -}}
+{{- $r := .Values.backup.remote -}}
+{{- $u := urlParse $r.url -}}
+{{- $types := dict "s3" "s3" "gs" "google cloud storage" "azureblob" "azureblob" -}}
+- name: RCLONE_CONFIG_OFFSITE_TYPE
+  value: {{ index $types $u.scheme | quote }}
+- name: RCLONE_CONFIG_OFFSITE_ENV_AUTH
+  value: "true"
+{{- if eq $u.scheme "s3" }}
+- name: RCLONE_CONFIG_OFFSITE_PROVIDER
+  value: {{ ternary "Other" "AWS" (ne $r.endpoint "") }}
+- name: RCLONE_CONFIG_OFFSITE_NO_CHECK_BUCKET
+  value: "true"
+{{- with $r.endpoint }}
+- name: RCLONE_CONFIG_OFFSITE_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $r.region }}
+- name: RCLONE_CONFIG_OFFSITE_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- else if eq $u.scheme "gs" }}
+- name: RCLONE_CONFIG_OFFSITE_BUCKET_POLICY_ONLY
+  value: "true"
+{{- end }}
+# Bounded retries: a store that is down fails the Job in about a minute, with rclone's error.
+- name: RCLONE_RETRIES
+  value: "3"
+- name: RCLONE_LOW_LEVEL_RETRIES
+  value: "3"
+- name: RCLONE_RETRIES_SLEEP
+  value: 10s
+- name: RCLONE_CONTIMEOUT
+  value: 15s
+- name: BACKUP_REMOTE
+  value: {{ printf "offsite:%s%s" $u.host ($u.path | trimSuffix "/") | quote }}
+- name: BACKUP_REMOTE_URL
+  value: {{ $r.url | trimSuffix "/" | quote }}
+{{- end }}
