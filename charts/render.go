@@ -81,6 +81,11 @@ type RenderOptions struct {
 	// Release is the release's name, as `helm install <release>` gives it;
 	// empty means the program's, ReleaseFor the values' namePrefix.
 	Release string
+	// Upgrade renders as `helm upgrade` does (.Release.IsUpgrade), with
+	// Cluster answering the templates' lookups; nil finds nothing, as
+	// `helm template` does.
+	Upgrade bool
+	Cluster engine.ClientProvider
 }
 
 // Render renders the chart in dir as `helm install rhesis <dir> -n <namespace>`
@@ -113,8 +118,12 @@ func RenderChart(c *chart.Chart, values map[string]any, opts RenderOptions) (*Re
 	if release == "" {
 		release = ReleaseFor(prefixOf(values))
 	}
+	revision := 1
+	if opts.Upgrade {
+		revision = 2
+	}
 	vals, err := chartutil.ToRenderValuesWithSchemaValidation(c, values, chartutil.ReleaseOptions{
-		Name: release, Namespace: opts.Namespace, IsInstall: true, Revision: 1,
+		Name: release, Namespace: opts.Namespace, IsInstall: !opts.Upgrade, IsUpgrade: opts.Upgrade, Revision: revision,
 	}, caps, opts.SkipSchemaValidation)
 	if err != nil {
 		return nil, err
@@ -122,7 +131,12 @@ func RenderChart(c *chart.Chart, values map[string]any, opts RenderOptions) (*Re
 	if opts.Service != "" {
 		vals["Release"].(map[string]any)["Service"] = opts.Service
 	}
-	files, err := engine.Render(c, vals)
+	var files map[string]string
+	if opts.Cluster != nil {
+		files, err = engine.RenderWithClientProvider(c, vals, opts.Cluster)
+	} else {
+		files, err = engine.Render(c, vals)
+	}
 	if err != nil {
 		return nil, err
 	}

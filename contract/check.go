@@ -654,18 +654,15 @@ func (ck *checker) exposure() {
 	}
 }
 
-// database: an in-cluster PostgreSQL ships the extensions the migrations create.
+// database: an in-cluster PostgreSQL ships the extensions the migrations
+// create, and the apps do not connect as its owner.
 func (ck *checker) database() {
-	o := ck.deployment("postgres")
-	if o == nil {
+	obj, image, owner, cluster := ck.databaseServer()
+	if obj == "" {
 		return
 	}
-	pod, obj := podOf(o)
-	server := containerNamed(pod, "postgres")
-	image := str(server["image"])
-	// The image's POSTGRES_USER owns every table and is a superuser: row-level
-	// security does not apply to it.
-	owner := ck.envOf(server)["POSTGRES_USER"].value
+	// The owner is a superuser (the image's POSTGRES_USER; the Cluster's
+	// managed role): row-level security does not apply to it.
 	for _, app := range []string{"backend", "worker"} {
 		d := ck.deployment(app)
 		if d == nil {
@@ -678,11 +675,36 @@ func (ck *checker) database() {
 		}
 	}
 	for _, ext := range ck.c.Database.Extensions {
+		if cluster {
+			cnpg := ext.CloudNativePG
+			if !strings.HasPrefix(image, cnpg.Repository+":") || !strings.Contains(image, cnpg.Tag) {
+				ck.add(obj, "", "extension "+ext.Name, ext.Source+"; "+cnpg.Source,
+					fmt.Sprintf("runs %s, not a %s image whose tag holds %s", image, cnpg.Repository, cnpg.Tag))
+			}
+			continue
+		}
 		repo := strings.SplitN(ext.Image, ":", 2)[0]
 		if !strings.HasPrefix(image, repo+":") {
 			ck.add(obj, "postgres", "extension "+ext.Name, ext.Source, fmt.Sprintf("runs %s, not %s", image, ext.Image))
 		}
 	}
+}
+
+// databaseServer is the in-cluster database: the single pod's server
+// container, or the CloudNativePG Cluster; obj is empty for none.
+func (ck *checker) databaseServer() (obj, image, owner string, cluster bool) {
+	if o := ck.deployment("postgres"); o != nil {
+		pod, obj := podOf(o)
+		server := containerNamed(pod, "postgres")
+		return obj, str(server["image"]), ck.envOf(server)["POSTGRES_USER"].value, false
+	}
+	for _, o := range ck.byKind["Cluster"] {
+		if str(dig(o, "metadata", "name")) == "postgres" {
+			owner := str(dig(o, "spec", "bootstrap", "initdb", "owner")) + str(dig(o, "spec", "bootstrap", "recovery", "owner"))
+			return "Cluster/postgres", str(dig(o, "spec", "imageName")), owner, true
+		}
+	}
+	return "", "", "", false
 }
 
 // ingress: an ingress-nginx Ingress lets the app's largest upload and its

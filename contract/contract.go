@@ -191,6 +191,13 @@ type Database struct {
 		Name   string `json:"name"`
 		Source string `json:"source"`
 		Image  string `json:"image"`
+		// CloudNativePG is the image flavour of CloudNativePG's that
+		// carries the extension: its repository, and what its tag holds.
+		CloudNativePG struct {
+			Repository string `json:"repository"`
+			Tag        string `json:"tag"`
+			Source     string `json:"source"`
+		} `json:"cloudnativepg"`
 	} `json:"extensions"`
 	RowLevelSecurity struct {
 		Source string `json:"source"`

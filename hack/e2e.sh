@@ -29,7 +29,10 @@ GATEWAY_API_CRDS=$(hack/toolchain.sh dir gateway-api-crds)
 KEDA_CRDS=$(hack/toolchain.sh dir keda-crds)
 GRAFANA_OPERATOR_CRDS=$(hack/toolchain.sh dir grafana-operator-crds)
 CERT_MANAGER_CRDS=$(hack/toolchain.sh dir cert-manager-crds)
-export GATEWAY_API_CRDS KEDA_CRDS GRAFANA_OPERATOR_CRDS CERT_MANAGER_CRDS
+# CloudNativePG's and its Barman Cloud plugin's, which the move to a Cluster applies.
+CNPG_CRDS=$(hack/toolchain.sh dir cnpg-crds)
+BARMAN_CLOUD_CRDS=$(hack/toolchain.sh dir barman-cloud-crds)
+export GATEWAY_API_CRDS KEDA_CRDS GRAFANA_OPERATOR_CRDS CERT_MANAGER_CRDS CNPG_CRDS BARMAN_CLOUD_CRDS
 # Helm 4, for the tests that run the chart with it (helm on PATH stays Helm 3).
 HELM4="$(hack/toolchain.sh dir helm4)/helm"
 export HELM4

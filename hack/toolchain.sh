@@ -26,6 +26,10 @@ ACTIONLINT_VERSION=1.7.12
 KUBE_VERSION=1.34.4
 GATEWAY_API_VERSION=1.6.3
 KEDA_VERSION=2.21.0
+# CloudNativePG and its Barman Cloud plugin: their CRDs, which the chart's
+# database.postgresql.cloudnativepg objects are checked against.
+CNPG_VERSION=1.29.0
+BARMAN_CLOUD_VERSION=0.15.0
 ETCD_VERSION=3.6.4
 KWOK_VERSION=0.7.0
 KUBE_SCORE_VERSION=1.20.0
@@ -339,7 +343,10 @@ main() {
 		grafana-operator-crds) echo "$(go mod download -json "github.com/grafana/grafana-operator/v5@v$GRAFANA_OPERATOR_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		# KEDA's CRDs (ScaledObject, TriggerAuthentication), for the e2e apply.
 		keda-crds) echo "$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|rclone|weed|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds" >&2; exit 2 ;;
+		# CloudNativePG's CRDs (Cluster, ScheduledBackup) and the Barman Cloud plugin's (ObjectStore), for the render tests and the e2e apply.
+		cnpg-crds) echo "$(go mod download -json "github.com/cloudnative-pg/cloudnative-pg@v$CNPG_VERSION" | jq -r .Dir)/config/crd/bases" ;;
+		barman-cloud-crds) echo "$(go mod download -json "github.com/cloudnative-pg/plugin-barman-cloud@v$BARMAN_CLOUD_VERSION" | jq -r .Dir)/config/crd/bases" ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|rclone|weed|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds|cnpg-crds|barman-cloud-crds" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;

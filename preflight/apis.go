@@ -18,7 +18,8 @@ var installHints = map[string]string{
 	"external-secrets.io":       "install External Secrets Operator, or take the Secrets from secrets.existingSecret",
 	"cert-manager.io":           "install cert-manager (https://cert-manager.io)",
 	"gateway.networking.k8s.io": "install the Gateway API's standard CRDs and a Gateway controller, or use ingress instead of gateway",
-	"postgresql.cnpg.io":        "install the CloudNativePG operator",
+	"postgresql.cnpg.io":        "install the CloudNativePG operator (docs/cloudnativepg.md), or set database.postgresql.cloudnativepg.enabled=false",
+	"barmancloud.cnpg.io":       "install CloudNativePG's Barman Cloud plugin, or set database.postgresql.cloudnativepg.backups.enabled=false (no WAL archive, no point-in-time recovery)",
 }
 
 // servedAPIs: the cluster serves each apiVersion and kind the render uses.

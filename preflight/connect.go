@@ -1,9 +1,10 @@
 package preflight
 
 import (
+	"github.com/rhesis-ai/rhesis-deploy/kubeconn"
+
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
@@ -11,9 +12,7 @@ import (
 // Connect makes the clients of the cluster of a kubeconfig context (empty:
 // the current one), with the kubeconfig the provider uses.
 func Connect(kubeContext string) (Cluster, error) {
-	loading := clientcmd.NewDefaultClientConfigLoadingRules()
-	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading,
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	rest, err := kubeconn.Config(kubeContext)
 	if err != nil {
 		return Cluster{}, err
 	}

@@ -13,13 +13,13 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/rhesis-ai/rhesis-deploy/charts"
+	"github.com/rhesis-ai/rhesis-deploy/kubejob"
 	"github.com/rhesis-ai/rhesis-deploy/stack"
 )
 
@@ -33,6 +33,9 @@ type Options struct {
 	// Timeout bounds each Job (the restore, the migrations).
 	Timeout time.Duration
 	Log     io.Writer
+	// Dynamic reaches KEDA's ScaledObjects, paused during the restore; nil
+	// leaves autoscalers alone.
+	Dynamic dynamic.Interface
 }
 
 // Job is the stack's restore Job for object, as the chart renders it with
@@ -70,15 +73,24 @@ func Run(ctx context.Context, kube kubernetes.Interface, r *stack.Resolved, opts
 	}
 	ns := r.Config.Deploy.Namespace
 	apps := []string{r.NamePrefix() + "backend", r.NamePrefix() + "worker"}
-	replicas, err := stopApps(ctx, kube, ns, apps, opts)
+	paused, err := pauseAutoscalers(ctx, opts.Dynamic, ns, apps, opts)
+	defer func() {
+		if resumeErr := resumeAutoscalers(ctx, opts.Dynamic, ns, paused, opts); resumeErr != nil {
+			err = errors.Join(err, resumeErr)
+		}
+	}()
 	if err != nil {
 		return err
 	}
+	replicas, err := stopApps(ctx, kube, ns, apps, opts)
 	defer func() {
 		if startErr := startApps(ctx, kube, ns, replicas, opts); startErr != nil {
 			err = errors.Join(err, startErr)
 		}
 	}()
+	if err != nil {
+		return err
+	}
 	if err := runJob(ctx, kube, ns, job, opts); err != nil {
 		return fmt.Errorf("the restore of %s did not complete, and the database is as it was: %w", opts.Object, err)
 	}
@@ -102,9 +114,9 @@ func stopApps(ctx context.Context, kube kubernetes.Interface, ns string, apps []
 		if _, err := kube.AppsV1().Deployments(ns).UpdateScale(ctx, app, scale, metav1.UpdateOptions{}); err != nil {
 			return replicas, fmt.Errorf("scaling %s to 0: %w", app, err)
 		}
-		_, _ = fmt.Fprintf(opts.Log, "restore: %s scaled from %d to 0\n", app, replicas[app])
+		say(opts, "%s scaled from %d to 0", app, replicas[app])
 	}
-	return replicas, waitFor(ctx, opts.Timeout, "the apps' pods to stop", func() (bool, error) {
+	return replicas, kubejob.WaitFor(ctx, opts.Timeout, "the apps' pods to stop", func() (bool, error) {
 		for app := range replicas {
 			pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
 			if err != nil || len(pods.Items) > 0 {
@@ -127,7 +139,7 @@ func startApps(ctx context.Context, kube kubernetes.Interface, ns string, replic
 			errs = append(errs, fmt.Errorf("scaling %s back to %d (do it with kubectl scale): %w", app, n, err))
 			continue
 		}
-		_, _ = fmt.Fprintf(opts.Log, "restore: %s scaled back to %d\n", app, n)
+		say(opts, "%s scaled back to %d", app, n)
 	}
 	return errors.Join(errs...)
 }
@@ -180,83 +192,12 @@ func withoutControllerLabels(labels map[string]string) map[string]string {
 	return out
 }
 
-// runJob creates the Job (replacing one of its name left by an earlier run),
-// waits for it to complete or fail, and writes its pods' logs.
+// runJob runs one of the restore's Jobs to its end.
 func runJob(ctx context.Context, kube kubernetes.Interface, ns string, job *batchv1.Job, opts Options) error {
-	jobs := kube.BatchV1().Jobs(ns)
-	background := metav1.DeletePropagationBackground
-	if err := jobs.Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &background}); err == nil {
-		if err := waitFor(ctx, opts.Timeout, "the earlier "+job.Name+" to go", func() (bool, error) {
-			_, err := jobs.Get(ctx, job.Name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		}); err != nil {
-			return err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return err
-	}
-	job.ResourceVersion, job.UID = "", ""
-	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating the Job %s: %w", job.Name, err)
-	}
-	_, _ = fmt.Fprintf(opts.Log, "restore: Job %s started\n", job.Name)
-	var failed string
-	err := waitFor(ctx, opts.Timeout, "the Job "+job.Name, func() (bool, error) {
-		got, err := jobs.Get(ctx, job.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Status != corev1.ConditionTrue {
-				continue
-			}
-			switch c.Type {
-			case batchv1.JobComplete:
-				return true, nil
-			case batchv1.JobFailed:
-				failed = c.Message
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	writeLogs(ctx, kube, ns, job.Name, opts.Log)
-	if err != nil {
-		return err
-	}
-	if failed != "" {
-		return fmt.Errorf("the Job %s failed (%s); its log is above", job.Name, failed)
-	}
-	_, _ = fmt.Fprintf(opts.Log, "restore: Job %s completed\n", job.Name)
-	return nil
-}
-
-// writeLogs writes the logs of the Job's pods, each container in order.
-func writeLogs(ctx context.Context, kube kubernetes.Interface, ns, job string, w io.Writer) {
-	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
-	if err != nil {
-		return
-	}
-	for _, p := range pods.Items {
-		for _, c := range append(p.Spec.InitContainers, p.Spec.Containers...) {
-			raw, err := kube.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
-			if err != nil || len(raw) == 0 {
-				continue
-			}
-			_, _ = fmt.Fprintf(w, "--- %s/%s\n%s", p.Name, c.Name, raw)
-		}
-	}
-}
-
-// waitFor polls done every second until it is true, fails, or timeout
-// passes; a timeout says what was awaited.
-func waitFor(ctx context.Context, timeout time.Duration, what string, done func() (bool, error)) error {
-	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(context.Context) (bool, error) { return done() })
-	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
-		return fmt.Errorf("gave up waiting for %s after %s", what, timeout)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
+	_, err := kubejob.Run(ctx, kube, ns, job, kubejob.Options{Timeout: opts.Timeout, Log: opts.Log, Prefix: "restore: "})
 	return err
+}
+
+func say(opts Options, format string, args ...any) {
+	_, _ = fmt.Fprintf(opts.Log, "restore: "+format+"\n", args...)
 }

@@ -1,11 +1,12 @@
 package stack
 
 import (
+	"github.com/rhesis-ai/rhesis-deploy/kubeconn"
+
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
@@ -20,9 +21,7 @@ type ServesAPI func(kubeContext, groupVersion string) (bool, error)
 // ClusterServesAPI asks the cluster's discovery endpoint, with the
 // kubeconfig the provider uses.
 func ClusterServesAPI(kubeContext, groupVersion string) (bool, error) {
-	loading := clientcmd.NewDefaultClientConfigLoadingRules()
-	rest, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading,
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	rest, err := kubeconn.Config(kubeContext)
 	if err != nil {
 		return false, err
 	}

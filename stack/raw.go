@@ -51,17 +51,27 @@ func deployRaw(ctx *pulumi.Context, res *Resolved, digests imageDigests,
 		return nil, err
 	}
 
-	// First what workloads read, then the workloads, each after what its pods read.
-	for _, o := range objects {
-		if !isWorkload(o) {
-			if err := d.register(o, nil); err != nil {
-				return nil, err
-			}
-		}
+	if d.hooks, err = newBackupHooks(ctx, res); err != nil {
+		return nil, err
 	}
-	for _, o := range objects {
-		if isWorkload(o) {
-			if err := d.register(o, references(o, d.registered)); err != nil {
+	// What workloads read, then the workloads, each after what its pods
+	// read; the backup's CronJob before the objects whose change waits for
+	// a backup.
+	for _, pass := range []func(charts.Object) bool{
+		func(o charts.Object) bool { return !isWorkload(o) && !d.hooks.guards(o) },
+		func(o charts.Object) bool { return d.hooks.runs(o) },
+		func(o charts.Object) bool { return !isWorkload(o) && d.hooks.guards(o) },
+		func(o charts.Object) bool { return isWorkload(o) && !d.hooks.runs(o) },
+	} {
+		for _, o := range objects {
+			if !pass(o) {
+				continue
+			}
+			var deps []pulumi.Resource
+			if isWorkload(o) {
+				deps = references(o, d.registered)
+			}
+			if err := d.register(o, deps); err != nil {
 				return nil, err
 			}
 		}
@@ -86,6 +96,7 @@ type rawDeployment struct {
 	subst     substitutions
 	// registered are the objects so far, by kind/name.
 	registered map[string]pulumi.Resource
+	hooks      *backupHooks
 }
 
 // register registers one object, after deps, with the options objects.go
@@ -102,11 +113,15 @@ func (d *rawDeployment) register(o charts.Object, deps []pulumi.Resource) error 
 	if old, ok := previousGroup(o); ok {
 		opts = append(opts, pulumi.Aliases([]pulumi.Alias{{ParentURN: pulumi.URN(componentURN(d.ctx, old))}}))
 	}
+	opts = append(opts, d.hooks.options(o)...)
 	res := &object{}
 	if err := d.ctx.RegisterResource(typeToken(o), o.Name(), d.subst.object(o, d.namespace), res, opts...); err != nil {
 		return fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err)
 	}
 	d.registered[o.Kind()+"/"+o.Name()] = res
+	if d.hooks.runs(o) {
+		d.hooks.cronJob = res
+	}
 	return nil
 }
 

@@ -117,6 +117,9 @@ func dataBearing(typ, name string) bool {
 		return name == "postgres" || strings.HasSuffix(name, "-postgres") // a namePrefix's
 	case "kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release":
 		return true
+	case "kubernetes:postgresql.cnpg.io/v1:Cluster":
+		// The operator deletes the instances' claims with their Cluster.
+		return true
 	}
 	return false
 }

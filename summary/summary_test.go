@@ -92,3 +92,15 @@ func TestSummaryOfNothing(t *testing.T) {
 	s = FromEvents([]apitype.EngineEvent{step("delete", "kubernetes:core/v1:Service", "frontend")})
 	assert.NoError(t, Gate(s, "prod", false))
 }
+
+// TestCloudNativePGClusterIsDataBearing: replacing or deleting the Cluster
+// deletes its instances' claims; its backup objects are not data.
+func TestCloudNativePGClusterIsDataBearing(t *testing.T) {
+	s := FromEvents([]apitype.EngineEvent{
+		step("replace", "kubernetes:postgresql.cnpg.io/v1:Cluster", "postgres"),
+		step("delete", "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "postgres-base-backup"),
+	})
+	require.Len(t, s.DataLoss(), 1)
+	assert.Equal(t, "postgres", s.DataLoss()[0].Name)
+	assert.Error(t, Gate(s, "prod", false))
+}

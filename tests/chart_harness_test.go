@@ -13,7 +13,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 )
 
 // chartDir is charts/rhesis.
@@ -92,10 +91,6 @@ func envValues(t *testing.T, env string) map[string]any {
 		"storage": map[string]any{"storageClass": testSharedClass},
 		"secrets": secrets,
 	})
-}
-
-func renderFiles(c *chart.Chart, vals chartutil.Values) (map[string]string, error) {
-	return engine.Render(c, vals)
 }
 
 func sortedKeysOf(m map[string]string) []string {

@@ -15,6 +15,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 
 	"github.com/rhesis-ai/rhesis-deploy/config"
 )
@@ -250,8 +251,9 @@ func TestEveryValuesKeyIsRead(t *testing.T) {
 	bases["keda"] = layer(bases["prod"], map[string]any{"worker": map[string]any{"keda": map[string]any{"enabled": true}}})
 	bases["options"] = layer(bases["local"], optionValues())
 	bases["offsite"] = layer(bases["prod"], offsiteValues())
+	bases["cloudnativepg"] = layer(bases["prod"], cloudnativepgValues(), recoveryValues())
 	// The bases in a fixed order, the most common first: most keys show in local.
-	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda", "options", "offsite"}
+	order := []string{"local", "staging", "prod", "external", "monitoring", "externalSecret", "gateway", "keda", "options", "offsite", "cloudnativepg"}
 	require.Len(t, order, len(bases))
 	baselines := map[string]string{}
 	for name, base := range bases {
@@ -352,15 +354,16 @@ func schemalessChart(t *testing.T) *chart.Chart {
 func renderErr(t *testing.T, v map[string]any) (string, error) {
 	t.Helper()
 	c := schemalessChart(t)
-	// A cluster serving KEDA's API too, so keys read only there count.
+	// A cluster serving KEDA's API too, and an upgrade of a release whose
+	// backup CronJob is there, so keys read only then count.
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.APIVersions = append(caps.APIVersions, kedaAPI)
-	vals, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "rhesis", Namespace: "rhesis", IsInstall: true}, caps)
+	vals, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "rhesis", Namespace: "rhesis", IsUpgrade: true, Revision: 2}, caps)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	files, err := renderFiles(c, vals)
+	files, err := engine.RenderWithClientProvider(c, vals, cluster(t, "postgres-backup"))
 	for _, k := range sortedKeysOf(files) {
 		b.WriteString(k + "\n" + files[k])
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
@@ -52,6 +53,8 @@ type registered struct {
 	SecretOutputs []string
 	// Read: the program reads an existing object instead of managing it.
 	Read bool
+	// Hooks are the resource hooks bound to it, by when they run.
+	Hooks *pulumirpc.RegisterResourceRequest_ResourceHooksBinding
 }
 
 // Kind is the Kubernetes kind of a custom resource ("Deployment").
@@ -126,6 +129,7 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 		Type: a.TypeToken, Name: a.Name, Custom: a.Custom, Parent: a.RegisterRPC.GetParent(), Inputs: a.Inputs,
 		Protect: a.RegisterRPC.GetProtect(), DependsOn: a.RegisterRPC.GetDependencies(),
 		AliasParents: aliasParents(a), SecretOutputs: a.RegisterRPC.GetAdditionalSecretOutputs(), Read: a.ID != "",
+		Hooks: a.RegisterRPC.GetHooks(),
 	})
 	if a.ID != "" && a.TypeToken == "kubernetes:core/v1:Namespace" {
 		labels := map[string]any{}

@@ -254,10 +254,12 @@ func TestRawModeOptions(t *testing.T) {
 		}
 	}
 	waitsFor := map[string][]string{
+		// The database and its migrations also wait for the backup's CronJob,
+		// whose Job a change of them waits for (backup.beforeChange).
 		"Deployment/postgres": {"ServiceAccount/postgres", "PersistentVolumeClaim/postgres-pvc", "PersistentVolumeClaim/postgres-backup",
-			"ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+			"ConfigMap/rhesis-config", "Secret/rhesis-secrets", "CronJob/postgres-backup"},
 		"Deployment/redis":        {"ServiceAccount/redis", "PersistentVolumeClaim/redis-pvc", "Secret/rhesis-secrets"},
-		"Job/" + jobName:          {"ServiceAccount/migrate", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
+		"Job/" + jobName:          {"ServiceAccount/migrate", "ConfigMap/rhesis-config", "Secret/rhesis-secrets", "CronJob/postgres-backup"},
 		"Deployment/backend":      {"ServiceAccount/backend", "PersistentVolumeClaim/app-storage", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
 		"Deployment/worker":       {"ServiceAccount/worker", "PersistentVolumeClaim/app-storage", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},
 		"Deployment/frontend":     {"ServiceAccount/frontend", "ConfigMap/rhesis-config", "Secret/rhesis-secrets"},

@@ -298,7 +298,7 @@ func (c *cli) restore() int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := restore.Run(c.ctx, cluster.Kube, r, restore.Options{Object: c.object, Timeout: 2 * time.Hour, Log: os.Stdout}); err != nil {
+	if err := restore.Run(c.ctx, cluster.Kube, r, restore.Options{Object: c.object, Timeout: 2 * time.Hour, Log: os.Stdout, Dynamic: cluster.Dynamic}); err != nil {
 		return fail(err)
 	}
 	fmt.Printf("stack %s: restored %s; the apps run again\n", c.stack.Name(), c.object)

@@ -147,12 +147,8 @@ func kubectl(t *testing.T, args ...string) map[string]any {
 	return v
 }
 
-func stderrOf(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
+// stderrOf is testutil.Stderr, short for the many assertions that use it.
+var stderrOf = testutil.Stderr
 
 func items(v map[string]any) []map[string]any {
 	var out []map[string]any

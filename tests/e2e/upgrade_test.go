@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
@@ -185,6 +187,7 @@ func upgradeLeavesTheStores(t *testing.T, e *e2eStack, dir, ns string, prod bool
 		e.set("global.imageTag", "0.13.1")
 	}
 	lowestAvailable := watchAvailable(t, ns)
+	started := time.Now()
 	changes := e.up().Changes
 	lowest := lowestAvailable()
 	after := podUIDs(t, ns, append([]string{"backend"}, stores...)...)
@@ -195,7 +198,51 @@ func upgradeLeavesTheStores(t *testing.T, e *e2eStack, dir, ns string, prod bool
 		assert.EqualValues(t, 1, lowest[store], "%s lost its available pod during the upgrade", store)
 	}
 	assert.NotEqual(t, before["backend"], after["backend"], "the backend rolls onto the new settings")
+	if prod {
+		backedUpBeforeMigrations(t, ns, "0.13.1", started)
+	}
 	e.expectNoChanges()
+}
+
+// backedUpBeforeMigrations asserts that a backup Job taken before the
+// change (raw mode's hook or the chart's pre-upgrade hook, which Helm
+// deletes once it succeeds, hence the Jobs' events) completed after since
+// and before the migration Job of the release tagged tag was created.
+func backedUpBeforeMigrations(t *testing.T, ns, tag string, since time.Time) {
+	t.Helper()
+	var migrated time.Time
+	for _, j := range items(kubectl(t, "get", "jobs", "-n", ns, "-l", "app=migrate")) {
+		if strings.HasSuffix(dig(j, "spec", "template", "spec", "containers", 0, "image").(string), ":"+tag) {
+			migrated = timeAt(t, j, "metadata", "creationTimestamp")
+		}
+	}
+	require.False(t, migrated.IsZero(), "no migration Job of %s", tag)
+	var backups []string
+	for _, e := range items(kubectl(t, "get", "events", "-n", ns, "--field-selector", "involvedObject.kind=Job,reason=Completed")) {
+		job := dig(e, "involvedObject", "name").(string)
+		if !strings.HasPrefix(job, "postgres-backup-before-") {
+			continue
+		}
+		completed := timeAt(t, e, "lastTimestamp")
+		if completed.Before(since.Truncate(time.Second)) {
+			continue // an earlier up's
+		}
+		backups = append(backups, fmt.Sprintf("%s completed %s", job, completed.Format(time.RFC3339)))
+		assert.False(t, completed.After(migrated), "the backup %s completed at %s, after the migrations of %s started at %s", job, completed, tag, migrated)
+	}
+	require.NotEmpty(t, backups, "no backup was taken before the migrations of %s", tag)
+	t.Logf("backups before the migrations of %s (created %s): %v", tag, migrated.Format(time.RFC3339), backups)
+}
+
+func timeAt(t *testing.T, obj any, path ...string) time.Time {
+	t.Helper()
+	keys := make([]any, len(path))
+	for i, p := range path {
+		keys[i] = p
+	}
+	at, err := time.Parse(time.RFC3339, dig(obj, keys...).(string))
+	require.NoError(t, err)
+	return at
 }
 
 // podUIDs maps each app label to the sorted UIDs of its running pods.

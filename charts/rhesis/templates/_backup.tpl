@@ -84,6 +84,12 @@ The containers the backup and the restore share: one in the database's image
         path: passphrase
 {{- end }}
 
+{{/* The port of the object store's endpoint: backup.remote.endpoint's, else 443 (AWS S3 and the clouds' stores). */}}
+{{- define "rhesis.backup.storePort" -}}
+{{- $endpoint := urlParse (.Values.backup.remote.endpoint | default "https://object-store") -}}
+{{- if contains ":" $endpoint.host }}{{ splitList ":" $endpoint.host | last }}{{ else }}{{ ternary 443 80 (eq $endpoint.scheme "https") }}{{ end -}}
+{{- end }}
+
 {{/*
 The upload's rclone remote "offsite", from backup.remote: its type from the
 URL's scheme, credentials from the environment (the credentials Secret's

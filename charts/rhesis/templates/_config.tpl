@@ -83,6 +83,21 @@ in the pod from $(REDIS_PASSWORD), so a store holds only the password.
 {{- if and .Values.database.enabled (not .Values.database.external.host) }}true{{ end -}}
 {{- end }}
 
+{{/* "true" when the in-cluster database is a CloudNativePG Cluster (templates/cloudnativepg.yaml), "" for the single pod or none. */}}
+{{- define "rhesis.cloudnativepg" -}}
+{{- if and (include "rhesis.inClusterDatabase" .) .Values.database.postgresql.cloudnativepg.enabled }}true{{ end -}}
+{{- end }}
+
+{{/* "true" when the chart runs PostgreSQL as the single pod of templates/postgres.yaml. */}}
+{{- define "rhesis.databasePod" -}}
+{{- if and (include "rhesis.inClusterDatabase" .) (not (include "rhesis.cloudnativepg" .)) }}true{{ end -}}
+{{- end }}
+
+{{/* The in-cluster database's address: the pod's Service, or the Service of the Cluster's primary (CloudNativePG names it <cluster>-rw). */}}
+{{- define "rhesis.databaseHost" -}}
+{{- include "rhesis.name" (list . "postgres") }}{{ if include "rhesis.cloudnativepg" . }}-rw{{ end -}}
+{{- end }}
+
 {{/* "true" when the chart runs Redis. */}}
 {{- define "rhesis.inClusterRedis" -}}
 {{- if and .Values.redis.enabled (not .Values.redis.external.host) }}true{{ end -}}
@@ -162,7 +177,7 @@ host: ""
 {{- $r := $v.redis.external -}}
 {{- $env := include "rhesis.appEnv" . -}}
 {{- $frontendUrl := include "rhesis.browserURL" (dict "root" . "which" "frontend") -}}
-DB_HOST: {{ $e.host | default (include "rhesis.name" (list . "postgres")) | quote }}
+DB_HOST: {{ $e.host | default (include "rhesis.databaseHost" .) | quote }}
 DB_PORT: {{ ternary $e.port $v.database.postgresql.port (ne $e.host "") | toString | quote }}
 DB_NAME: {{ ternary $e.database "rhesis-db" (ne $e.host "") | quote }}
 DB_DRIVER: {{ $v.database.type | quote }}

@@ -130,6 +130,35 @@ required settings. Rendered by platform.yaml, which every install has.
 {{- if and (eq $v.global.environment "prod") $v.database.enabled (not $v.database.postgresql.persistence.enabled) -}}
   {{- $problems = append $problems "database.postgresql.persistence.enabled must be true in prod: without a volume the database is lost with its pod" -}}
 {{- end -}}
+{{- $cnpg := $v.database.postgresql.cloudnativepg -}}
+{{- if include "rhesis.cloudnativepg" $ -}}
+  {{- $key := "database.postgresql.cloudnativepg" -}}
+  {{- if eq $v.global.environment "local" -}}
+    {{- $problems = append $problems (printf "%s.enabled is for staging and prod: local keeps the single pod, which needs no operator (--set %s.enabled=false)" $key $key) -}}
+  {{- end -}}
+  {{- if not $v.database.postgresql.persistence.enabled -}}
+    {{- $problems = append $problems (printf "database.postgresql.persistence.enabled=false cannot go with %s: each instance keeps its data on a claim of persistence.size (--set database.postgresql.persistence.enabled=true)" $key) -}}
+  {{- end -}}
+  {{- if and (not $cnpg.ownerSecret) (not $v.secrets.dbPassword) -}}
+    {{- $problems = append $problems (printf "%s.ownerSecret is required when the chart does not hold secrets.dbPassword: a kubernetes.io/basic-auth Secret with username rhesis-user and the database password (kubectl create secret generic rhesis-postgres-owner --type=kubernetes.io/basic-auth --from-literal=username=rhesis-user --from-literal=password=...; --set %s.ownerSecret=rhesis-postgres-owner)" $key $key) -}}
+  {{- end -}}
+  {{- $b := $cnpg.backups -}}
+  {{- if or $b.enabled $cnpg.recovery.enabled -}}
+    {{- $scheme := (urlParse $v.backup.remote.url).scheme -}}
+    {{- if and (not $b.destinationPath) (not $v.backup.remote.url) -}}
+      {{- $problems = append $problems (printf "%s.backups needs an object store: %s.backups.destinationPath (s3://bucket/path, gs://bucket/path or https://<account>.blob.core.windows.net/<container>/path), or backup.remote.url, which it follows; or --set %s.backups.enabled=false to run without WAL archiving (no point-in-time recovery)" $key $key $key) -}}
+    {{- else if and (not $b.destinationPath) (eq $scheme "azureblob") -}}
+      {{- $problems = append $problems (printf "%s.backups.destinationPath is required with backup.remote.url=%s: Barman addresses Azure by the storage account's URL (--set %s.backups.destinationPath=https://<account>.blob.core.windows.net/<container>/cloudnativepg)" $key $v.backup.remote.url $key) -}}
+    {{- end -}}
+  {{- end -}}
+  {{- if $cnpg.recovery.enabled -}}
+    {{- if not $cnpg.recovery.fromServerName -}}
+      {{- $problems = append $problems (printf "%s.recovery.fromServerName is required: the folder in the store of the cluster to recover (its backups.serverName, by default its Cluster's name, e.g. %s)" $key (include "rhesis.name" (list $ "postgres"))) -}}
+    {{- else if and $b.enabled (eq $cnpg.recovery.fromServerName ($b.serverName | default (include "rhesis.name" (list $ "postgres")))) -}}
+      {{- $problems = append $problems (printf "%s.backups.serverName must differ from recovery.fromServerName (%s): the recovered cluster archives to a folder of its own, and Barman refuses one that holds another cluster's WAL (--set %s.backups.serverName=%s-recovered)" $key $cnpg.recovery.fromServerName $key $cnpg.recovery.fromServerName) -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
 {{- range $app := list "backend" "worker" -}}
   {{- if (index $v $app).enabled -}}
     {{- if and (not $v.database.enabled) (not $v.database.external.host) -}}
