@@ -3,25 +3,33 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // applyCRDs applies a file of CustomResourceDefinitions and waits until the
-// API server serves them.
+// API server serves them. kubectl wait fails at once, instead of waiting,
+// while a CRD it has just created has no status conditions yet ("accessor
+// error: <nil>"), so the wait is retried until a minute has passed.
 func applyCRDs(t *testing.T, crds string) {
 	t.Helper()
 	out, err := exec.Command("kubectl", "apply", "--server-side", "-f", crds).CombinedOutput()
 	require.NoError(t, err, string(out))
-	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
-	require.NoError(t, err, string(out))
+	err = wait.PollUntilContextTimeout(t.Context(), time.Second, time.Minute, true, func(context.Context) (bool, error) {
+		out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=10s").CombinedOutput()
+		return err == nil, nil
+	})
+	require.NoError(t, err, "CRDs in %s not established: %s", crds, out)
 }
 
 // TestPlatformExtensionPoints: what a platform team adds lands in a real

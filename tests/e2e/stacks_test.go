@@ -279,11 +279,7 @@ func TestLocalStackNeedsNoPassphrase(t *testing.T) {
 // external stores no postgres or redis object is created and the
 // applications converge pointing at them.
 func TestMonitoringAndExternalStores(t *testing.T) {
-	crds := filepath.Join(repoRoot(t), "tests", "e2e", "testdata", "prometheus-operator-crds.yaml")
-	out, err := exec.Command("kubectl", "apply", "-f", crds).CombinedOutput()
-	require.NoError(t, err, string(out))
-	out, err = exec.Command("kubectl", "wait", "--for=condition=Established", "-f", crds, "--timeout=60s").CombinedOutput()
-	require.NoError(t, err, string(out))
+	applyCRDs(t, filepath.Join(repoRoot(t), "tests", "e2e", "testdata", "prometheus-operator-crds.yaml"))
 
 	grafanaCRDs := os.Getenv("GRAFANA_OPERATOR_CRDS")
 	require.NotEmpty(t, grafanaCRDs, "GRAFANA_OPERATOR_CRDS is unset: run through hack/e2e.sh")
