@@ -346,7 +346,10 @@ main() {
 		# CloudNativePG's CRDs (Cluster, ScheduledBackup) and the Barman Cloud plugin's (ObjectStore), for the render tests and the e2e apply.
 		cnpg-crds) echo "$(go mod download -json "github.com/cloudnative-pg/cloudnative-pg@v$CNPG_VERSION" | jq -r .Dir)/config/crd/bases" ;;
 		barman-cloud-crds) echo "$(go mod download -json "github.com/cloudnative-pg/plugin-barman-cloud@v$BARMAN_CLOUD_VERSION" | jq -r .Dir)/config/crd/bases" ;;
-		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|rclone|weed|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds|cnpg-crds|barman-cloud-crds" >&2; exit 2 ;;
+		# Their sources, where the metrics a Cluster's instances export are defined, for the monitoring proof.
+		cnpg-source) go mod download -json "github.com/cloudnative-pg/cloudnative-pg@v$CNPG_VERSION" | jq -r .Dir ;;
+		barman-cloud-source) go mod download -json "github.com/cloudnative-pg/plugin-barman-cloud@v$BARMAN_CLOUD_VERSION" | jq -r .Dir ;;
+		*) echo "usage: $0 dir pulumi|pulumi-resource-kubernetes|helm|helm4|golangci-lint|actionlint|kube-score|trivy|helm-docs|kube-apiserver|kwok|promtool|redis-exporter|postgres-exporter|rclone|weed|kubernetes-openapi|gateway-api-crds|keda-crds|grafana-operator-crds|kube-state-metrics-docs|kubelet-source|cadvisor-metrics|cert-manager-metrics|cert-manager-crds|cnpg-crds|barman-cloud-crds|cnpg-source|barman-cloud-source" >&2; exit 2 ;;
 		esac
 		exit 0
 		;;

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
 
 // inventory is what a Prometheus scraping the platform would hold: each
@@ -130,5 +131,88 @@ func certManager(t *testing.T, inv inventory) {
 	for _, l := range lines {
 		labels := strings.Split(strings.ReplaceAll(l[2], " ", ""), ",")
 		inv.add("certmanager_"+l[1], "cert-manager pkg/metrics/metrics.go", append(labels, scrapeLabels...)...)
+	}
+}
+
+// cloudNativePG reads what a CloudNativePG Cluster's instances export on their
+// metrics port, from the sources of the pinned operator and Barman Cloud
+// plugin: the instance manager's collector (cnpg_collector_<name>, in
+// pg_collector.go), its default queries (cnpg_<query>_<column>, in
+// config/manager/default-monitoring.yaml, LABEL columns as labels) and the
+// plugin's metrics (its name with . and - as _, then _<name>). The chart's
+// ServiceMonitor scrapes them, so each series carries its labels too.
+func cloudNativePG(t *testing.T, inv inventory) {
+	t.Helper()
+	operator, plugin := toolDir(t, "cnpg-source"), toolDir(t, "barman-cloud-source")
+
+	collector, err := os.ReadFile(filepath.Join(operator, "pkg/management/postgres/webserver/metricserver/pg_collector.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(collector), `PrometheusNamespace = "cnpg"`)
+	require.Contains(t, string(collector), `subsystem := "collector"`)
+	name := regexp.MustCompile(`Subsystem:\s*subsystem,\s*Name:\s*"([a-z_]+)"`)
+	labelList := regexp.MustCompile(`\}, \[\]string\{([^}]*)\}\)`)
+	found := 0
+	for _, chunk := range strings.Split(string(collector), "prometheus.New")[1:] {
+		n := name.FindStringSubmatch(chunk)
+		if n == nil {
+			continue
+		}
+		labels := append([]string{}, serviceMonitorLabels...)
+		if l := labelList.FindStringSubmatch(chunk); l != nil {
+			for _, q := range strings.Split(l[1], ",") {
+				labels = append(labels, strings.Trim(strings.TrimSpace(q), `"`))
+			}
+		}
+		inv.add("cnpg_collector_"+n[1], "CloudNativePG pg_collector.go", labels...)
+		found++
+	}
+	require.Greater(t, found, 10, "the collector's metrics in %s", operator)
+
+	raw, err := os.ReadFile(filepath.Join(operator, "config/manager/default-monitoring.yaml"))
+	require.NoError(t, err)
+	var configMap struct {
+		Data struct {
+			Queries string `json:"queries"`
+		} `json:"data"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &configMap))
+	var queries map[string]struct {
+		Name    string                              `json:"name"`
+		Metrics []map[string]struct{ Usage string } `json:"metrics"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(configMap.Data.Queries), &queries))
+	require.NotEmpty(t, queries, "the default queries in %s", operator)
+	for query, q := range queries {
+		if q.Name != "" {
+			query = q.Name
+		}
+		labels := append([]string{}, serviceMonitorLabels...)
+		for _, column := range q.Metrics {
+			for c, m := range column {
+				if m.Usage == "LABEL" {
+					labels = append(labels, c)
+				}
+			}
+		}
+		for _, column := range q.Metrics {
+			for c, m := range column {
+				if m.Usage == "GAUGE" || m.Usage == "COUNTER" {
+					inv.add("cnpg_"+query+"_"+c, "CloudNativePG default-monitoring.yaml", labels...)
+				}
+			}
+		}
+	}
+
+	constants, err := os.ReadFile(filepath.Join(plugin, "internal/cnpgi/metadata/constants.go"))
+	require.NoError(t, err)
+	pluginName := regexp.MustCompile(`PluginName\s*=\s*"([a-z.-]+)"`).FindSubmatch(constants)
+	require.NotNil(t, pluginName, "the plugin's name in %s", plugin)
+	domain := strings.NewReplacer(".", "_", "-", "_").Replace(string(pluginName[1]))
+	metrics, err := os.ReadFile(filepath.Join(plugin, "internal/cnpgi/instance/metrics.go"))
+	require.NoError(t, err)
+	names := regexp.MustCompile(`buildFqName\("([a-z_]+)"\)`).FindAllSubmatch(metrics, -1)
+	require.NotEmpty(t, names, "the plugin's metrics in %s", plugin)
+	for _, n := range names {
+		inv.add(domain+"_"+string(n[1]), "Barman Cloud plugin internal/cnpgi/instance/metrics.go", serviceMonitorLabels...)
 	}
 }

@@ -21,6 +21,7 @@ func platform(t *testing.T) inventory {
 	kubeletVolumeStats(t, inv)
 	cAdvisor(t, inv)
 	certManager(t, inv)
+	cloudNativePG(t, inv)
 	exporters(t, inv)
 	return inv
 }
@@ -189,20 +190,18 @@ func selectedMetrics(t *testing.T, expr string) []string {
 func TestRulesSeeOnlyTheirRelease(t *testing.T) {
 	others := map[string][]string{
 		"deployment":            {"backend", "worker", "frontend", "postgres", "redis"},
-		"pod":                   {"backend-7d9f8c6b5-x2x4z", "worker-7d9f8c6b5-x2x4z", "redis-6c8f9d7b4-abcde"},
-		"job":                   {"postgres", "redis"},
+		"job":                   {"postgres", "redis", "postgres-metrics"},
 		"job_name":              {"postgres-backup-29400000", "migrate-1a2b3c4d5e"},
 		"cronjob":               {"postgres-backup"},
-		"persistentvolumeclaim": {"postgres-pvc", "redis-pvc", "app-storage", "postgres-backup"},
+		"persistentvolumeclaim": {"postgres-pvc", "redis-pvc", "app-storage", "postgres-backup", "postgres-1"},
+		"pod":                   {"backend-7d9f8c6b5-x2x4z", "worker-7d9f8c6b5-x2x4z", "redis-6c8f9d7b4-abcde", "postgres-1"},
 	}
-	var prefixed variant
-	for _, v := range variants() {
-		if v.name == "prod-prefix" {
-			prefixed = v
-		}
+	var rules []map[string]any
+	for _, name := range []string{"prod-prefix", "prod-cloudnativepg-prefix"} {
+		_, r := ruleFile(t, render(t, named(t, name)), t.TempDir())
+		require.NotEmpty(t, r)
+		rules = append(rules, r...)
 	}
-	_, rules := ruleFile(t, render(t, prefixed), t.TempDir())
-	require.NotEmpty(t, rules)
 	for _, r := range rules {
 		parsed, err := promql.ParseExpr(r["expr"].(string))
 		require.NoError(t, err)

@@ -62,18 +62,36 @@ func variants() []variant {
 			"redis":    map[string]any{"external": map[string]any{"host": "cache.example.com", "tls": true}},
 		})},
 		{"prod-prefix", "prod", merge(on, map[string]any{"namePrefix": "team-a-", "backup": map[string]any{"enabled": true}})},
+		{"prod-cloudnativepg", "prod", merge(on, cloudNativePGValues)},
+		{"prod-cloudnativepg-prefix", "prod", merge(on, merge(cloudNativePGValues, map[string]any{"namePrefix": "team-a-"}))},
 	}
 }
 
-// full is the variant with every alert: the one the rule tests run against.
-func full(t *testing.T) variant {
+// cloudNativePGValues run the database as a CloudNativePG Cluster of three
+// instances archiving to an S3-compatible store.
+var cloudNativePGValues = map[string]any{
+	"database": map[string]any{"postgresql": map[string]any{"cloudnativepg": map[string]any{"enabled": true}}},
+	"backup": map[string]any{"enabled": true,
+		"remote":     map[string]any{"url": "s3://rhesis-backups/prod/", "endpoint": "http://seaweedfs.storage:8333", "credentialsSecret": "offsite-credentials"},
+		"encryption": map[string]any{"passphrase": map[string]any{"name": "rhesis-backup-key", "key": "passphrase"}}},
+}
+
+// named is the variant of that name.
+func named(t *testing.T, name string) variant {
+	t.Helper()
 	for _, v := range variants() {
-		if v.name == "prod-backup-cert-manager" {
+		if v.name == name {
 			return v
 		}
 	}
-	t.Fatal("no variant prod-backup-cert-manager")
+	t.Fatalf("no variant %s", name)
 	return variant{}
+}
+
+// full is the variant with every alert of the single-pod database: the one
+// testdata/alerts.test.yaml runs against.
+func full(t *testing.T) variant {
+	return named(t, "prod-backup-cert-manager")
 }
 
 // render is `helm template` of the chart for v, with Helm's own binary.

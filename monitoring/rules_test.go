@@ -58,9 +58,36 @@ func TestPromtoolChecksEveryRender(t *testing.T) {
 // the tests to the rules: each alert has a case that fires it and one where
 // it must stay silent.
 func TestAlertsFireAndResolve(t *testing.T) {
+	ruleTests(t, full(t), "testdata/alerts.test.yaml", func(map[string]any) bool { return true })
+}
+
+// readsCluster: a rule that reads a CloudNativePG Cluster's metrics or its
+// instances' claims.
+var readsCluster = regexp.MustCompile(`cnpg_|barman_cloud_|postgres-\[0-9\]\+`)
+
+// TestClusterAlertsFireAndResolve: the same with a CloudNativePG Cluster, for
+// each rule that reads the Cluster (testdata/alerts-cloudnativepg.test.yaml);
+// the others are the single pod's render's, tested above.
+func TestClusterAlertsFireAndResolve(t *testing.T) {
+	covered := 0
+	ruleTests(t, named(t, "prod-cloudnativepg"), "testdata/alerts-cloudnativepg.test.yaml", func(r map[string]any) bool {
+		reads := readsCluster.MatchString(r["expr"].(string))
+		if reads {
+			covered++
+		}
+		return reads
+	})
+	assert.GreaterOrEqual(t, covered, 6, "the rules that read the Cluster")
+}
+
+// ruleTests runs the rule tests of file against v's render with promtool, and
+// holds them to the rules held says: each such alert has a case that fires
+// it and one where it must stay silent.
+func ruleTests(t *testing.T, v variant, file string, held func(rule map[string]any) bool) {
+	t.Helper()
 	dir := t.TempDir()
-	_, rules := ruleFile(t, render(t, full(t)), dir)
-	raw, err := os.ReadFile("testdata/alerts.test.yaml")
+	_, rules := ruleFile(t, render(t, v), dir)
+	raw, err := os.ReadFile(file)
 	require.NoError(t, err)
 	var tests map[string]any
 	require.NoError(t, yaml.Unmarshal(raw, &tests))
@@ -81,6 +108,9 @@ func TestAlertsFireAndResolve(t *testing.T) {
 		}
 	}
 	for _, r := range rules {
+		if !held(r) {
+			continue
+		}
 		name, _ := r["alert"].(string)
 		assert.NotZero(t, fires[name], "no rule test fires %s", name)
 		assert.NotZero(t, silent[name], "no rule test holds %s silent", name)
