@@ -65,18 +65,13 @@ func Run(ctx context.Context, kube kubernetes.Interface, ns string, job *batchv1
 			ended, failed = got, stuck
 			return true, nil
 		}
-		for _, c := range got.Status.Conditions {
-			if c.Status != corev1.ConditionTrue {
-				continue
-			}
-			switch c.Type {
-			case batchv1.JobComplete:
-				ended = got
-				return true, nil
-			case batchv1.JobFailed:
-				ended, failed = got, c.Message
-				return true, nil
-			}
+		if Condition(got, batchv1.JobComplete) != nil {
+			ended = got
+			return true, nil
+		}
+		if c := Condition(got, batchv1.JobFailed); c != nil {
+			ended, failed = got, c.Message
+			return true, nil
 		}
 		return false, nil
 	})
@@ -89,6 +84,17 @@ func Run(ctx context.Context, kube kubernetes.Interface, ns string, job *batchv1
 	}
 	opts.say("Job %s completed", job.Name)
 	return ended, nil
+}
+
+// Condition is the Job's condition of that type when it holds (status
+// True); nil otherwise.
+func Condition(job *batchv1.Job, conditionType batchv1.JobConditionType) *batchv1.JobCondition {
+	for i, c := range job.Status.Conditions {
+		if c.Type == conditionType && c.Status == corev1.ConditionTrue {
+			return &job.Status.Conditions[i]
+		}
+	}
+	return nil
 }
 
 func (o Options) unschedulable() time.Duration {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -115,7 +116,7 @@ func (g *Guard) BeforeMigrations(ctx context.Context, job, image string) error {
 	}
 	var ran []string
 	for _, j := range jobs.Items {
-		if !complete(&j) {
+		if kubejob.Condition(&j, batchv1.JobComplete) == nil {
 			continue
 		}
 		for _, c := range j.Spec.Template.Spec.Containers {
@@ -144,15 +145,11 @@ func (g *Guard) jobFrom(cron *batchv1.CronJob, what string) *batchv1.Job {
 	t := cron.Spec.JobTemplate
 	// The pods' labels too, so that the Job is found as the backup's (app=…).
 	labels := map[string]string{}
-	for _, from := range []map[string]string{t.Spec.Template.Labels, t.Labels, {Label: "before-change"}} {
-		for k, v := range from {
-			labels[k] = v
-		}
-	}
+	maps.Copy(labels, t.Spec.Template.Labels)
+	maps.Copy(labels, t.Labels)
+	labels[Label] = "before-change"
 	annotations := map[string]string{"cronjob.kubernetes.io/instantiate": "manual", "rhesis.dev/before": what}
-	for k, v := range t.Annotations {
-		annotations[k] = v
-	}
+	maps.Copy(annotations, t.Annotations)
 	controller := true
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
@@ -162,15 +159,6 @@ func (g *Guard) jobFrom(cron *batchv1.CronJob, what string) *batchv1.Job {
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}
-}
-
-func complete(j *batchv1.Job) bool {
-	for _, c := range j.Status.Conditions {
-		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
 }
 
 func (g *Guard) say(format string, args ...any) {
